@@ -1,0 +1,1 @@
+"""The pure exercise engine: poses -> measures -> phases/reps/holds -> cues. numpy only."""

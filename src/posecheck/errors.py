@@ -1,0 +1,58 @@
+"""posecheck's own errors. The library raises these; the CLI turns each into one line and an exit code.
+
+Pure module.
+"""
+
+from __future__ import annotations
+
+
+class PosecheckError(Exception):
+    """Base of every error a user can cause or fix (bad input, missing camera, invalid spec...)."""
+
+    exit_code = 1
+
+
+class InputError(PosecheckError):
+    """A video, trace, camera or folder that cannot be used (missing, corrupt, not writable)."""
+
+    exit_code = 2
+
+
+class TraceError(InputError):
+    """A landmark trace file that cannot be read or written."""
+
+
+class NoPersonError(InputError):
+    """The source was readable but no person was found in it."""
+
+
+class CameraError(InputError):
+    """The camera cannot be opened or stopped delivering frames."""
+
+
+class ModelError(PosecheckError):
+    """The pose model cannot be built, found or loaded."""
+
+    exit_code = 3
+
+
+class SpecError(PosecheckError):
+    """One or more exercise specs are invalid; ``problems`` holds one ``file: field: problem`` line each."""
+
+    exit_code = 4
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class UnknownExerciseError(PosecheckError):
+    """No spec with the requested id."""
+
+    exit_code = 4
+
+
+class DisplayError(PosecheckError):
+    """No display to open a window on."""
+
+    exit_code = 5

@@ -1,0 +1,104 @@
+"""MediaPipe Tasks PoseLandmarker in VIDEO mode, behind the PoseEstimator protocol.
+
+mediapipe is imported when an estimator is opened, never at module import, so that ``posecheck --help``
+stays instant and the pure engine never needs it.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from posecheck.errors import ModelError
+from posecheck.pose import NUM_LANDMARKS, Pose
+
+log = logging.getLogger(__name__)
+
+
+class MediaPipeEstimator:
+    """One-person pose estimator using MediaPipe's PoseLandmarker (Tasks API, VIDEO running mode).
+
+    VIDEO mode tracks the person between frames (about 1.6x faster than detecting in every frame) and
+    needs strictly increasing integer millisecond timestamps. We derive them from our own frame counter
+    rather than from the source, because cameras and some files repeat or jump timestamps.
+
+    Args:
+        model_path: a ``.task`` bundle (see :func:`posecheck.estimators.model.resolve_model`).
+        min_detection_confidence, min_tracking_confidence, min_presence_confidence: MediaPipe thresholds.
+    """
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        *,
+        min_detection_confidence: float = 0.5,
+        min_presence_confidence: float = 0.5,
+        min_tracking_confidence: float = 0.5,
+    ) -> None:
+        self.model_path = Path(model_path)
+        self._options = dict(
+            min_pose_detection_confidence=min_detection_confidence,
+            min_pose_presence_confidence=min_presence_confidence,
+            min_tracking_confidence=min_tracking_confidence,
+        )
+        self._landmarker = None
+        self._frame_index = 0
+
+    def open(self) -> "MediaPipeEstimator":
+        if self._landmarker is not None:
+            return self
+        try:
+            from mediapipe.tasks.python import vision
+            from mediapipe.tasks.python.core.base_options import BaseOptions
+        except ImportError as exc:  # pragma: no cover
+            raise ModelError(f"mediapipe cannot be imported: {exc}") from exc
+        options = vision.PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(self.model_path)),
+            running_mode=vision.RunningMode.VIDEO,
+            num_poses=1,
+            output_segmentation_masks=False,
+            **self._options,
+        )
+        try:
+            self._landmarker = vision.PoseLandmarker.create_from_options(options)
+        except (RuntimeError, ValueError) as exc:
+            raise ModelError(f"cannot load pose model {self.model_path}: {exc}") from exc
+        return self
+
+    def estimate(self, frame_rgb: np.ndarray, t: float) -> Pose | None:
+        """Args: frame_rgb (H, W, 3) uint8 RGB; t seconds. Returns the pose or None."""
+        if self._landmarker is None:
+            self.open()
+        import mediapipe as mp
+
+        h, w = frame_rgb.shape[:2]
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame_rgb))
+        # Our counter at a nominal 1 ms per frame: strictly increasing whatever the source says. The
+        # tracker uses timestamps only to order frames, so their spacing does not matter.
+        self._frame_index += 1
+        result = self._landmarker.detect_for_video(image, self._frame_index)
+        if not result.pose_landmarks:
+            return None
+        lms = np.array(
+            [(p.x, p.y, p.z, p.visibility or 0.0, p.presence or 0.0) for p in result.pose_landmarks[0]],
+            dtype=np.float32,
+        )
+        world = None
+        if result.pose_world_landmarks:
+            world = np.array([(p.x, p.y, p.z) for p in result.pose_world_landmarks[0]], dtype=np.float32)
+        if lms.shape[0] != NUM_LANDMARKS:  # pragma: no cover - a model with another topology
+            raise ModelError(f"model gave {lms.shape[0]} landmarks, expected {NUM_LANDMARKS}")
+        return Pose(t, lms, world, (w, h))
+
+    def close(self) -> None:
+        if self._landmarker is not None:
+            self._landmarker.close()
+            self._landmarker = None
+
+    def __enter__(self) -> "MediaPipeEstimator":
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
