@@ -9,7 +9,7 @@ import json
 import sys
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -19,28 +19,28 @@ from posecheck.errors import InputError, PosecheckError
 def eval_command(
     labels: Annotated[Path, typer.Argument(help="labels.yaml: clip file name -> exercise, reps, rep_times, hold(s).", show_default=False)],
     videos: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option("--videos", help="Folder of the clips: decode them and run the pose model (slow). Default: the labels' folder."),
     ] = None,
     traces: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option("--traces", help="Folder of landmark traces <clip stem>.npz: replay them instead of decoding video (fast)."),
     ] = None,
     specs: Annotated[
-        Optional[Path], typer.Option("--specs", help="Folder of exercise specs to use instead of the built-in ones.")
+        Path | None, typer.Option("--specs", help="Folder of exercise specs to use instead of the built-in ones.")
     ] = None,
     only: Annotated[
-        Optional[list[str]], typer.Option("--only", help="Run only this clip (file name or stem); repeat for more.")
+        list[str] | None, typer.Option("--only", help="Run only this clip (file name or stem); repeat for more.")
     ] = None,
     json_out: Annotated[
-        Optional[str], typer.Option("--json", help="Write the report as JSON to this file; '-' prints only the JSON.")
+        str | None, typer.Option("--json", help="Write the report as JSON to this file; '-' prints only the JSON.")
     ] = None,
     variants: Annotated[
         bool,
         typer.Option("--variants", help="Also run each clip mirrored, at x0.75 and x1.5 speed, and with landmark noise."),
     ] = False,
     baseline: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option("--baseline", help="Baseline table (joint angle + up/down degrees per exercise). Default: the built-in AIGym-style table."),
     ] = None,
 ) -> None:
@@ -62,12 +62,12 @@ def eval_command(
         if traces is not None:
             if not traces.is_dir():
                 raise InputError(f"{traces}: no such folder of traces")
-            source, poses_for = "traces", partial(ev.trace_poses, traces)
+            source, run = "traces", partial(ev.replay_trace, traces)
         else:
             videos_dir = videos if videos is not None else labels.parent
             if not videos_dir.is_dir():
                 raise InputError(f"{videos_dir}: no such folder of videos")
-            source, poses_for = "videos", partial(ev.video_poses, videos_dir)
+            source, run = "videos", partial(ev.analyze_video, videos_dir)
         if specs is not None and not specs.is_dir():
             raise InputError(f"{specs}: no such folder of specs")
 
@@ -79,7 +79,7 @@ def eval_command(
 
         report = ev.evaluate(
             clips,
-            poses_for,
+            run,
             source=source,
             specs_dir=specs,
             baseline=rules,
@@ -104,7 +104,7 @@ def eval_command(
     _print_report(report)
 
 
-def _print_report(report: "object") -> None:
+def _print_report(report: object) -> None:
     from rich.console import Console
     from rich.table import Table
 

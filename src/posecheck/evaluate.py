@@ -3,8 +3,8 @@
 Data flows one way here too: labelled clips -> poses (replayed traces or decoded video) -> the engine
 (and the baseline counter) -> counted reps and holds -> scores against the labels -> a report.
 
-Everything in this module is pure (numpy, pydantic, yaml) except :func:`video_poses`, which imports the
-session loop (and through it cv2/mediapipe) lazily when it is called.
+Everything in this module is pure (numpy, pydantic, yaml) except :func:`analyze_video`, which imports
+the session loop, cv2 and mediapipe lazily when it is called.
 
 Scoring definitions (the same in the CLI, the benchmark and the tests):
 
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -38,8 +38,8 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError, model_validator
 
-from posecheck.errors import InputError, TraceError, UnknownExerciseError
-from posecheck.pose import LEFT_RIGHT_PAIRS, VISIBILITY, X, Y, Landmark, Pose
+from posecheck.errors import InputError
+from posecheck.pose import LEFT_RIGHT_PAIRS, VISIBILITY, Landmark, Pose, X, Y
 from posecheck.trace import Trace
 
 logger = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ class _LabelEntry(BaseModel):
     holds: list[tuple[float, float]] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "_LabelEntry":
+    def _consistent(self) -> _LabelEntry:
         for i, interval in enumerate(self.rep_times):
             _check_interval(interval, f"rep_times[{i}]")
         if self.hold is not None:
@@ -554,7 +554,11 @@ def run_engine(spec: Any, poses: PoseStream) -> CountResult:
     for t, pose in poses:
         engine.update(t, pose)
         t_end = t
-    summary = engine.finish(t_end)
+    return _count_result(engine.finish(t_end))
+
+
+def _count_result(summary: Any) -> CountResult:
+    """The parts of a SessionSummary that are scored."""
     return CountResult(
         reps=summary.reps,
         rep_times=tuple((rep.start, rep.end) for rep in summary.rep_list),
@@ -562,41 +566,91 @@ def run_engine(spec: Any, poses: PoseStream) -> CountResult:
     )
 
 
-def load_spec(exercise: str, specs_dir: Path | None) -> Any | None:
-    """The spec with this id, or None when there is none (the clip is then skipped).
+def spec_loader(specs_dir: Path | None) -> Callable[[str], Any | None]:
+    """``load(exercise id) -> spec or None`` over the built-in specs, ``$POSECHECK_SPECS`` and ``specs_dir``
+    (the same search ``analyze`` does). None means there is no spec with that id: the clip is skipped.
 
     Invalid specs are not skipped: their SpecError propagates, because a broken spec must be seen.
     """
-    from posecheck.specs import load_spec_by_id
+    from posecheck.specs import SpecRegistry
 
-    try:
-        return load_spec_by_id(exercise, specs_dir=specs_dir)
-    except UnknownExerciseError:
-        return None
+    registry = SpecRegistry.default(specs_dir)
+    return lambda exercise: registry.load(exercise) if exercise in registry else None
 
 
 # --------------------------------------------------------------------------------------------------
-# Pose sources
+# Clip runners: poses + posecheck's result for one clip
 # --------------------------------------------------------------------------------------------------
 
 
-def trace_poses(traces_dir: Path, label: ClipLabel) -> list[tuple[float, Pose | None]]:
-    """The recorded poses of a clip from ``traces_dir/<clip stem>.npz``.
+@dataclass(frozen=True)
+class ClipRun:
+    """One clip run through posecheck.
+
+    Attributes:
+        poses: (t, pose or None) per frame, for the baseline and the robustness variants.
+        result: posecheck's count and holds, or None when no spec was given.
+    """
+
+    poses: list[tuple[float, Pose | None]]
+    result: CountResult | None
+
+
+#: run(label, spec or None) -> ClipRun; raises InputError when the clip's input cannot be had.
+ClipRunner = Callable[[ClipLabel, Any], ClipRun]
+
+
+def replay_trace(traces_dir: Path, label: ClipLabel, spec: Any | None) -> ClipRun:
+    """Replays the clip's landmark trace ``traces_dir/<clip stem>.npz`` through the engine.
 
     Raises:
         TraceError: no trace for this clip (or it cannot be read).
     """
-    return list(Trace.load(Path(traces_dir) / f"{label.stem}.npz").poses())
+    poses = list(Trace.load(Path(traces_dir) / f"{label.stem}.npz").poses())
+    return ClipRun(poses, None if spec is None else run_engine(spec, poses))
 
 
-def video_poses(videos_dir: Path, label: ClipLabel) -> list[tuple[float, Pose | None]]:
-    """Decodes ``videos_dir/<clip>`` and runs the pose model on it through the session loop."""
-    from posecheck import session  # lazy: cv2 + mediapipe
+class _PoseCollector:
+    """Session sink that keeps every frame's pose (for the baseline and the variants)."""
 
+    def __init__(self) -> None:
+        self.poses: list[tuple[float, Pose | None]] = []
+
+    def on_start(self, info: Any) -> None:
+        self.poses = []
+
+    def on_frame(self, frame_bgr: Any, pose: Pose | None, state: Any, events: Any) -> None:
+        self.poses.append((state.t, pose))
+
+    def on_finish(self, summary: Any) -> None:
+        pass
+
+
+def analyze_video(videos_dir: Path, label: ClipLabel, spec: Any | None, model_path: Path | None = None) -> ClipRun:
+    """Decodes ``videos_dir/<clip>`` and runs it through the session loop that ``analyze`` uses
+    (video source -> MediaPipe estimator -> engine). Imports cv2 and mediapipe.
+
+    Clips without a spec are not decoded (there is nothing of posecheck's to measure).
+
+    Raises:
+        InputError: the video is missing or unreadable; ModelError: the pose model cannot be loaded.
+    """
     path = Path(videos_dir) / label.clip
     if not path.is_file():
         raise InputError(f"{path}: no such video")
-    return list(session.estimate_poses(path))
+    if spec is None:
+        return ClipRun([], None)
+    from posecheck.capture import VideoFileSource
+    from posecheck.engine.engine import Engine
+    from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
+    from posecheck.estimators.model import resolve_model
+    from posecheck.session import run_session
+
+    collector = _PoseCollector()
+    model = resolve_model(model_path)
+    with VideoFileSource(path) as source, MediaPipeEstimator(model.path) as estimator:
+        session = run_session(source, estimator, Engine(spec), [collector], exercise=label.exercise)
+    return ClipRun(collector.poses, _count_result(session.summary))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -750,7 +804,7 @@ class Report:
 
 def evaluate(
     labels: Sequence[ClipLabel],
-    poses_for: Callable[[ClipLabel], list[tuple[float, Pose | None]]],
+    run: ClipRunner,
     *,
     source: str,
     specs_dir: Path | None = None,
@@ -762,17 +816,18 @@ def evaluate(
 
     Args:
         labels: the clips to run.
-        poses_for: gives a clip's (t, pose or None) frames (:func:`trace_poses` or :func:`video_poses`
-            bound to a folder). Clips whose poses cannot be had (InputError, e.g. no trace) are skipped.
+        run: gives a clip's poses and posecheck's result (:func:`replay_trace` or :func:`analyze_video`
+            bound to a folder). Clips whose input cannot be had (InputError, e.g. no trace) are skipped.
         source: "traces" or "videos", for the report.
         specs_dir: where to find specs (None: the built-in ones, as ``analyze`` does).
         baseline: the baseline rules per exercise (None or empty: no baseline).
         variants: robustness variants to run posecheck on as well.
         on_clip: called after each clip (progress output).
     """
+    load_spec = spec_loader(specs_dir)
     reports: list[ClipReport] = []
     for label in labels:
-        report = _evaluate_clip(label, poses_for, specs_dir, baseline or {}, variants)
+        report = _evaluate_clip(label, run, load_spec(label.exercise), baseline or {}, variants)
         reports.append(report)
         if on_clip is not None:
             on_clip(report)
@@ -781,25 +836,25 @@ def evaluate(
 
 def _evaluate_clip(
     label: ClipLabel,
-    poses_for: Callable[[ClipLabel], list[tuple[float, Pose | None]]],
-    specs_dir: Path | None,
+    run: ClipRunner,
+    spec: Any | None,
     baseline: dict[str, BaselineRule],
     variants: Sequence[Variant],
 ) -> ClipReport:
-    spec = load_spec(label.exercise, specs_dir)
     rule = baseline.get(label.exercise)
+    no_spec = None if spec is not None else f"no spec '{label.exercise}'"
     if spec is None and rule is None:
-        return ClipReport(label, None, None, skipped=f"no spec '{label.exercise}'")
+        return ClipReport(label, None, None, skipped=no_spec)
     try:
-        poses = poses_for(label)
-    except (InputError, TraceError) as exc:
+        clip = run(label, spec)
+    except InputError as exc:
         return ClipReport(label, None, None, skipped=str(exc))
-    baseline_score = score_clip(label, run_baseline(poses, rule)) if rule is not None else None
-    if spec is None:
-        return ClipReport(label, None, baseline_score, skipped=f"no spec '{label.exercise}'")
-    report = ClipReport(label, score_clip(label, run_engine(spec, poses)), baseline_score)
+    baseline_score = score_clip(label, run_baseline(clip.poses, rule)) if rule is not None and clip.poses else None
+    if clip.result is None:
+        return ClipReport(label, None, baseline_score, skipped=no_spec)
+    report = ClipReport(label, score_clip(label, clip.result), baseline_score)
     for variant in variants:
-        report.variants[variant.name] = score_clip(label, run_engine(spec, variant.apply(poses)))
+        report.variants[variant.name] = score_clip(label, run_engine(spec, variant.apply(clip.poses)))
     return report
 
 
@@ -895,22 +950,24 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str
 
 
 __all__ = [
+    "VARIANTS",
     "AIGymCounter",
     "BaselineRule",
     "ClipLabel",
     "ClipReport",
+    "ClipRun",
     "ClipScore",
     "CountResult",
     "CountedHold",
     "HoldScore",
     "Report",
     "Totals",
-    "VARIANTS",
     "Variant",
+    "analyze_video",
+    "clip_table",
     "evaluate",
     "load_baseline_table",
     "load_labels",
-    "clip_table",
     "markdown_table",
     "match_intervals",
     "mirrored",
@@ -919,14 +976,14 @@ __all__ = [
     "parse_baseline_table",
     "parse_labels",
     "phantom_indices",
+    "replay_trace",
     "run_baseline",
     "run_engine",
     "score_clip",
     "score_holds",
     "select_clips",
+    "spec_loader",
     "summarise",
     "time_scaled",
     "totals_table",
-    "trace_poses",
-    "video_poses",
 ]
