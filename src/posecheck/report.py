@@ -1,0 +1,195 @@
+"""Analysis reports: the engine's `SessionSummary` plus frame statistics -> a versioned dict, JSON, CSV.
+
+The report layout is documented in README.md ("Report format"); bump `SCHEMA_VERSION` whenever a field
+changes meaning or disappears (adding a field does not need a bump). Times are seconds from the start of
+the source; numbers are rounded to milliseconds / hundredths so reports diff cleanly. Reports hold no
+wall-clock times or speeds, so analysing the same input twice gives the same file.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from posecheck import __version__
+from posecheck.engine.events import SessionSummary
+from posecheck.errors import InputError
+
+SCHEMA_VERSION = 1
+
+#: Columns of reps.csv, in order.
+CSV_COLUMNS = ("index", "side", "start", "end", "duration", "rom", "rom_unit", "tempo_ok", "cues")
+
+
+@dataclass(frozen=True)
+class FrameStats:
+    """What the session loop counted, beside the engine's summary.
+
+    Attributes:
+        frames: frames analysed.
+        frames_with_pose: frames in which a person was found.
+        fps: frame rate of the source.
+        duration: seconds covered (frames / fps).
+        interrupted: the analysis was stopped early (Ctrl-C); the report covers the frames before that.
+    """
+
+    frames: int
+    frames_with_pose: int
+    fps: float
+    duration: float
+    interrupted: bool = False
+
+
+@dataclass(frozen=True)
+class SourceDescription:
+    """Where the frames came from.
+
+    Attributes:
+        path: the video or trace file as given.
+        kind: "video" or "trace".
+        frame_size: (width, height) in pixels.
+        model: for videos, {"name", "sha256", "origin"} of the pose model; for traces, the model recorded in
+            the trace (if it says); None when unknown.
+    """
+
+    path: str
+    kind: str
+    frame_size: tuple[int, int]
+    model: dict[str, str] | None = None
+
+
+def build_report(
+    summary: SessionSummary,
+    stats: FrameStats,
+    source: SourceDescription,
+    *,
+    rom_unit: str | None = None,
+    target_reps: int | None = None,
+    exercise_title: str | None = None,
+) -> dict[str, Any]:
+    """The report as a JSON-ready dict (see README.md, "Report format").
+
+    Args:
+        summary: what the engine counted.
+        stats: frame counts from the session loop.
+        source: the input.
+        rom_unit: unit of the range of motion per rep (the unit of the spec's phase measure: "deg" or
+            "torso" lengths).
+        target_reps: the spec's target, if any.
+        exercise_title: the spec's human name.
+    """
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "posecheck_version": __version__,
+        "exercise": summary.exercise,
+        "exercise_title": exercise_title,
+        "source": {
+            "path": source.path,
+            "kind": source.kind,
+            "width": source.frame_size[0],
+            "height": source.frame_size[1],
+            "model": source.model,
+        },
+        "fps": _round(stats.fps, 3),
+        "frames": stats.frames,
+        "frames_with_pose": stats.frames_with_pose,
+        "duration": _round(stats.duration, 3),
+        "interrupted": stats.interrupted,
+        "reps": summary.reps,
+        "target_reps": target_reps,
+        "reps_by_side": dict(summary.reps_by_side),
+        "rep_list": [
+            {
+                "index": rep.index,
+                "side": rep.side,
+                "start": _round(rep.start, 3),
+                "end": _round(rep.end, 3),
+                "duration": _round(rep.duration, 3),
+                "rom": _round(rep.rom_deg, 2),
+                "rom_unit": rom_unit,
+                "peaks": {name: _round(value, 2) for name, value in rep.peaks.items()},
+                "tempo_ok": rep.tempo_ok,
+                "cues": list(rep.cues),
+            }
+            for rep in summary.rep_list
+        ],
+        "holds": [
+            {
+                "side": hold.side,
+                "start": _round(hold.start, 3),
+                "end": _round(hold.end, 3),
+                "seconds": _round(hold.seconds, 2),
+                "target_seconds": _round(hold.target_seconds, 2),
+                "target_met": hold.target_met,
+            }
+            for hold in summary.holds
+        ],
+        "cues": [
+            {"t": _round(cue.t, 3), "rule": cue.rule, "text": cue.text, "severity": cue.severity}
+            for cue in summary.cues
+        ],
+        "gaps": [
+            {"start": _round(gap.start, 3), "end": _round(gap.end, 3), "duration": _round(gap.end - gap.start, 3)}
+            for gap in summary.gaps
+        ],
+        "asymmetry": _round(summary.asymmetry, 3),
+        "adaptive_range": (
+            {name: [_round(low, 2), _round(high, 2)] for name, (low, high) in summary.adaptive_range.items()}
+            if summary.adaptive_range
+            else None
+        ),
+    }
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    """Rounded for a stable, readable file; NaN and inf (not valid JSON) become None."""
+    if value is None or not math.isfinite(value):
+        return None
+    return round(float(value), digits)
+
+
+def to_json(report: dict[str, Any]) -> str:
+    """The report as indented JSON text (strict JSON: no NaN)."""
+    return json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write_json(report: dict[str, Any], path: str | Path) -> Path:
+    """Writes ``report`` as JSON to ``path``; raises InputError if the file cannot be written."""
+    return _write_text(Path(path), to_json(report))
+
+
+def reps_csv_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per rep with the `CSV_COLUMNS` (cues joined with " | ")."""
+    return [
+        {
+            **{column: rep[column] for column in CSV_COLUMNS if column != "cues"},
+            "side": rep["side"] or "",
+            "cues": " | ".join(rep["cues"]),
+        }
+        for rep in report["rep_list"]
+    ]
+
+
+def write_reps_csv(report: dict[str, Any], path: str | Path) -> Path:
+    """Writes reps.csv (header + one row per rep); raises InputError if the file cannot be written."""
+    path = Path(path)
+    try:
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
+            writer.writeheader()
+            writer.writerows(reps_csv_rows(report))
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    return path
+
+
+def _write_text(path: Path, text: str) -> Path:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    return path

@@ -1,0 +1,319 @@
+"""The one loop: frame source -> pose estimator -> engine -> sinks.
+
+``posecheck analyze``, ``live`` and ``bench`` are all this loop with different sources (video file, trace,
+camera, paced file) and sinks (report, annotated video, trace recorder, window, terminal, progress bar).
+The loop does as little as possible per frame; everything else is a sink.
+
+Protocols:
+  * `FrameSource`: iterable of ``(t, frame_bgr or None)`` in time order, with ``.info`` and ``close()``.
+    A None frame means "no picture" (trace replay): the estimator is then asked by time alone.
+  * `Sink`: ``on_start(info)``, ``on_frame(frame_bgr, pose, state, events)``, ``on_finish(summary)``.
+    ``on_finish`` is called whatever ends the loop (end of source, Ctrl-C, `StopSession`, an error),
+    so files being written are always closed properly. A sink may raise `StopSession` to end the loop
+    early (a window's "q" key) without it counting as an error.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from posecheck.engine.events import EngineState, Event, SessionSummary
+from posecheck.errors import InputError
+from posecheck.pose import Pose
+from posecheck.trace import Trace
+
+log = logging.getLogger(__name__)
+
+
+class StopSession(Exception):
+    """Raised by a sink (or a source) to end the session normally, e.g. when the user closes the window."""
+
+
+class SourceInfo(Protocol):
+    """What a frame source knows about itself (`posecheck.capture.VideoInfo` satisfies it)."""
+
+    path: Path
+    fps: float
+    frame_count: int  # 0 when unknown (cameras)
+    width: int
+    height: int
+
+
+@runtime_checkable
+class FrameSource(Protocol):
+    """Frames in time order: ``(t seconds, frame (H, W, 3) uint8 BGR or None)``."""
+
+    info: SourceInfo
+
+    def __iter__(self) -> Iterator[tuple[float, np.ndarray | None]]: ...
+
+    def close(self) -> None: ...
+
+
+class Estimator(Protocol):
+    """`posecheck.estimators.base.PoseEstimator`, as far as the loop needs it."""
+
+    def estimate(self, frame_rgb: np.ndarray | None, t: float) -> Pose | None: ...
+
+
+class Engine(Protocol):
+    """`posecheck.engine.engine.Engine`, as far as the loop needs it."""
+
+    def update(self, t: float, pose: Pose | None) -> list[Event]: ...
+
+    @property
+    def state(self) -> EngineState: ...
+
+    def finish(self, t_end: float) -> SessionSummary: ...
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """Given to every sink before the first frame.
+
+    Attributes:
+        exercise: the spec id.
+        source: the source's path or name, for display.
+        fps: frames per second of the source.
+        frame_size: (width, height) in pixels.
+        frame_count: frames the source says it has; 0 when unknown (a camera).
+    """
+
+    exercise: str
+    source: str
+    fps: float
+    frame_size: tuple[int, int]
+    frame_count: int
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """Receives the session as it happens. See the module docstring for the call order."""
+
+    def on_start(self, info: SessionInfo) -> None: ...
+
+    def on_frame(
+        self, frame_bgr: np.ndarray | None, pose: Pose | None, state: EngineState, events: list[Event]
+    ) -> None: ...
+
+    def on_finish(self, summary: SessionSummary) -> None: ...
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    """What the loop saw, beside the engine's summary.
+
+    Attributes:
+        info: as given to the sinks.
+        summary: the engine's summary (reps, holds, cues, gaps).
+        frames: frames processed.
+        frames_with_pose: frames in which the estimator found a person.
+        first_t, last_t: time of the first and last processed frame, seconds (0 when there were none).
+        interrupted: the user pressed Ctrl-C; the results cover the frames up to that point.
+        stopped: a sink or the source ended the session early on purpose (`StopSession`).
+        wall_seconds: processing time, for speed reports (never part of an analysis report).
+    """
+
+    info: SessionInfo
+    summary: SessionSummary
+    frames: int
+    frames_with_pose: int
+    first_t: float
+    last_t: float
+    interrupted: bool
+    stopped: bool
+    wall_seconds: float
+
+    @property
+    def ended_early(self) -> bool:
+        """True when the source delivered fewer frames than it announced (a truncated or corrupt file)."""
+        return (
+            not self.interrupted
+            and not self.stopped
+            and self.info.frame_count > 0
+            and self.frames < self.info.frame_count
+        )
+
+    @property
+    def processing_fps(self) -> float:
+        return self.frames / self.wall_seconds if self.wall_seconds > 0 else 0.0
+
+
+def run_session(
+    source: FrameSource,
+    estimator: Estimator,
+    engine: Engine,
+    sinks: Sequence[Sink] = (),
+    *,
+    exercise: str,
+) -> SessionResult:
+    """Runs every frame of ``source`` through the estimator and the engine and hands the results to the sinks.
+
+    Ctrl-C ends the loop like the end of the source does: the engine is finished and every sink gets
+    ``on_finish``, so a partial report can still be written. The caller owns ``source`` and ``estimator``
+    (open and close them around this call).
+
+    Args:
+        source: frames in time order.
+        estimator: turns a frame (RGB) into a pose. An estimator with ``needs_frames = False`` (trace
+            replay) is asked by time only and gets None instead of a frame.
+        engine: a fresh engine for the exercise.
+        sinks: called in order for every frame.
+        exercise: the spec id (passed on to the sinks).
+
+    Returns:
+        The summary and frame counts. Exceptions other than KeyboardInterrupt and `StopSession`
+        propagate after the sinks were finished.
+    """
+    info = source.info
+    session_info = SessionInfo(
+        exercise=exercise,
+        source=str(info.path),
+        fps=float(info.fps),
+        frame_size=(int(info.width), int(info.height)),
+        frame_count=int(info.frame_count),
+    )
+    to_rgb = _bgr_to_rgb if getattr(estimator, "needs_frames", True) else _no_frame
+    for sink in sinks:
+        sink.on_start(session_info)
+    log.info("session started: %s, %s frames at %.2f fps", info.path, info.frame_count or "?", info.fps)
+
+    frames = frames_with_pose = 0
+    first_t = last_t = 0.0
+    interrupted = stopped = False
+    started = time.perf_counter()
+    try:
+        for t, frame in source:
+            pose = estimator.estimate(to_rgb(frame), t)
+            events = engine.update(t, pose)
+            state = engine.state
+            for sink in sinks:
+                sink.on_frame(frame, pose, state, events)
+            if frames == 0:
+                first_t = t
+            last_t = t
+            frames += 1
+            frames_with_pose += pose is not None
+    except KeyboardInterrupt:
+        interrupted = True
+        log.warning("interrupted after %d frames (%.1f s)", frames, last_t)
+    except StopSession:
+        stopped = True
+    finally:
+        # Also on errors: sinks close their files, so what was written so far stays readable.
+        wall = time.perf_counter() - started
+        summary = engine.finish(last_t)
+        for sink in sinks:
+            sink.on_finish(summary)
+    return SessionResult(
+        info=session_info,
+        summary=summary,
+        frames=frames,
+        frames_with_pose=frames_with_pose,
+        first_t=first_t,
+        last_t=last_t,
+        interrupted=interrupted,
+        stopped=stopped,
+        wall_seconds=wall,
+    )
+
+
+def _bgr_to_rgb(frame_bgr: np.ndarray | None) -> np.ndarray | None:
+    if frame_bgr is None:
+        return None
+    import cv2  # cached after the first call; kept out of module scope so trace replay never needs it
+
+    return cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
+
+
+def _no_frame(frame_bgr: np.ndarray | None) -> None:
+    return None
+
+
+# ------------------------------------------------------------------------------------------------ sinks
+
+
+class VideoWriterSink:
+    """Writes every frame (optionally drawn on first) to a video file.
+
+    Frames that are None (trace replay without canvases) are skipped.
+
+    Args:
+        path: output file; ``.mp4`` with the ``mp4v`` codec (the pip OpenCV wheels cannot encode H.264).
+        draw: ``draw(frame_bgr, pose, state) -> frame_bgr``, e.g. `posecheck.render.annotate` bound to
+            a spec; None writes the frames as they come.
+        fourcc: four-character codec code.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        draw: Callable[[np.ndarray, Pose | None, EngineState], np.ndarray] | None = None,
+        *,
+        fourcc: str = "mp4v",
+    ) -> None:
+        self.path = Path(path)
+        self.draw = draw
+        self.fourcc = fourcc
+        self._writer = None
+        self.frames_written = 0
+
+    def on_start(self, info: SessionInfo) -> None:
+        import cv2
+
+        self._writer = cv2.VideoWriter(
+            str(self.path), cv2.VideoWriter_fourcc(*self.fourcc), info.fps, info.frame_size
+        )
+        if not self._writer.isOpened():
+            self._writer = None
+            raise InputError(f"cannot write video {self.path} (codec {self.fourcc}, {info.frame_size[0]}x{info.frame_size[1]})")
+
+    def on_frame(
+        self, frame_bgr: np.ndarray | None, pose: Pose | None, state: EngineState, events: list[Event]
+    ) -> None:
+        if frame_bgr is None or self._writer is None:
+            return
+        self._writer.write(self.draw(frame_bgr, pose, state) if self.draw else frame_bgr)
+        self.frames_written += 1
+
+    def on_finish(self, summary: SessionSummary) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+
+
+class TraceRecorderSink:
+    """Records every frame's pose and saves them as a `Trace` (``--save-trace``) when the session ends.
+
+    Args:
+        path: the ``.npz`` file to write.
+        meta: extra metadata stored in the trace (source name, model, version).
+    """
+
+    def __init__(self, path: str | Path, meta: dict | None = None) -> None:
+        self.path = Path(path)
+        self.meta = dict(meta or {})
+        self._frames: list[tuple[float, Pose | None]] = []
+        self._info: SessionInfo | None = None
+
+    def on_start(self, info: SessionInfo) -> None:
+        self._info = info
+        self._frames = []
+
+    def on_frame(
+        self, frame_bgr: np.ndarray | None, pose: Pose | None, state: EngineState, events: list[Event]
+    ) -> None:
+        self._frames.append((state.t, pose))
+
+    def on_finish(self, summary: SessionSummary) -> None:
+        assert self._info is not None, "on_start was not called"
+        trace = Trace.from_poses(self._frames, self._info.frame_size, self._info.fps, self.meta)
+        trace.save(self.path)
+        log.info("saved trace %s (%d frames)", self.path, len(trace))
