@@ -1,0 +1,204 @@
+"""Regenerates benchmarks/ACCURACY.md: posecheck's counting accuracy on the labelled clips, next to the
+AIGym-style baseline, with the robustness variants (mirrored, x0.75 / x1.5 speed, landmark noise).
+
+Usage (from the repository root):
+    python benchmarks/accuracy.py                       # replay tests/data/traces (fast, no mediapipe)
+    python benchmarks/accuracy.py --videos ../shared/videos   # decode the clips and run the pose model
+    python benchmarks/accuracy.py --out -               # print the markdown instead of writing the file
+
+It is `posecheck eval LABELS --traces tests/data/traces --variants` written out as markdown, with the
+machine, the commit and the date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import subprocess
+import sys
+from functools import partial
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_LABELS = ROOT / "tests" / "data" / "labels.yaml"
+DEFAULT_TRACES = ROOT / "tests" / "data" / "traces"
+DEFAULT_OUT = ROOT / "benchmarks" / "ACCURACY.md"
+
+USAGE_NOTE = """\
+## Using the harness while writing a spec
+
+```sh
+# one clip, replaying its committed landmark trace (fast, no mediapipe):
+/work/venv-dev/bin/posecheck eval /work/shared/videos/labels.yaml --traces tests/data/traces --only cat_cow_01.mp4
+# every clip of your exercise, with the robustness variants (mirrored, x0.75 / x1.5 speed, 0.5 % noise):
+/work/venv-dev/bin/posecheck eval tests/data/labels.yaml --traces tests/data/traces --only cat_cow_01 --only cat_cow_03 --variants
+# machine-readable: --json -     a spec folder of your own: --specs DIR     decode the videos instead: --videos DIR
+/work/venv-dev/bin/python -m pytest -q tests/test_accuracy.py -k cat-cow   # the checks the specs must pass
+```
+Columns: `timing` = counted reps matched one-to-one to a labelled rep / counted, then the mean start/end offset
+(counted - labelled, s); `phantom` = counted reps overlapping no labelled rep (walking in, setup, holds);
+`hold s` = counted / labelled hold seconds (error). Targets: exact count on >= 90 % of scored clips, every clip
+within one rep, hold time within 1 s, zero phantom reps, clearly ahead of the baseline.
+"""
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _commit() -> str:
+    commit = _git("rev-parse", "--short=12", "HEAD")
+    # Uncommitted changes to what decides the counts make the commit alone not reproduce the numbers.
+    dirty = _git("status", "--porcelain", "--", "src", "exercise_specs", "tests/data")
+    return f"{commit} (with uncommitted changes to src/, exercise_specs/ or tests/data/)" if dirty else commit
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def render(report, *, command: str, labels: Path) -> str:
+    """The ACCURACY.md text for a report."""
+    from posecheck import evaluate as ev
+
+    p = report.posecheck_totals
+    b = report.baseline_totals
+    skipped = [c for c in report.clips if c.posecheck is None]
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{100 * x:.0f} %"
+
+    def check(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    scored = [c.posecheck for c in report.clips if c.posecheck is not None and c.posecheck.count_error is not None]
+    within_one = all(s.within_one for s in scored) if scored else False
+    hold_ok = p.max_hold_error_s is None or p.max_hold_error_s <= 1.0
+    ahead = p.mae is not None and b.mae is not None and p.mae < b.mae and (p.exact or 0) > (b.exact or 0)
+    lines = [
+        "# Counting accuracy on the labelled clips",
+        "",
+        USAGE_NOTE,
+        "## Run",
+        "",
+        f"- Date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- Commit: {_commit()}",
+        f"- Machine: {_cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
+        f"- Python {platform.python_version()}, mediapipe {_version('mediapipe')}, numpy {_version('numpy')},"
+        f" opencv-contrib-python {_version('opencv-contrib-python')}",
+        f"- Poses from: {report.source} ({'committed landmark traces, replayed' if report.source == 'traces' else 'videos decoded and run through MediaPipe'})",
+        f"- Labels: `{_relative(labels)}` ({len(report.clips)} clips; {len(skipped)} skipped for posecheck)",
+        "",
+        "Reproduce:",
+        "",
+        "```sh",
+        command,
+        "```",
+        "",
+        "## Totals",
+        "",
+        "MAE = mean |counted - truth| / truth over scored clips with truth > 0; OBO = share of scored clips within"
+        " one rep; exact = share with the exact count; phantom reps = counted reps overlapping no labelled rep;"
+        " timing = counted reps matched one-to-one to a labelled rep / counted; hold error = worst labelled"
+        " hold's |timed - labelled| seconds per clip (or untimed-hold seconds, if larger). The baseline is"
+        " scored on the same clips as posecheck (and, for reference, on every clip it has a rule for).",
+        "",
+        ev.markdown_table(*ev.totals_table(report)),
+        "",
+        "Targets:",
+        "",
+        f"- exact count on >= 90 % of scored clips: {pct(p.exact)} ({check(p.exact is not None and p.exact >= 0.9)})",
+        f"- every scored clip within one rep: {pct(p.obo)} ({check(within_one)})",
+        f"- hold time within 1 s: worst {('-' if p.max_hold_error_s is None else f'{p.max_hold_error_s:.2f} s')} ({check(hold_ok)})",
+        f"- zero phantom reps: {p.phantoms} ({check(p.phantoms == 0)})",
+        f"- ahead of the baseline (lower MAE, more exact counts): posecheck MAE {pct(p.mae)} / exact {pct(p.exact)},"
+        f" baseline MAE {pct(b.mae)} / exact {pct(b.exact)} ({check(ahead)})",
+        "",
+        "## Per clip",
+        "",
+        "`truth ?` = the count could not be told (`reps: null`), not scored. Variant columns are posecheck's count"
+        " on the same poses mirrored, played at x0.75 / x1.5 speed, and with gaussian landmark noise"
+        f" (sigma {ev.NOISE_SIGMA_FRAC:.1%} of the frame's larger side, seed {ev.NOISE_SEED}).",
+        "",
+        ev.markdown_table(*ev.clip_table(report)),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--labels", type=Path, default=DEFAULT_LABELS, help="labels.yaml (default: tests/data/labels.yaml)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--traces", type=Path, default=None, help="folder of traces (default: tests/data/traces)")
+    source.add_argument("--videos", type=Path, default=None, help="folder of videos: decode and run the pose model")
+    parser.add_argument("--specs", type=Path, default=None, help="extra spec folder (as posecheck --specs)")
+    parser.add_argument("--no-variants", action="store_true", help="skip the robustness variants")
+    parser.add_argument("--out", default=str(DEFAULT_OUT), help="output markdown file, '-' for stdout")
+    args = parser.parse_args(argv)
+
+    from posecheck import evaluate as ev
+    from posecheck.errors import PosecheckError
+
+    try:
+        labels = ev.load_labels(args.labels)
+        if args.videos is not None:
+            source_name, run = "videos", partial(ev.analyze_video, args.videos)
+        else:
+            source_name, run = "traces", partial(ev.replay_trace, args.traces or DEFAULT_TRACES)
+        report = ev.evaluate(
+            labels,
+            run,
+            source=source_name,
+            specs_dir=args.specs,
+            baseline=ev.load_baseline_table(),
+            variants=() if args.no_variants else ev.VARIANTS,
+            on_clip=lambda c: print(f"{c.label.clip}: {c.skipped or f'{c.posecheck.counted_reps} reps'}", file=sys.stderr),
+        )
+    except PosecheckError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+    command = "python benchmarks/accuracy.py" + "".join(
+        f" {flag} {_relative(value)}"
+        for flag, value in (("--labels", args.labels if args.labels != DEFAULT_LABELS else None), ("--traces", args.traces),
+                            ("--videos", args.videos), ("--specs", args.specs))
+        if value is not None
+    ) + (" --no-variants" if args.no_variants else "")
+    text = render(report, command=command, labels=args.labels)
+    if args.out == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
