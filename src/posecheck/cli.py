@@ -1,0 +1,571 @@
+"""The ``posecheck`` command: a thin typer layer over the library.
+
+Heavy packages (cv2, mediapipe, numpy-heavy modules) are imported inside the commands, so that
+``posecheck --help`` starts instantly. Library errors (`PosecheckError`) become one ``Error: ...`` line on
+stderr and the error's exit code; a traceback means a bug.
+
+Command groups owned by other modules are registered in `LAZY_COMMANDS` and imported only when used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import logging
+import os
+import sys
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from posecheck import __version__
+from posecheck.errors import InputError, NoPersonError, PosecheckError, SpecError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.console import Console
+
+log = logging.getLogger(__name__)
+
+#: Commands that live in their own modules: name -> "module:attribute". The attribute is a typer.Typer
+#: (several commands become a group: ``posecheck exercises list``; a single command without a callback
+#: becomes that command) or a plain function (one command). A module that does not exist yet is skipped.
+LAZY_COMMANDS: dict[str, str] = {
+    "exercises": "posecheck.cli_exercises:app",
+    "live": "posecheck.cli_live:app",
+    "bench": "posecheck.cli_bench:app",
+    "eval": "posecheck.cli_eval:eval_command",
+}
+
+#: Exit code after Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
+DEFAULT_OUT_ROOT = Path("posecheck-out")
+
+
+class LazyGroup(TyperGroup):
+    """The top-level group: own commands plus `LAZY_COMMANDS`; maps PosecheckError to ``Error: ...``."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = list(super().list_commands(ctx))
+        return names + [name for name in LAZY_COMMANDS if name not in names and _lazy_module_exists(name)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in LAZY_COMMANDS:
+            command = _load_lazy_command(cmd_name)
+        return command
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PosecheckError as exc:
+            print_error(exc)
+            raise typer.Exit(exc.exit_code) from None
+
+
+def _lazy_module_exists(name: str) -> bool:
+    module_name = LAZY_COMMANDS[name].partition(":")[0]
+    return importlib.util.find_spec(module_name) is not None
+
+
+@cache
+def _load_lazy_command(name: str) -> Any:
+    module_name, _, attribute = LAZY_COMMANDS[name].partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            return None  # that helper's module is not written yet
+        raise
+    target = getattr(module, attribute)
+    if not isinstance(target, typer.Typer):
+        single = typer.Typer()
+        single.command(name=name)(target)
+        target = single
+    command = typer.main.get_command(target)
+    command.name = name
+    return command
+
+
+def print_error(exc: PosecheckError) -> None:
+    """One ``Error: ...`` line per problem on stderr (a SpecError can hold several)."""
+    problems = exc.problems if isinstance(exc, SpecError) else [str(exc)]
+    for problem in problems or ["unknown problem"]:
+        typer.echo(f"Error: {problem}", err=True)
+
+
+# ------------------------------------------------------------------------------------------------ app
+
+app = typer.Typer(
+    cls=LazyGroup,
+    name="posecheck",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+_verbosity = 0
+
+
+def verbosity() -> int:
+    """How many -v were given (0 = warnings only)."""
+    return _verbosity
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"posecheck {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version and exit.")
+    ] = False,
+    verbose: Annotated[int, typer.Option("-v", "--verbose", count=True, help="More detail on stderr (-vv: debug).")] = 0,
+) -> None:
+    """Counts reps, times holds and gives gentle form cues for back-care exercises, from a video or a camera.
+
+    Example: posecheck analyze my_cat_cow.mp4 --exercise cat-cow
+    """
+    global _verbosity
+    _verbosity = verbose
+    setup_logging(verbose)
+    if verbose < 2:
+        # FFmpeg (inside OpenCV) prints decoder complaints for damaged files straight to stderr; posecheck
+        # reports those files itself in one line.
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
+
+def setup_logging(verbose: int) -> None:
+    """Sends posecheck's log records to stderr through rich: warnings, -v info, -vv debug."""
+    from rich.console import Console
+    from rich.logging import RichHandler
+
+    level = logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logger = logging.getLogger("posecheck")
+    for handler in list(logger.handlers):
+        if getattr(handler, "_posecheck_cli", False):
+            logger.removeHandler(handler)
+    handler = RichHandler(console=Console(stderr=True), show_time=False, show_path=verbose >= 2, markup=False)
+    handler._posecheck_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
+
+
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """Silences C/C++ libraries (mediapipe, TFLite, absl) that write to file descriptor 2 directly.
+
+    Python's own stderr (log records, progress bars, error lines) is moved to a duplicate of the terminal,
+    so only the native chatter goes to /dev/null. Nothing is changed with -vv, or when stderr is not the
+    process's fd 2 (tests capturing output).
+    """
+    try:
+        real_stderr = sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):
+        real_stderr = False
+    if _verbosity >= 2 or not real_stderr:
+        yield
+        return
+    sys.stderr.flush()
+    saved_fd = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    python_stderr = sys.stderr
+    sys.stderr = os.fdopen(os.dup(saved_fd), "w", buffering=1, encoding=python_stderr.encoding, errors="backslashreplace")
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        sys.stderr.close()
+        sys.stderr = python_stderr
+        os.dup2(saved_fd, 2)
+        os.close(saved_fd)
+
+
+def _stderr_console() -> "Console":
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+# ------------------------------------------------------------------------------------------------ analyze
+
+
+@app.command()
+def analyze(
+    video: Annotated[
+        Path,
+        typer.Argument(help="A video file, or a landmark trace (.npz) saved earlier with --save-trace.", show_default=False),
+    ],
+    exercise: Annotated[
+        str, typer.Option("--exercise", "-e", help="Exercise id, e.g. cat-cow (see: posecheck exercises list).", show_default=False)
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output folder. Default: ./posecheck-out/<video name>/", show_default=False)
+    ] = None,
+    json_out: Annotated[
+        str | None,
+        typer.Option("--json", metavar="FILE|-", help="Also write the report JSON to FILE; '-' prints it to stdout and nothing else there."),
+    ] = None,
+    specs: Annotated[
+        Path | None, typer.Option("--specs", help="Extra folder of exercise specs (YAML); same ids override the built-in ones.")
+    ] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option("--model", help="Pose model: an official pose_landmarker_{lite,full,heavy}.task. Default: built offline from the mediapipe wheel."),
+    ] = None,
+    save_trace: Annotated[
+        Path | None, typer.Option("--save-trace", help="Save every frame's landmarks to this .npz trace (replay it later with analyze).")
+    ] = None,
+    write_video: Annotated[
+        bool, typer.Option("--video/--no-video", help="Write annotated.mp4 (for a trace: the skeleton on a blank canvas).")
+    ] = True,
+) -> None:
+    """Analyse a recorded exercise: count reps, time holds, collect cues; write a report and an annotated video.
+
+    Writes report.json, reps.csv and annotated.mp4 into the output folder and prints a summary.
+    Ctrl-C stops early and still writes the report for the frames seen so far.
+
+    Example: posecheck analyze cat_cow_01.mp4 --exercise cat-cow --out results/
+    """
+    from posecheck.trace import is_trace_path
+
+    print_json_only = json_out == "-"
+    spec = _load_spec(exercise, specs)
+    out_dir = out if out is not None else DEFAULT_OUT_ROOT / video.stem
+    _prepare_output_folder(out_dir)
+    if save_trace is not None:
+        _check_writable_file(save_trace)
+    if json_out and not print_json_only:
+        _check_writable_file(Path(json_out))
+
+    if is_trace_path(video):
+        if model is not None:
+            log.warning("--model is ignored when replaying a trace (its landmarks were computed already)")
+        result, source_desc = _analyze_trace(video, spec, out_dir, save_trace, write_video)
+    else:
+        result, source_desc = _analyze_video(video, spec, model, out_dir, save_trace, write_video)
+
+    from posecheck import report as rpt
+
+    stats = rpt.FrameStats(
+        frames=result.frames,
+        frames_with_pose=result.frames_with_pose,
+        fps=result.info.fps,
+        duration=result.frames / result.info.fps if result.info.fps else 0.0,
+        interrupted=result.interrupted,
+    )
+    phase_measure = spec.measures[spec.phases.measure]
+    report = rpt.build_report(
+        result.summary,
+        stats,
+        source_desc,
+        rom_unit=phase_measure.unit,
+        target_reps=spec.target.reps,
+        exercise_title=spec.title,
+    )
+    written = [rpt.write_json(report, out_dir / "report.json"), rpt.write_reps_csv(report, out_dir / "reps.csv")]
+    if write_video and (out_dir / "annotated.mp4").exists():
+        written.append(out_dir / "annotated.mp4")
+    if json_out and not print_json_only:
+        written.append(rpt.write_json(report, Path(json_out)))
+    if save_trace is not None:
+        written.append(save_trace)
+
+    if print_json_only:
+        sys.stdout.write(rpt.to_json(report))
+        sys.stdout.flush()
+        out_console = _stderr_console()
+    else:
+        from rich.console import Console
+
+        out_console = Console()
+        _print_summary(report, written, result, out_console)
+
+    if result.interrupted:
+        typer.echo(f"Interrupted: the report covers the first {stats.duration:.1f} s ({out_dir / 'report.json'}).", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if result.frames > 0 and result.frames_with_pose == 0:
+        raise NoPersonError(
+            f"{video}: no person found in any of the {result.frames} frames "
+            "(is the whole body in view and lit?); report written anyway"
+        )
+    if result.ended_early:
+        raise InputError(
+            f"{video}: decoding stopped after {result.frames} of {result.info.frame_count} frames "
+            f"(truncated or corrupt file); partial report in {out_dir}"
+        )
+
+
+def _load_spec(exercise: str, specs: Path | None):
+    from posecheck.specs import load_spec_by_id
+
+    return load_spec_by_id(exercise, specs_dir=specs)
+
+
+def _prepare_output_folder(folder: Path) -> None:
+    """Creates ``folder`` and proves it is writable before minutes of analysis, not after."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".posecheck-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(f"cannot write to output folder {folder}: {exc.strerror or exc}") from exc
+
+
+def _check_writable_file(path: Path) -> None:
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"cannot write {path}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"cannot write {path}: folder {parent} is not writable")
+
+
+def _sinks(spec, out_dir: Path, save_trace: Path | None, write_video: bool, trace_meta: dict, show_progress: bool) -> list:
+    from functools import partial
+
+    from posecheck.render import annotate
+    from posecheck.session import TraceRecorderSink, VideoWriterSink
+
+    sinks: list = []
+    if write_video:
+        # Each frame comes fresh from the source and no later sink looks at its pixels: draw on it directly.
+        sinks.append(VideoWriterSink(out_dir / "annotated.mp4", partial(annotate, spec=spec, copy=False)))
+    if save_trace is not None:
+        sinks.append(TraceRecorderSink(save_trace, trace_meta))
+    if show_progress:
+        sinks.append(_ProgressSink(_stderr_console()))
+    return sinks
+
+
+def _show_progress() -> bool:
+    return sys.stderr.isatty()
+
+
+def _analyze_video(video: Path, spec, model: Path | None, out_dir: Path, save_trace, write_video: bool):
+    from posecheck.capture import VideoFileSource
+    from posecheck.engine.engine import Engine
+    from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
+    from posecheck.estimators.model import resolve_model
+    from posecheck.report import SourceDescription
+    from posecheck.session import run_session
+
+    with VideoFileSource(video) as source:
+        model_info = resolve_model(model)
+        model_desc = {"name": model_info.path.name, "sha256": model_info.sha256, "origin": model_info.origin}
+        meta = {"source": video.name, "model": model_info.path.name, "model_sha256": model_info.sha256, "posecheck": __version__}
+        sinks = _sinks(spec, out_dir, save_trace, write_video, meta, _show_progress())
+        with quiet_native_stderr(), MediaPipeEstimator(model_info.path) as estimator:
+            result = run_session(source, estimator, Engine(spec), sinks, exercise=spec.id)
+        desc = SourceDescription(str(video), "video", (source.info.width, source.info.height), model_desc)
+    return result, desc
+
+
+def _analyze_trace(trace_path: Path, spec, out_dir: Path, save_trace, write_video: bool):
+    from posecheck.engine.engine import Engine
+    from posecheck.estimators.replay import ReplayEstimator, TraceFrameSource
+    from posecheck.report import SourceDescription
+    from posecheck.session import run_session
+
+    with TraceFrameSource.open(trace_path, blank_frames=write_video) as source:
+        trace = source.trace
+        recorded_model = {k: str(trace.meta[m]) for k, m in (("name", "model"), ("sha256", "model_sha256")) if m in trace.meta}
+        model_desc = {**recorded_model, "origin": "trace"} if recorded_model else None
+        sinks = _sinks(spec, out_dir, save_trace, write_video, dict(trace.meta), _show_progress())
+        with ReplayEstimator(trace) as estimator:
+            result = run_session(source, estimator, Engine(spec), sinks, exercise=spec.id)
+        desc = SourceDescription(str(trace_path), "trace", trace.frame_size, model_desc)
+    return result, desc
+
+
+class _ProgressSink:
+    """A progress bar on stderr, advanced once per frame (a session sink)."""
+
+    def __init__(self, console: "Console") -> None:
+        self.console = console
+        self._progress = None
+        self._task = None
+
+    def on_start(self, info) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._progress = Progress(
+            TextColumn("Analysing"), BarColumn(), MofNCompleteColumn(), TextColumn("frames"), TimeRemainingColumn(),
+            console=self.console, transient=True,
+        )
+        self._progress.start()
+        self._task = self._progress.add_task("analyse", total=info.frame_count or None)
+
+    def on_frame(self, frame_bgr, pose, state, events) -> None:
+        self._progress.advance(self._task)
+
+    def on_finish(self, summary) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def _print_summary(report: dict, written: list[Path], result, console: "Console") -> None:
+    from rich.table import Table
+
+    seen = report["frames_with_pose"] / report["frames"] * 100 if report["frames"] else 0.0
+    console.print(f"[bold]{report['exercise_title'] or report['exercise']}[/] - {report['source']['path']}")
+    console.print(
+        f"{report['frames']} frames ({report['duration']:.1f} s at {report['fps']:g} fps), person found in {seen:.0f} %"
+        f" - analysed at {result.processing_fps:.0f} fps"
+    )
+    reps = f"Reps: [bold]{report['reps']}[/]" + (f" of {report['target_reps']}" if report["target_reps"] else "")
+    if report["reps_by_side"]:
+        reps += " (" + ", ".join(f"{side} {n}" for side, n in sorted(report["reps_by_side"].items())) + ")"
+    console.print(reps)
+    for hold in report["holds"]:
+        side = f" {hold['side']}" if hold["side"] else ""
+        target = f" of {hold['target_seconds']:g} s" if hold["target_seconds"] else ""
+        console.print(f"Hold{side}: [bold]{hold['seconds']:.1f} s[/]{target} ({hold['start']:.1f}-{hold['end']:.1f} s)")
+    for gap in report["gaps"]:
+        console.print(f"Tracking lost: {gap['start']:.1f}-{gap['end']:.1f} s")
+    if report["rep_list"]:
+        table = Table(title="Reps", title_justify="left")
+        for column, justify in (("#", "right"), ("side", "left"), ("start s", "right"), ("duration s", "right"), ("ROM", "right"), ("cues", "left")):
+            table.add_column(column, justify=justify)
+        for rep in report["rep_list"]:
+            rom = "-" if rep["rom"] is None else f"{rep['rom']:.0f} deg" if rep["rom_unit"] == "deg" else f"{rep['rom']:.2f} {rep['rom_unit'] or ''}"
+            table.add_row(str(rep["index"]), rep["side"] or "", f"{rep['start']:.1f}", f"{rep['duration']:.1f}", rom, "; ".join(rep["cues"]))
+        console.print(table)
+    if report["cues"]:
+        console.print("Cues:")
+        for cue in report["cues"]:
+            console.print(f"  {cue['t']:6.1f} s  {cue['text']}", markup=False)
+    else:
+        console.print("Cues: none")
+    for path in written:
+        console.print(f"Wrote {path}", markup=False, highlight=False)
+
+
+# ------------------------------------------------------------------------------------------------ models
+
+
+@app.command()
+def models(
+    model: Annotated[Path | None, typer.Option("--model", help="Describe this .task file instead of the default model.")] = None,
+    check: Annotated[bool, typer.Option("--check", help="Also load the model and run it once on a blank frame.")] = False,
+) -> None:
+    """Show which pose model is used: file, sha256, size and where it came from. Nothing is downloaded.
+
+    Without --model (or $POSECHECK_MODEL), posecheck builds its model once, offline, from the tflite
+    files inside the mediapipe 0.10.21 wheel and caches it with its checksum.
+
+    Example: posecheck models --check
+    """
+    from importlib.metadata import version
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from posecheck.estimators.model import CACHE_ENV_VAR, MODEL_ENV_VAR, cache_dir, resolve_model
+
+    info = resolve_model(model)
+    origins = {
+        "user": f"given by you (--model or ${MODEL_ENV_VAR})",
+        "cache": f"built earlier from the tflite files inside mediapipe {version('mediapipe')} (cached)",
+        "built": f"built just now from the tflite files inside mediapipe {version('mediapipe')}",
+    }
+    table = Table(show_header=False, box=None)
+    table.add_row("model", str(info.path))
+    table.add_row("origin", origins.get(info.origin, info.origin))
+    table.add_row("sha256", info.sha256)
+    table.add_row("size", f"{info.size_bytes / 1e6:.1f} MB")
+    table.add_row("mediapipe", version("mediapipe"))
+    table.add_row("cache folder", f"{cache_dir()} (${CACHE_ENV_VAR})")
+    if check:
+        table.add_row("check", _check_model(info.path))
+    Console().print(table)
+
+
+def _check_model(path: Path) -> str:
+    import numpy as np
+
+    from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
+
+    with quiet_native_stderr(), MediaPipeEstimator(path) as estimator:
+        estimator.estimate(np.zeros((256, 256, 3), dtype=np.uint8), 0.0)
+    return "loads and runs"
+
+
+# ------------------------------------------------------------------------------------------------ samples
+
+samples_app = typer.Typer(
+    help="Sample clips (MIT, HonzaCzSk/polybag): list them, fetch them with checksum checks.\n\n"
+    "Example: posecheck samples fetch cat_cow_01",
+    no_args_is_help=True,
+)
+app.add_typer(samples_app, name="samples")
+
+
+@samples_app.command("list")
+def samples_list(
+    dest: Annotated[Path | None, typer.Option("--dest", help="Folder to look for fetched clips. Default: posecheck's cache.")] = None,
+) -> None:
+    """List the sample clips, their exercise and expected count, and whether they were fetched.
+
+    Example: posecheck samples list
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from posecheck.samples import default_dest, load_manifest
+
+    folder = dest or default_dest()
+    table = Table()
+    for column in ("name", "exercise", "expected reps", "fetched"):
+        table.add_column(column)
+    for sample in load_manifest().samples:
+        path = folder / sample.filename
+        expected = "?" if sample.expected_reps is None else str(sample.expected_reps)
+        if sample.expected_hold:
+            expected += f" + hold {sample.expected_hold[1] - sample.expected_hold[0]:.0f} s"
+        table.add_row(sample.name, sample.exercise, expected, str(path) if path.is_file() else "no")
+    Console().print(table)
+
+
+@samples_app.command("fetch")
+def samples_fetch(
+    names: Annotated[list[str] | None, typer.Argument(help="Samples to fetch (default: all).", show_default=False)] = None,
+    dest: Annotated[Path | None, typer.Option("--dest", help="Where to put the clips. Default: posecheck's cache folder.")] = None,
+    mirror: Annotated[
+        Path | None,
+        typer.Option("--mirror", help="Copy from this folder of <name>.mp4 files instead of downloading. Default: ../shared/videos beside the checkout, if present."),
+    ] = None,
+    no_mirror: Annotated[bool, typer.Option("--no-mirror", help="Always download, even if a mirror folder is found.")] = False,
+) -> None:
+    """Fetch sample clips (download or copy from a local mirror), verifying each sha256.
+
+    Example: posecheck samples fetch cat_cow_01 --dest clips/
+    """
+    from posecheck.samples import default_dest, fetch, find_mirror, load_manifest
+
+    chosen = load_manifest().select(names)
+    folder = dest or default_dest()
+    if mirror is not None and not mirror.is_dir():
+        raise InputError(f"mirror folder {mirror} does not exist")
+    found = None if (mirror is not None or no_mirror) else find_mirror()
+    if found is not None:
+        log.info("using the mirror folder %s where it has the clips", found)
+    results = fetch(chosen, folder, mirror=mirror or found, mirror_optional=found is not None)
+    for result in results:
+        how = {"present": "already there", "mirror": "copied from the mirror", "download": "downloaded"}[result.how]
+        typer.echo(f"{result.sample.name}: {result.path} ({how}, checksum ok)")
+
+
+def main() -> None:
+    """Entry point of the ``posecheck`` script and ``python -m posecheck``."""
+    app(prog_name="posecheck")
