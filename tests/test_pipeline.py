@@ -8,7 +8,16 @@ import time
 import numpy as np
 import pytest
 
-from posecheck.pipeline import BackgroundWorker, Prefetched, PrefetchSource, StageSummary, StageTimes
+from posecheck.pipeline import (
+    BackgroundSink,
+    BackgroundWorker,
+    Prefetched,
+    PrefetchSource,
+    StageSummary,
+    StageTimes,
+    frames_with_rgb,
+    in_background,
+)
 
 
 def frames(n: int, h: int = 4, w: int = 6):
@@ -142,7 +151,7 @@ def test_worker_flush_waits_for_queued_calls():
     worker.close()
 
 
-def test_worker_error_is_raised_in_caller_and_later_calls_dropped():
+def test_worker_error_is_raised_in_caller_once_and_later_calls_dropped():
     seen = []
 
     def work(i):
@@ -156,10 +165,27 @@ def test_worker_error_is_raised_in_caller_and_later_calls_dropped():
             worker.submit(work, i)
         worker.flush()
     assert seen == [0, 1]
-    with pytest.raises(RuntimeError, match="closed"):
+    assert worker.failed
+    with pytest.raises(RuntimeError, match="earlier background call failed"):
         worker.submit(work, 3)
-    worker.close()  # already stopped: no second error
+    # call() still runs after the failure (cleanup), on the worker thread, and returns its result.
+    assert worker.call(lambda: threading.current_thread().name) == "posecheck-worker"
+    worker.close()  # the error was raised already: not again
+    assert seen == [0, 1]
     assert not any(t.name == "posecheck-worker" and t.is_alive() for t in threading.enumerate())
+
+
+def test_worker_call_returns_after_queued_calls_and_raises_its_own_error():
+    seen = []
+    with BackgroundWorker(depth=4) as worker:
+        for i in range(3):
+            worker.submit(lambda i=i: (time.sleep(0.005), seen.append(i)))
+        assert worker.call(lambda: list(seen)) == [0, 1, 2]
+        with pytest.raises(KeyError):
+            worker.call(lambda: {}["missing"])
+        assert not worker.failed  # an error in call() belongs to its caller only
+    with pytest.raises(RuntimeError, match="closed"):
+        worker.call(lambda: None)
 
 
 def test_worker_close_raises_error_of_last_call():
@@ -219,3 +245,131 @@ def test_stage_summary_percentiles():
     assert s.p95_ms > 1.0
     assert s.mean_ms == pytest.approx((19 + 100) / 20)
     assert StageSummary.of([]).median_ms == 0.0
+
+
+# ---------------------------------------------------------------------------------- BackgroundSink
+
+
+class RecordingSink:
+    """Records the calls it gets and the threads they came on; can fail at a chosen frame."""
+
+    def __init__(self, name: str, log: list, fail_at: int | None = None, error: type[BaseException] = OSError):
+        self.name, self.log, self.fail_at, self.error = name, log, fail_at, error
+        self.threads: set[str] = set()
+        self.frames = 0
+
+    def on_start(self, info):
+        self.threads.add(threading.current_thread().name)
+        self.log.append((self.name, "start", info))
+
+    def on_frame(self, frame_bgr, pose, state, events):
+        self.threads.add(threading.current_thread().name)
+        if self.frames == self.fail_at:
+            raise self.error(f"{self.name} failed at frame {self.frames}")
+        self.frames += 1
+        self.log.append((self.name, "frame", int(frame_bgr[0, 0, 0]), pose, state, tuple(events)))
+
+    def on_finish(self, summary):
+        self.threads.add(threading.current_thread().name)
+        self.log.append((self.name, "finish", summary))
+
+
+def feed(sink, n: int) -> None:
+    for i, (t, frame) in enumerate(frames(n)):
+        sink.on_frame(frame, f"pose{i}", f"state{i}", [f"event{i}"])
+
+
+def test_background_sink_calls_every_sink_in_order_on_one_thread():
+    log = []
+    a, b = RecordingSink("a", log), RecordingSink("b", log)
+    sink = BackgroundSink([a, b], depth=2)
+    sink.on_start("info")
+    feed(sink, 30)
+    sink.on_finish("summary")
+    expected = [("a", "start", "info"), ("b", "start", "info")]
+    for i in range(30):
+        expected += [(name, "frame", i, f"pose{i}", f"state{i}", (f"event{i}",)) for name in ("a", "b")]
+    expected += [("a", "finish", "summary"), ("b", "finish", "summary")]
+    assert log == expected
+    assert a.threads == b.threads == {"posecheck-sinks"}
+    assert not any(t.name == "posecheck-sinks" for t in threading.enumerate())
+
+
+def test_background_sink_error_reaches_the_loop_and_sinks_are_still_finished():
+    log = []
+    a, b = RecordingSink("a", log), RecordingSink("b", log, fail_at=3)
+    sink = BackgroundSink([a, b], depth=1)
+    sink.on_start("info")
+    with pytest.raises(OSError, match="b failed at frame 3"):
+        feed(sink, 50)
+    sink.on_finish("summary")  # the error was raised already; every sink still gets on_finish
+    assert log[-2:] == [("a", "finish", "summary"), ("b", "finish", "summary")]
+    assert b.frames == 3
+    assert a.frames <= 3 + 1 + 1  # frames queued after the failure are dropped, not drawn
+
+
+def test_background_sink_error_on_the_last_frames_is_raised_by_on_finish():
+    log = []
+    sink = BackgroundSink([RecordingSink("a", log, fail_at=4)], depth=8)
+    sink.on_start("info")
+    feed(sink, 5)
+    with pytest.raises(OSError, match="frame 4"):
+        sink.on_finish("summary")
+    assert log[-1] == ("a", "finish", "summary")
+
+
+def test_background_sink_start_error_is_raised_at_once_and_stops_the_thread():
+    class Unwritable(RecordingSink):
+        def on_start(self, info):
+            raise PermissionError("cannot write annotated.mp4")
+
+    with pytest.raises(PermissionError):
+        BackgroundSink([Unwritable("a", [])]).on_start("info")
+    assert not any(t.name == "posecheck-sinks" for t in threading.enumerate())
+
+
+def test_in_background_wraps_sinks_only_when_asked():
+    sinks = [RecordingSink("a", [])]
+    assert in_background(sinks, 0) == sinks
+    assert in_background([], 3) == []
+    (wrapped,) = in_background(sinks, 3)
+    assert isinstance(wrapped, BackgroundSink) and wrapped.sinks == sinks
+
+
+# ---------------------------------------------------------------------------------- frames_with_rgb
+
+
+@pytest.mark.parametrize("prefetch", [0, 2])
+def test_frames_with_rgb_yields_the_same_frames_with_or_without_prefetch(prefetch):
+    got = list(frames_with_rgb(frames(12), prefetch))
+    assert [p.t for p in got] == [i / 30.0 for i in range(12)]
+    assert [int(p.rgb[0, 0, 2]) for p in got] == list(range(12))
+
+
+def test_frames_with_rgb_passes_missing_pictures_through():
+    source = [(0.0, None), (0.5, None)]
+    assert list(frames_with_rgb(source, 2)) == [Prefetched(0.0, None, None), Prefetched(0.5, None, None)]
+    assert list(frames_with_rgb(source, 0, to_rgb=False)) == [Prefetched(0.0, None, None), Prefetched(0.5, None, None)]
+
+
+def test_frames_with_rgb_does_not_prefetch_sources_that_read_ahead():
+    class LiveLike(Recorder):
+        reads_ahead = True
+
+    source = LiveLike(5)
+    it = frames_with_rgb(source, 4)
+    next(it)
+    time.sleep(0.05)
+    assert source.read == 1  # read on demand, never queued ahead
+    assert not prefetch_threads()
+    it.close()
+
+
+def test_closing_frames_with_rgb_stops_the_thread_but_leaves_the_source_open():
+    source = Recorder(100)
+    it = frames_with_rgb(source, 3)
+    next(it)
+    assert prefetch_threads()
+    it.close()
+    assert not prefetch_threads()
+    assert not source.closed

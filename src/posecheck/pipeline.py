@@ -23,7 +23,8 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -41,12 +42,14 @@ class Prefetched(NamedTuple):
 
     Attributes:
         t: seconds from the start of the source.
-        bgr: (H, W, 3) uint8 frame as OpenCV decodes it (for drawing and encoding).
-        rgb: (H, W, 3) uint8 RGB copy (what the pose estimator takes), or None when conversion is off.
+        bgr: (H, W, 3) uint8 frame as OpenCV decodes it (for drawing and encoding); None for a source
+            without pictures (trace replay).
+        rgb: (H, W, 3) uint8 RGB copy (what the pose estimator takes), or None when conversion is off or
+            there is no picture.
     """
 
     t: float
-    bgr: np.ndarray
+    bgr: np.ndarray | None
     rgb: np.ndarray | None
 
 
@@ -112,8 +115,10 @@ class _End:
         self.error = error
 
 
-def _bgr_to_rgb(frame_bgr: np.ndarray) -> np.ndarray:
-    import cv2
+def _bgr_to_rgb(frame_bgr: np.ndarray | None) -> np.ndarray | None:
+    if frame_bgr is None:  # trace replay without canvases: no picture
+        return None
+    import cv2  # kept out of module scope so that trace replay never needs it
 
     return cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
 
@@ -137,6 +142,9 @@ class PrefetchSource:
         to_rgb: convert each frame to RGB in the thread (the estimator's input); False yields rgb=None.
         times: where to record "decode" and "convert" durations, or None.
     """
+
+    #: It reads in its own thread: frames_with_rgb() does not wrap it again.
+    reads_ahead = True
 
     def __init__(self, source: Iterable[tuple[float, np.ndarray]], depth: int = 4, *, to_rgb: bool = True,
                  times: StageTimes | None = None) -> None:
@@ -232,17 +240,29 @@ class PrefetchSource:
         self.close()
 
 
-class BackgroundWorker:
-    """Runs submitted calls one at a time, in submission order, on a background thread.
+class _Task(NamedTuple):
+    fn: Callable[..., Any]
+    args: tuple
+    kwargs: dict
+    result: Future | None  # set for call(): the caller waits on it; None for submit()
 
-    ``submit`` blocks while ``depth`` calls are already waiting (back-pressure). The first exception a call
-    raises is re-raised in the caller by the next ``submit``, ``flush`` or ``close``; calls submitted after a
-    failure are dropped, since their output (a video being written, a window) is already broken.
+
+class BackgroundWorker:
+    """Runs submitted calls one at a time, in submission order, on one background thread.
+
+    ``submit`` queues a call and returns; it blocks while ``depth`` calls are already waiting
+    (back-pressure). The first exception a submitted call raises is re-raised, once, in the caller by the
+    next ``submit``, ``flush`` or ``close``; submitted calls after a failure are dropped, since their output
+    (a video being written, a window) is already broken, and later ``submit``s raise RuntimeError.
+
+    ``call`` runs a function on the same thread after everything queued before it and returns its result
+    (or raises its exception) in the caller. It runs even after a failure, so that cleanup (closing the
+    video file) happens on the thread that did the work.
 
     Args:
-        depth: how many calls may wait (>= 1).
+        depth: how many submitted calls may wait (>= 1).
         name: the thread's name (shows in tracebacks and profilers).
-        times: where to record each call's duration, under ``stage``; or None.
+        times: where to record each submitted call's duration, under ``stage``; or None.
     """
 
     def __init__(self, depth: int = 4, *, name: str = "posecheck-worker", times: StageTimes | None = None,
@@ -251,7 +271,7 @@ class BackgroundWorker:
             raise ValueError(f"depth must be >= 1, got {depth}")
         self.times = times
         self.stage = stage
-        self._queue: queue.Queue[tuple[Callable[..., Any], tuple, dict] | None] = queue.Queue(maxsize=depth)
+        self._queue: queue.Queue[_Task | None] = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
         self._error_raised = False
         self._closed = False
@@ -265,11 +285,16 @@ class BackgroundWorker:
             try:
                 if task is None:
                     return
-                if self._error is None:
-                    fn, args, kwargs = task
+                if task.result is not None:
+                    if task.result.set_running_or_notify_cancel():
+                        try:
+                            task.result.set_result(task.fn(*task.args, **task.kwargs))
+                        except BaseException as exc:  # noqa: BLE001 - handed to the caller of call()
+                            task.result.set_exception(exc)
+                elif self._error is None:
                     start = clock()
                     try:
-                        fn(*args, **kwargs)
+                        task.fn(*task.args, **task.kwargs)
                     except BaseException as exc:  # noqa: BLE001 - re-raised in the submitting thread
                         self._error = exc
                     if self.times is not None:
@@ -277,42 +302,52 @@ class BackgroundWorker:
             finally:
                 self._queue.task_done()
 
+    @property
+    def failed(self) -> bool:
+        """True once a submitted call raised."""
+        return self._error is not None
+
     def _raise_error(self) -> None:
-        # The error stays set (the thread keeps dropping calls) but is raised to the caller only once.
         if self._error is not None and not self._error_raised:
             self._error_raised = True
-            # Later calls were dropped and the output is broken: stop taking work.
-            self._closed = True
-            self._shutdown()
             raise self._error
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("BackgroundWorker is closed")
 
     def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Queues ``fn(*args, **kwargs)``; raises the error of an earlier call if one failed."""
+        self._check_open()
         self._raise_error()
-        if self._closed:
-            raise RuntimeError("BackgroundWorker is closed")
-        self._queue.put((fn, args, kwargs))
+        if self._error is not None:
+            raise RuntimeError(f"an earlier background call failed: {self._error!r}")
+        self._queue.put(_Task(fn, args, kwargs, None))
+
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Runs ``fn(*args, **kwargs)`` on the worker thread after the queued calls; returns its result."""
+        self._check_open()
+        result: Future = Future()
+        self._queue.put(_Task(fn, args, kwargs, result))
+        return result.result()
 
     def flush(self) -> None:
-        """Waits until every submitted call has run; raises the first error any of them raised."""
+        """Waits until every queued call has run; raises the first error a submitted call raised."""
         if self._thread.is_alive():
             self._queue.join()
         self._raise_error()
 
-    def _shutdown(self) -> None:
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._queue.put(None)
-            self._thread.join()
-
     def close(self) -> None:
-        """Runs what is queued, stops the thread, and raises the first error (if any)."""
+        """Runs what is queued, stops the thread, and raises the first error (if not raised already)."""
         if self._closed:
             return
         try:
             self.flush()
         finally:
             self._closed = True
-            self._shutdown()
+            if self._thread.is_alive() and self._thread is not threading.current_thread():
+                self._queue.put(None)
+                self._thread.join()
 
     def __enter__(self) -> BackgroundWorker:
         return self
@@ -326,3 +361,117 @@ class BackgroundWorker:
             self.close()
         except BaseException:  # noqa: BLE001
             log.debug("background worker error while unwinding from another error", exc_info=True)
+
+
+class BackgroundSink:
+    """Runs session sinks on a background thread, so drawing and encoding overlap with pose inference.
+
+    Wraps a list of sinks (see `posecheck.session.Sink`) and calls them in their order, frame after frame,
+    on one worker thread: all of a sink's calls (``on_start``, ``on_frame``, ``on_finish``) happen on that
+    same thread, which matters to GUI toolkits and keeps every sink single-threaded.
+
+    - ``on_start`` waits for the sinks' ``on_start`` and raises its error (e.g. an unwritable video file)
+      right away.
+    - ``on_frame`` queues the frame and returns. A sink's error (including `StopSession`, a window's
+      "quit") surfaces in the loop at a later ``on_frame`` (up to ``depth`` frames later), or at
+      ``on_finish``.
+    - ``on_finish`` lets the queued frames finish, then calls every sink's ``on_finish`` (also after a sink
+      failed, so files get closed), stops the thread, and raises the first error not raised yet.
+
+    The frame, pose, state and events handed to ``on_frame`` must not be changed by the loop afterwards:
+    the session never does (each frame comes fresh from its source; state is a frozen snapshot).
+
+    Args:
+        sinks: the sinks to run, in order.
+        depth: frames that may wait for the sinks (>= 1). Keep it small for a live view: a queued frame is
+            one the user sees late.
+        times: where to record each frame's time in the sinks, under "sinks"; or None.
+    """
+
+    def __init__(self, sinks: Sequence[Any], depth: int = 2, *, times: StageTimes | None = None) -> None:
+        if depth < 1:
+            raise ValueError(f"depth must be >= 1, got {depth}")
+        self.sinks = list(sinks)
+        self.depth = depth
+        self.times = times
+        self._worker: BackgroundWorker | None = None
+
+    def on_start(self, info: Any) -> None:
+        self._worker = BackgroundWorker(self.depth, name="posecheck-sinks", times=self.times, stage="sinks")
+        try:
+            for sink in self.sinks:
+                self._worker.call(sink.on_start, info)
+        except BaseException:
+            self._worker.close()
+            self._worker = None
+            raise
+
+    def _on_frame(self, frame_bgr: np.ndarray | None, pose: Any, state: Any, events: list[Any]) -> None:
+        for sink in self.sinks:
+            sink.on_frame(frame_bgr, pose, state, events)
+
+    def on_frame(self, frame_bgr: np.ndarray | None, pose: Any, state: Any, events: list[Any]) -> None:
+        if self._worker is None:
+            raise RuntimeError("BackgroundSink.on_frame before on_start")
+        self._worker.submit(self._on_frame, frame_bgr, pose, state, events)
+
+    def on_finish(self, summary: Any) -> None:
+        worker, self._worker = self._worker, None
+        if worker is None:
+            return
+        try:
+            worker.flush()
+        finally:
+            try:
+                for sink in self.sinks:
+                    worker.call(sink.on_finish, summary)
+            finally:
+                worker.close()
+
+
+# ------------------------------------------------------------------------------- what the session uses
+
+#: Frames decoded ahead of the estimator by default (each 720p frame is ~2.8 MB BGR + 2.8 MB RGB).
+DEFAULT_PREFETCH = 4
+#: Frames that may wait for the sinks by default: enough to ride out an uneven encode, few enough that a
+#: live window never shows a picture more than a couple of frames late.
+DEFAULT_BACKGROUND = 2
+
+
+def reads_ahead(source: Any) -> bool:
+    """True for sources that already read in their own thread (cameras, paced files, PrefetchSource).
+
+    Prefetching those would only queue stale frames: a live source hands over its newest frame and drops
+    the ones the loop had no time for, which a queue in front of the loop would defeat.
+    """
+    return bool(getattr(source, "reads_ahead", False))
+
+
+def frames_with_rgb(source: Iterable[tuple[float, np.ndarray | None]], prefetch: int = DEFAULT_PREFETCH, *,
+                    to_rgb: bool = True, times: StageTimes | None = None) -> Iterator[Prefetched]:
+    """The session's frames as ``(t, frame_bgr, frame_rgb)``, read and converted ahead when that helps.
+
+    With ``prefetch > 0`` and a source that does not read ahead itself, a :class:`PrefetchSource` thread
+    decodes and converts up to ``prefetch`` frames ahead; otherwise each frame is converted as it comes.
+    Closing the returned generator stops the thread (the source itself is left open: its owner closes it).
+
+    Args:
+        source: (t seconds, (H, W, 3) uint8 BGR frame or None) in time order.
+        prefetch: frames to read ahead (0: none).
+        to_rgb: whether the estimator needs RGB frames; False (trace replay) yields rgb=None.
+        times: where the prefetch thread records "decode" and "convert" durations, or None.
+    """
+    if prefetch > 0 and not reads_ahead(source):
+        # Iterating (not closing) the wrapper: its thread stops with the iteration, the source stays open.
+        yield from PrefetchSource(source, prefetch, to_rgb=to_rgb, times=times)
+        return
+    for t, frame_bgr in source:
+        yield Prefetched(t, frame_bgr, _bgr_to_rgb(frame_bgr) if to_rgb else None)
+
+
+def in_background(sinks: Sequence[Any], depth: int = DEFAULT_BACKGROUND, *,
+                  times: StageTimes | None = None) -> list[Any]:
+    """``sinks`` wrapped in one :class:`BackgroundSink` (depth > 0 and at least one sink), else as they are."""
+    if depth <= 0 or not sinks:
+        return list(sinks)
+    return [BackgroundSink(sinks, depth, times=times)]
