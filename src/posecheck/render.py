@@ -147,7 +147,10 @@ def _draw_main_measure(
             # Angles are written at their vertex (the middle point), two-point measures at the midpoint.
             anchor = points[1] if len(points) == 3 else (points[0] + points[1]) // 2
             label = _format_value(value, measure.unit)
-            _text(img, label, (int(anchor[0]) + style.margin, int(anchor[1])), style, MEASURE_COLOUR)
+            org = (int(anchor[0]) + style.margin, int(anchor[1]))
+            # A dark outline keeps the label readable on any background (it sits on the video itself).
+            _text(img, label, org, style, PANEL_COLOUR, extra_thickness=2 * style.thickness)
+            _text(img, label, org, style, MEASURE_COLOUR)
 
 
 def _drawn_side(measure_side: str, state: EngineState | None, pose: Pose) -> str:
@@ -242,8 +245,11 @@ def _text_block(img: np.ndarray, lines: list[str], origin: tuple[int, int], styl
         _text(img, line, (x + pad, baseline_y), style, TEXT_COLOUR, ascii_done=True)
 
 
-def _text(img, text: str, org: tuple[int, int], style: _Style, colour, *, ascii_done: bool = False) -> None:
-    cv2.putText(img, text if ascii_done else _ascii(text), org, FONT, style.font_scale, colour, style.thickness, cv2.LINE_AA)
+def _text(
+    img, text: str, org: tuple[int, int], style: _Style, colour, *, ascii_done: bool = False, extra_thickness: int = 0
+) -> None:
+    thickness = style.thickness + extra_thickness
+    cv2.putText(img, text if ascii_done else _ascii(text), org, FONT, style.font_scale, colour, thickness, cv2.LINE_AA)
 
 
 def _ascii(text: str) -> str:
