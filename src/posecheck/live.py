@@ -1,0 +1,898 @@
+"""The live coaching view: a camera (or a video played like one) through the session loop, shown as it happens.
+
+Everything here plugs into :func:`posecheck.session.run_session`, the one frame loop:
+
+- the sources are :class:`posecheck.capture.CameraSource` and :class:`posecheck.capture.PacedFileSource`
+  (a reader thread hands over the newest frame, so the camera never waits for inference or drawing);
+- :class:`WindowSink` shows the annotated frame in a window and turns keys into :class:`LiveControls`
+  actions (quit, pause, reset, mirror); closing the window quits;
+- :class:`TerminalSink` is the ``--headless`` view: the count and the cues on stderr;
+- :class:`RecordingSink` saves the annotated session as a video that keeps real time;
+- :class:`ResettableEngine` lets the user start the count afresh ("r") without restarting.
+
+The overlay is `posecheck.render.annotate` (skeleton, measured values, panel, setup/cue banner) plus what
+only a live view needs: a big counter, the target, a hold ring, the frame rate, a "counting" confirmation
+when the setup becomes right, and the paused screen (:func:`draw_live_view`).
+
+However the session ends (a key, the window closed, Ctrl-C, the video or the camera ending), the loop
+finishes normally and the caller saves the report: nothing the user did is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import numpy as np
+
+from posecheck.engine.events import (
+    Cue,
+    EngineState,
+    Event,
+    HoldFinished,
+    HoldStarted,
+    NotReady,
+    Ready,
+    RepCompleted,
+    SessionSummary,
+    TrackingLost,
+    TrackingRegained,
+)
+from posecheck.errors import DisplayError, InputError
+from posecheck.pose import X, Pose
+from posecheck.session import SessionInfo, StopSession
+
+log = logging.getLogger(__name__)
+
+#: Title of the live window (tests and window managers find it by this name).
+WINDOW_NAME = "posecheck live"
+#: The window opens no bigger than this (width, height in pixels) and keeps the frame's aspect ratio;
+#: a portrait 720x1280 phone clip would otherwise open taller than a laptop screen.
+WINDOW_MAX_SIZE = (1280, 860)
+#: How long the "counting" confirmation stays up after the setup became right (seconds of session time).
+READY_BANNER_SECONDS = 3.0
+#: While paused the window is redrawn and polled for keys this often (milliseconds).
+PAUSE_POLL_MS = 50
+#: The terminal status line is rewritten at most this often (seconds): faster is unreadable flicker.
+STATUS_INTERVAL_S = 0.2
+#: The frame-rate readout averages over roughly this many seconds.
+FPS_WINDOW_S = 1.0
+
+QUIT_KEYS = frozenset({ord("q"), ord("Q"), 27})  # 27 = Esc
+PAUSE_KEYS = frozenset({ord(" ")})
+RESET_KEYS = frozenset({ord("r"), ord("R")})
+MIRROR_KEYS = frozenset({ord("m"), ord("M")})
+KEYS_HELP = "q quit, space pause, r reset, m mirror"
+
+# Colours are BGR, chosen to sit beside posecheck.render's palette.
+COUNTER_COLOUR = (120, 230, 60)  # green: the count, the hold ring's progress, "counting"
+COUNTER_WAITING_COLOUR = (170, 170, 170)  # grey: the count while the setup is not right yet
+RING_TRACK_COLOUR = (90, 90, 90)
+#: The big counter is never wider than this fraction of the frame, so it leaves room for the left panel.
+COUNTER_MAX_WIDTH = 0.4
+READY_COLOUR = (60, 150, 40)  # dark green banner
+PAUSED_DIM = 0.45  # the paused frame is darkened to this fraction of its brightness
+
+
+# ------------------------------------------------------------------------------------------------ display
+
+
+def gui_backend() -> str:
+    """The GUI OpenCV was built with, from its build information ("QT5", "GTK3", "WIN32UI", ... or "NONE")."""
+    import cv2
+
+    for line in cv2.getBuildInformation().splitlines():
+        name, _, value = line.strip().partition(":")
+        if name == "GUI":
+            return value.strip() or "NONE"
+    return "NONE"
+
+
+def window_problem() -> str | None:
+    """Why no window can be opened here, or None when one can.
+
+    OpenCV's Qt build aborts the whole process (SIGABRT, uncatchable) when it cannot reach a display, so
+    this is checked before any window is created: first the environment (quick, precise messages), then
+    by opening a window in a throw-away child process, which may die instead of us.
+    """
+    if gui_backend().upper() == "NONE":
+        return "this OpenCV was built without GUI support (opencv-python-headless?)"
+    if sys.platform.startswith("linux") or "bsd" in sys.platform:
+        if not os.environ.get("DISPLAY"):
+            if os.environ.get("WAYLAND_DISPLAY"):
+                return "no X display: OpenCV's window needs X (XWayland), but only WAYLAND_DISPLAY is set"
+            return "no display (DISPLAY is not set)"
+    return _probe_window()
+
+
+def _probe_window() -> str | None:
+    """Opens and closes a window in a child process; its last error line if that fails."""
+    code = (
+        "import cv2\n"
+        f"cv2.namedWindow({WINDOW_NAME + ' probe'!r}, cv2.WINDOW_NORMAL)\n"
+        "cv2.destroyAllWindows()\n"
+    )
+    try:
+        child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"could not test the display: {exc}"
+    if child.returncode == 0:
+        return None
+    lines = [line.strip() for line in child.stderr.splitlines() if line.strip()]
+    reason = next((line for line in lines if "could not connect to display" in line), lines[0] if lines else "")
+    return f"cannot open a window on display {os.environ.get('DISPLAY', '')!r}" + (f" ({reason})" if reason else "")
+
+
+def require_display() -> None:
+    """Raises DisplayError (one line, suggesting --headless) when no window can be opened."""
+    problem = window_problem()
+    if problem is not None:
+        raise DisplayError(f"{problem}; use --headless to follow the count in the terminal")
+
+
+# ------------------------------------------------------------------------------------------------ controls
+
+
+class ControllableSource(Protocol):
+    """What the live controls need from a source (both live sources in `posecheck.capture` have it)."""
+
+    def stop(self) -> None: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+
+class ResettableEngine:
+    """An engine the user can restart ("r"): the count starts again from zero, the session goes on.
+
+    Wraps a fresh `Engine` made by ``make_engine``; the session loop sees one engine. The report covers
+    what was counted since the last reset; ``discarded`` keeps the summaries of the sets before it, so
+    the CLI can say what was left out.
+
+    Args:
+        make_engine: returns a new engine for the exercise (e.g. ``lambda: Engine(spec)``).
+    """
+
+    def __init__(self, make_engine: Callable[[], Any]) -> None:
+        self._make_engine = make_engine
+        self._engine = make_engine()
+        self._last_t = 0.0
+        self.discarded: list[SessionSummary] = []
+
+    def update(self, t: float, pose: Pose | None) -> list[Event]:
+        self._last_t = t
+        return self._engine.update(t, pose)
+
+    @property
+    def state(self) -> EngineState:
+        return self._engine.state
+
+    def finish(self, t_end: float) -> SessionSummary:
+        return self._engine.finish(t_end)
+
+    def reset(self) -> None:
+        """Closes the current count (kept in ``discarded``) and starts a new engine."""
+        self.discarded.append(self._engine.finish(self._last_t))
+        self._engine = self._make_engine()
+        log.info("count reset at %.1f s (%d reps set aside)", self._last_t, self.discarded[-1].reps)
+
+
+@dataclass
+class LiveControls:
+    """What the keys act on, and how the session ended.
+
+    Attributes:
+        source: paused, resumed and stopped by the keys and by Ctrl-C.
+        engine: reset by "r" (None: reset unavailable).
+        mirror: whether the view is shown mirrored (a selfie view for a camera); the estimator and the
+            engine always get the unmirrored frame, so mirroring never changes a count.
+        ended_by: why the session ended, for the summary ("q key", "window closed", "Ctrl-C", ...);
+            None while running or when the source simply ended.
+    """
+
+    source: ControllableSource
+    engine: ResettableEngine | None = None
+    mirror: bool = False
+    paused: bool = False
+    ended_by: str | None = None
+
+    def stop(self, reason: str) -> None:
+        if self.ended_by is None:
+            self.ended_by = reason
+        self.source.stop()
+
+    def toggle_pause(self) -> None:
+        self.paused = not self.paused
+        if self.paused:
+            self.source.pause()
+        else:
+            self.source.resume()
+
+    def reset(self) -> None:
+        if self.engine is not None:
+            self.engine.reset()
+
+    def toggle_mirror(self) -> None:
+        self.mirror = not self.mirror
+
+
+@contextmanager
+def stop_on_signals(controls: LiveControls) -> Iterator[None]:
+    """Ctrl-C (SIGINT) and SIGTERM end the session like the "q" key: the loop finishes, the report is saved.
+
+    The handler only asks the source to stop, so the frame in hand is finished cleanly (no exception in
+    the middle of an engine update). A second Ctrl-C interrupts at once (KeyboardInterrupt), for a loop
+    that is stuck. Handlers are restored on exit. Only the main thread may install handlers; elsewhere
+    this does nothing.
+    """
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def handle(signum: int, frame: object) -> None:
+        if controls.ended_by is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        controls.stop("Ctrl-C" if signum == signal.SIGINT else "SIGTERM")
+
+    try:
+        for sig in previous:
+            signal.signal(sig, handle)
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+# ------------------------------------------------------------------------------------------------ overlay
+
+
+class FrameRateMeter:
+    """Frames per second over a sliding window of about ``window_s`` seconds of wall-clock time."""
+
+    def __init__(self, window_s: float = FPS_WINDOW_S, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.window_s = window_s
+        self._clock = clock
+        self._times: list[float] = []
+
+    def tick(self) -> None:
+        now = self._clock()
+        self._times.append(now)
+        while len(self._times) > 2 and now - self._times[0] > self.window_s:
+            self._times.pop(0)
+
+    @property
+    def fps(self) -> float | None:
+        if len(self._times) < 2 or self._times[-1] <= self._times[0]:
+            return None
+        return (len(self._times) - 1) / (self._times[-1] - self._times[0])
+
+
+@dataclass(frozen=True)
+class LiveStatus:
+    """What the live view shows beside the engine's state.
+
+    Attributes:
+        fps: frames shown per second, None until measured.
+        mirror: draw the frame mirrored (left-right flipped).
+        paused: draw the paused screen.
+        counting_since: session time (s) at which the setup last became right, while the "counting"
+            confirmation should show; None otherwise.
+    """
+
+    fps: float | None = None
+    mirror: bool = False
+    paused: bool = False
+    counting_since: float | None = None
+
+
+def flipped_pose(pose: Pose) -> Pose:
+    """The pose drawn on a mirrored frame: x flipped, landmark identities kept.
+
+    Unlike `Pose.mirrored` the left/right labels are not swapped: the person's left arm is still their
+    left arm (and keeps its colour), it just appears on the other side of a selfie view.
+    """
+    landmarks = pose.landmarks.copy()
+    landmarks[:, X] = 1.0 - landmarks[:, X]
+    return replace(pose, landmarks=landmarks)
+
+
+def target_text(state: EngineState, spec) -> str | None:
+    """The goal under the counter: "of 10 slow reps", "10 each side", "hold 30 s", or None."""
+    target = spec.target
+    if target.reps:
+        slow = " slow" if spec.tempo is not None and spec.tempo.rep is not None and spec.tempo.rep.min else ""
+        return f"{target.reps} each side" if target.per_side else f"of {target.reps}{slow} reps"
+    if target.seconds:
+        return f"hold {target.seconds:.0f} s" + (" each side" if target.per_side else "")
+    return None
+
+
+def counter_text(state: EngineState) -> str:
+    """The big number: the count, or "L 3  R 2" for exercises counted per side."""
+    if state.reps_by_side:
+        return "  ".join(f"{side[0].upper()} {count}" for side, count in sorted(state.reps_by_side.items()))
+    return str(state.reps)
+
+
+def draw_live_view(
+    frame: np.ndarray, pose: Pose | None, state: EngineState, spec, status: LiveStatus
+) -> np.ndarray:
+    """The live window's picture: `posecheck.render.annotate` plus the live elements.
+
+    Args:
+        frame: (H, W, 3) uint8 BGR frame as captured (never mirrored).
+        pose: the pose found in it, or None.
+        state: the engine's state after this frame.
+        spec: the `ExerciseSpec` being counted.
+        status: frame rate, mirroring, pause and the "counting" confirmation.
+
+    Returns:
+        A new (H, W, 3) uint8 BGR image; ``frame`` is not modified.
+    """
+    import cv2
+
+    from posecheck import render
+
+    if status.mirror:
+        image = cv2.flip(frame, 1)
+        pose = flipped_pose(pose) if pose is not None else None
+    else:
+        image = frame.copy()
+    render.annotate(image, pose, state, spec, copy=False)
+    style = _LiveStyle.for_frame(image.shape[1], image.shape[0])
+    counter_bottom = _draw_counter(image, state, spec, style)
+    ring_bottom = _draw_hold_ring(image, state, spec, style, top=counter_bottom)
+    _draw_fps(image, status.fps, style, top=ring_bottom)
+    if status.counting_since is not None and state.ready and state.tracking:
+        _draw_ready_banner(image, style)
+    if status.paused:
+        _draw_paused(image, style)
+    return image
+
+
+@dataclass(frozen=True)
+class _LiveStyle:
+    """Sizes of the live elements for one frame size (scaled like `posecheck.render`)."""
+
+    scale: float
+    margin: int
+    thickness: int
+
+    @classmethod
+    def for_frame(cls, width: int, height: int) -> _LiveStyle:
+        from posecheck import render
+
+        scale = min(width, height) / render.REFERENCE_SHORT_SIDE
+        return cls(scale=scale, margin=max(4, round(10 * scale)), thickness=max(1, round(2 * scale)))
+
+
+def _text_size(text: str, font_scale: float, thickness: int) -> tuple[int, int, int]:
+    import cv2
+
+    from posecheck import render
+
+    (w, h), baseline = cv2.getTextSize(text, render.FONT, font_scale, thickness)
+    return w, h, baseline
+
+
+def _put(image: np.ndarray, text: str, org: tuple[int, int], font_scale: float, colour, thickness: int) -> None:
+    import cv2
+
+    from posecheck import render
+
+    cv2.putText(image, text, org, render.FONT, font_scale, colour, thickness, cv2.LINE_AA)
+
+
+def _draw_counter(image: np.ndarray, state: EngineState, spec, style: _LiveStyle) -> int:
+    """Top-right box: the big count and the target under it. Returns the box's bottom y."""
+    import cv2
+
+    from posecheck import render
+
+    big = counter_text(state)
+    small = target_text(state, spec) or ""
+    big_thick = max(2, round(5 * style.scale))
+    # As big as a glance needs, but never wider than COUNTER_MAX_WIDTH of the frame ("L 12  R 11").
+    unit_width = _text_size(big, 1.0, big_thick)[0]
+    big_scale = min(2.4 * style.scale, COUNTER_MAX_WIDTH * image.shape[1] / max(unit_width, 1))
+    small_scale, small_thick = 0.55 * style.scale, style.thickness
+    bw, bh, bbase = _text_size(big, big_scale, big_thick)
+    sw, sh, sbase = _text_size(small, small_scale, small_thick) if small else (0, 0, 0)
+    pad = style.margin
+    box_w = max(bw, sw) + 2 * pad
+    box_h = bh + bbase + (sh + sbase + pad // 2 if small else 0) + 2 * pad
+    right = image.shape[1] - style.margin
+    left, top = right - box_w, style.margin
+    cv2.rectangle(image, (left, top), (right, top + box_h), render.PANEL_COLOUR, -1)
+    colour = COUNTER_COLOUR if state.ready and state.tracking else COUNTER_WAITING_COLOUR
+    _put(image, big, (right - pad - bw, top + pad + bh), big_scale, colour, big_thick)
+    if small:
+        _put(image, small, (right - pad - sw, top + pad + bh + bbase + pad // 2 + sh), small_scale,
+             render.TEXT_COLOUR, small_thick)
+    return top + box_h
+
+
+def _draw_hold_ring(image: np.ndarray, state: EngineState, spec, style: _LiveStyle, *, top: int) -> int:
+    """A ring that fills as the hold's counted seconds reach the target. Returns the bottom y used."""
+    import cv2
+
+    from posecheck import render
+
+    if spec.hold is None and state.hold_seconds is None:
+        return top
+    radius = round(38 * style.scale)
+    thickness = max(3, round(8 * style.scale))
+    centre = (image.shape[1] - style.margin - radius - thickness, top + style.margin + radius + thickness)
+    cv2.circle(image, centre, radius + thickness, render.PANEL_COLOUR, -1, cv2.LINE_AA)
+    cv2.circle(image, centre, radius, RING_TRACK_COLOUR, thickness, cv2.LINE_AA)
+    seconds = state.hold_seconds or 0.0
+    target = state.hold_target or (spec.target.seconds if spec.target.seconds else None)
+    if target:
+        sweep = 360.0 * min(seconds / target, 1.0)
+        if sweep > 0:
+            cv2.ellipse(image, centre, (radius, radius), -90.0, 0.0, sweep, COUNTER_COLOUR, thickness, cv2.LINE_AA)
+    label = f"{seconds:.0f}s"
+    font_scale = 0.8 * style.scale
+    w, h, _ = _text_size(label, font_scale, style.thickness)
+    _put(image, label, (centre[0] - w // 2, centre[1] + h // 2), font_scale, render.TEXT_COLOUR, style.thickness)
+    return centre[1] + radius + thickness
+
+
+def _draw_fps(image: np.ndarray, fps: float | None, style: _LiveStyle, *, top: int) -> None:
+    """The frame rate, small, on its own dark strip under the counter (readable on any background)."""
+    import cv2
+
+    from posecheck import render
+
+    if fps is None:
+        return
+    label = f"{fps:.0f} fps"
+    font_scale = 0.45 * style.scale
+    w, h, base = _text_size(label, font_scale, 1)
+    right = image.shape[1] - style.margin
+    top += style.margin // 2
+    pad = max(2, style.margin // 2)
+    cv2.rectangle(image, (right - w - 2 * pad, top), (right, top + h + base + 2 * pad), render.PANEL_COLOUR, -1)
+    _put(image, label, (right - w - pad, top + pad + h), font_scale, render.TEXT_COLOUR, 1)
+
+
+def _draw_ready_banner(image: np.ndarray, style: _LiveStyle) -> None:
+    """"Counting" confirmation, just under the top panels' row, centred."""
+    import cv2
+
+    from posecheck import render
+
+    text = "You're set - counting now"
+    font_scale = 0.7 * style.scale
+    w, h, base = _text_size(text, font_scale, style.thickness)
+    x = max(style.margin, (image.shape[1] - w) // 2)
+    y = image.shape[0] // 2
+    cv2.rectangle(image, (x - style.margin, y - h - style.margin), (x + w + style.margin, y + base + style.margin),
+                  READY_COLOUR, -1)
+    _put(image, text, (x, y), font_scale, render.TEXT_COLOUR, style.thickness)
+
+
+def _draw_paused(image: np.ndarray, style: _LiveStyle) -> None:
+    from posecheck import render
+
+    image[:] = (image * PAUSED_DIM).astype(np.uint8)
+    lines = [("Paused", 1.6), ("space: resume   q: quit", 0.6)]
+    y = image.shape[0] // 2
+    for text, size in lines:
+        font_scale = size * style.scale
+        thickness = max(1, round(size * 2 * style.scale))
+        w, h, base = _text_size(text, font_scale, thickness)
+        _put(image, text, ((image.shape[1] - w) // 2, y), font_scale, render.TEXT_COLOUR, thickness)
+        y += h + base + 2 * style.margin
+
+
+class LiveOverlay:
+    """Draws each frame once for every live output (window, recording) and keeps the live status.
+
+    Args:
+        spec: the exercise being counted.
+        controls: mirroring and pause state.
+    """
+
+    def __init__(self, spec, controls: LiveControls) -> None:
+        self.spec = spec
+        self.controls = controls
+        self.meter = FrameRateMeter()
+        self._counting_since: float | None = None
+        self._drawn: tuple[tuple[bool, bool], np.ndarray] | None = None  # (mirror, paused), image of `latest`
+        self.latest: tuple[np.ndarray, Pose | None, EngineState] | None = None
+
+    def observe(self, frame: np.ndarray | None, pose: Pose | None, state: EngineState, events: list[Event]) -> None:
+        """Takes note of a new frame (once per frame, before drawing it)."""
+        self.meter.tick()
+        for event in events:
+            if isinstance(event, Ready):
+                self._counting_since = event.t
+            elif isinstance(event, NotReady):
+                self._counting_since = None
+        if self._counting_since is not None and state.t - self._counting_since > READY_BANNER_SECONDS:
+            self._counting_since = None
+        if frame is not None:
+            self.latest = (frame, pose, state)
+            self._drawn = None
+
+    def status(self) -> LiveStatus:
+        return LiveStatus(
+            fps=self.meter.fps,
+            mirror=self.controls.mirror,
+            paused=self.controls.paused,
+            counting_since=self._counting_since,
+        )
+
+    def draw_latest(self) -> np.ndarray | None:
+        """The latest frame drawn with the current status (drawn once, until the frame or the status changes)."""
+        if self.latest is None:
+            return None
+        frame, pose, state = self.latest
+        status = self.status()
+        key = (status.mirror, status.paused)
+        if self._drawn is None or self._drawn[0] != key:
+            self._drawn = (key, draw_live_view(frame, pose, state, self.spec, status))
+        return self._drawn[1]
+
+    def redraw(self) -> np.ndarray | None:
+        """Draws the latest frame again (after a reset or a mirror toggle while paused)."""
+        self._drawn = None
+        if self.latest is not None and self.controls.engine is not None:
+            frame, pose, _ = self.latest
+            self.latest = (frame, pose, self.controls.engine.state)
+        return self.draw_latest()
+
+
+# ------------------------------------------------------------------------------------------------ sinks
+
+
+class WindowSink:
+    """Shows the live view in a window and handles its keys; raises `StopSession` to end the session.
+
+    Call :func:`require_display` first: creating a window without a display aborts the process.
+
+    Args:
+        overlay: draws the frames (shared with a `RecordingSink`, so each frame is drawn once).
+        controls: what the keys act on.
+        max_size: the window opens no bigger than this (width, height), keeping the aspect ratio.
+    """
+
+    def __init__(self, overlay: LiveOverlay, controls: LiveControls, max_size: tuple[int, int] = WINDOW_MAX_SIZE) -> None:
+        self.overlay = overlay
+        self.controls = controls
+        self.max_size = max_size
+        self._open = False
+        self.frames_shown = 0
+
+    def on_start(self, info: SessionInfo) -> None:
+        import cv2
+
+        cv2.namedWindow(WINDOW_NAME, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
+        width, height = info.frame_size
+        fit = min(1.0, self.max_size[0] / width, self.max_size[1] / height)
+        cv2.resizeWindow(WINDOW_NAME, max(1, round(width * fit)), max(1, round(height * fit)))
+        cv2.setWindowTitle(WINDOW_NAME, f"posecheck live - {info.exercise}   ({KEYS_HELP})")
+        self._open = True
+
+    def on_frame(self, frame_bgr: np.ndarray | None, pose: Pose | None, state: EngineState, events: list[Event]) -> None:
+        self.overlay.observe(frame_bgr, pose, state, events)
+        image = self.overlay.draw_latest()
+        if image is None:
+            return
+        self._show(image)
+        self.frames_shown += 1
+        self._handle_key(self._poll_key(1))
+        while self.controls.paused and self.controls.ended_by is None:
+            self._show(self.overlay.draw_latest())
+            self._handle_key(self._poll_key(PAUSE_POLL_MS))
+        if self.controls.ended_by is not None:
+            raise StopSession(self.controls.ended_by)
+
+    def _show(self, image: np.ndarray) -> None:
+        import cv2
+
+        cv2.imshow(WINDOW_NAME, image)
+
+    def _poll_key(self, wait_ms: int) -> int:
+        """Processes window events for ``wait_ms``; returns the key pressed (or -1). Notices a closed window."""
+        import cv2
+
+        key = cv2.waitKey(wait_ms)
+        if self._window_closed():
+            self._open = False
+            self.controls.stop("window closed")
+        return key & 0xFF if key != -1 else -1
+
+    @staticmethod
+    def _window_closed() -> bool:
+        import cv2
+
+        try:
+            return cv2.getWindowProperty(WINDOW_NAME, cv2.WND_PROP_VISIBLE) < 1
+        except cv2.error:  # the window is already gone
+            return True
+
+    def _handle_key(self, key: int) -> None:
+        if key in QUIT_KEYS:
+            self.controls.stop("Esc key" if key == 27 else "q key")
+        elif key in PAUSE_KEYS:
+            self.controls.toggle_pause()
+            self.overlay.redraw()
+        elif key in RESET_KEYS:
+            self.controls.reset()
+            self.overlay.redraw()
+        elif key in MIRROR_KEYS:
+            self.controls.toggle_mirror()
+            self.overlay.redraw()
+
+    def on_finish(self, summary: SessionSummary) -> None:
+        import cv2
+
+        if self._open:
+            cv2.destroyWindow(WINDOW_NAME)
+            cv2.waitKey(1)  # let the window system process the close
+            self._open = False
+
+
+class RecordingSink:
+    """Saves the annotated live view as a video (``--record``), keeping real time.
+
+    A live loop shows fewer frames than the camera delivers when it falls behind; writing them one to one
+    would play back too fast. Each frame is written as many times as needed to keep the video's clock
+    (frame k at k / fps) with the session's, so a minute of session is a minute of video.
+
+    Args:
+        path: output file; ``.mp4`` is written with the ``mp4v`` codec (the pip OpenCV wheels have no H.264
+            encoder), ``.avi`` with MJPG.
+        overlay: the same overlay the window uses (each frame is drawn once).
+    """
+
+    def __init__(self, path: str | Path, overlay: LiveOverlay) -> None:
+        self.path = Path(path)
+        self.overlay = overlay
+        self._writer = None
+        self._fps = 0.0
+        self._t0: float | None = None
+        self.frames_written = 0
+
+    def on_start(self, info: SessionInfo) -> None:
+        import cv2
+
+        fourcc = "MJPG" if self.path.suffix.lower() == ".avi" else "mp4v"
+        self._fps = info.fps
+        self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*fourcc), info.fps, info.frame_size)
+        if not self._writer.isOpened():
+            self._writer = None
+            raise InputError(f"cannot write video {self.path} (codec {fourcc})")
+
+    def on_frame(self, frame_bgr: np.ndarray | None, pose: Pose | None, state: EngineState, events: list[Event]) -> None:
+        if self._writer is None or frame_bgr is None:
+            return
+        if self.overlay.latest is None or self.overlay.latest[0] is not frame_bgr:
+            self.overlay.observe(frame_bgr, pose, state, events)  # no window drew it first
+        image = self.overlay.draw_latest()
+        if self._t0 is None:
+            self._t0 = state.t
+        due = int(round((state.t - self._t0) * self._fps)) + 1  # frames the video should hold by now
+        for _ in range(max(1, due - self.frames_written)):
+            self._writer.write(image)
+            self.frames_written += 1
+
+    def on_finish(self, summary: SessionSummary) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+            log.info("saved the session video %s (%d frames)", self.path, self.frames_written)
+
+
+@dataclass
+class TerminalSink:
+    """The ``--headless`` view: the count, phase and cues on a terminal (stderr by default).
+
+    On a terminal one status line is rewritten in place and events (reps, cues, setup guidance) are
+    printed above it; when the stream is not a terminal (a log file, a pipe) only the events are printed,
+    one plain line each.
+
+    Args:
+        spec: the exercise being counted.
+        stream: where to write; None (default) writes to whatever ``sys.stderr`` is at the time, so that
+            ``--json -`` keeps stdout for the report and a redirected stderr is followed.
+        interactive: rewrite a status line in place; default: whether ``stream`` is a terminal.
+        clock: wall clock for rate-limiting the status line.
+    """
+
+    spec: Any
+    stream: IO[str] | None = None
+    interactive: bool | None = None
+    clock: Callable[[], float] = time.perf_counter
+    meter: FrameRateMeter = field(default_factory=FrameRateMeter)
+    _last_status_at: float = -1e9
+    _status_shown: bool = False
+    lines_printed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.interactive is None:
+            isatty = getattr(self._out, "isatty", None)
+            self.interactive = bool(isatty and isatty())
+
+    @property
+    def _out(self) -> IO[str]:
+        return self.stream if self.stream is not None else sys.stderr
+
+    def on_start(self, info: SessionInfo) -> None:
+        source = info.source
+        self._line(f"posecheck live: {self.spec.title} from {source} (Ctrl-C to stop)")
+
+    def on_frame(self, frame_bgr: np.ndarray | None, pose: Pose | None, state: EngineState, events: list[Event]) -> None:
+        self.meter.tick()
+        for event in events:
+            text = describe_event(event, state)
+            if text:
+                self._line(f"{_clock_text(event.t)}  {text}")
+        if self.interactive and self.clock() - self._last_status_at >= STATUS_INTERVAL_S:
+            self._last_status_at = self.clock()
+            self._status(status_line(state, self.spec, self.meter.fps))
+
+    def on_finish(self, summary: SessionSummary) -> None:
+        self._clear_status()
+
+    def _line(self, text: str) -> None:
+        self._clear_status()
+        self._out.write(text + "\n")
+        self._out.flush()
+        self.lines_printed += 1
+
+    def _status(self, text: str) -> None:
+        # \r and "erase to end of line": the line is rewritten in place, whatever its previous length.
+        self._out.write("\r\x1b[K" + text)
+        self._out.flush()
+        self._status_shown = True
+
+    def _clear_status(self) -> None:
+        if self._status_shown:
+            self._out.write("\r\x1b[K")
+            self._status_shown = False
+
+
+def _clock_text(t: float) -> str:
+    minutes, seconds = divmod(max(t, 0.0), 60.0)
+    return f"{int(minutes):02d}:{seconds:04.1f}"
+
+
+def describe_event(event: Event, state: EngineState) -> str | None:
+    """One line for the events a person wants to hear about; None for the others (phase changes)."""
+    if isinstance(event, RepCompleted):
+        rep = event.rep
+        side = f" ({rep.side})" if rep.side else ""
+        total = f" / {state.target_reps}" if state.target_reps else ""
+        return f"rep {rep.index}{total}{side} in {rep.duration:.1f} s"
+    if isinstance(event, Cue):
+        return f"cue: {event.text}"
+    if isinstance(event, NotReady):
+        return f"setup: {event.reason}"
+    if isinstance(event, Ready):
+        return "you're set - counting now"
+    if isinstance(event, HoldStarted):
+        return "hold started" + (f" ({event.side})" if event.side else "")
+    if isinstance(event, HoldFinished):
+        hold = event.hold
+        target = f" of {hold.target_seconds:.0f}" if hold.target_seconds else ""
+        return f"hold done: {hold.seconds:.1f}{target} s"
+    if isinstance(event, TrackingLost):
+        return "lost sight of you - please step into view"
+    if isinstance(event, TrackingRegained):
+        return "found you again"
+    return None
+
+
+def status_line(state: EngineState, spec, fps: float | None) -> str:
+    """The headless status line: count, target, phase, hold, frame rate, and the setup or cue text."""
+    parts = [f"{spec.title}: {counter_text(state)}"]
+    target = target_text(state, spec)
+    if target:
+        parts[0] += f" {target}"
+    if state.phase:
+        parts.append(f"phase {state.phase}")
+    if state.hold_seconds is not None:
+        hold_target = f"/{state.hold_target:.0f}" if state.hold_target else ""
+        parts.append(f"hold {state.hold_seconds:.1f}{hold_target} s")
+    if fps is not None:
+        parts.append(f"{fps:.0f} fps")
+    if not state.tracking:
+        parts.append("looking for you")
+    elif not state.ready and state.not_ready_reason:
+        parts.append(f"setup: {state.not_ready_reason}")
+    elif state.cue:
+        parts.append(state.cue)
+    return " | ".join(parts)
+
+
+# ------------------------------------------------------------------------------------------------ session
+
+
+@dataclass(frozen=True)
+class LiveResult:
+    """A finished live session.
+
+    Attributes:
+        session: what the loop returned (the summary of the count since the last reset, frame counts).
+        ended_by: "q key", "Esc key", "window closed", "Ctrl-C", "SIGTERM", or for a source that ended by
+            itself "end of video" / the camera's reason.
+        source_ended: the source ran out (end of the video, camera gone) rather than the user stopping.
+        frames_dropped: frames the loop had no time for (see `posecheck.capture.LatestFrameSlot`).
+        discarded: summaries of the counts the user reset ("r"), oldest first.
+    """
+
+    session: Any
+    ended_by: str
+    source_ended: bool
+    frames_dropped: int
+    discarded: list[SessionSummary]
+
+
+def run_live(
+    spec,
+    source,
+    estimator,
+    make_engine: Callable[[], Any],
+    *,
+    window: bool = True,
+    record: Path | None = None,
+    mirror: bool = False,
+    terminal: TerminalSink | None = None,
+) -> LiveResult:
+    """Runs a live session through `posecheck.session.run_session` with the live sinks.
+
+    Args:
+        spec: the exercise spec.
+        source: a `CameraSource` or `PacedFileSource` (anything with stop/pause/resume and ``info``);
+            the caller opens and closes it.
+        estimator: the pose estimator (opened by the caller).
+        make_engine: returns a fresh engine; called again on each reset.
+        window: show the window (call :func:`require_display` first); False = headless.
+        record: save the annotated view to this video file.
+        mirror: start with a mirrored view (a selfie view for a camera).
+        terminal: the headless view; default: a `TerminalSink` on stderr when ``window`` is False.
+
+    Returns:
+        The session and how it ended; the caller writes the report.
+    """
+    from posecheck.session import run_session
+
+    engine = ResettableEngine(make_engine)
+    controls = LiveControls(source=source, engine=engine, mirror=mirror)
+    overlay = LiveOverlay(spec, controls)
+    sinks: list = []
+    if window:
+        sinks.append(WindowSink(overlay, controls))
+    else:
+        sinks.append(terminal if terminal is not None else TerminalSink(spec))
+    if record is not None:
+        sinks.append(RecordingSink(record, overlay))
+    with stop_on_signals(controls):
+        session = run_session(source, estimator, engine, sinks, exercise=spec.id)
+    if session.interrupted and controls.ended_by is None:
+        controls.ended_by = "Ctrl-C"
+    source_ended = controls.ended_by is None
+    ended_by = controls.ended_by or getattr(source, "end_reason", None) or "end of video"
+    return LiveResult(
+        session=session,
+        ended_by=ended_by,
+        source_ended=source_ended,
+        frames_dropped=int(getattr(source, "frames_dropped", 0)),
+        discarded=list(engine.discarded),
+    )
