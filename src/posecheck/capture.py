@@ -173,6 +173,8 @@ class _LatestFrameSource:
     """
 
     info: VideoInfo
+    #: Reads in its own thread: the session loop must not queue frames ahead of it (posecheck.pipeline).
+    reads_ahead = True
 
     def __init__(self) -> None:
         self._slot = LatestFrameSlot()

@@ -376,7 +376,8 @@ class BackgroundSink:
       "quit") surfaces in the loop at a later ``on_frame`` (up to ``depth`` frames later), or at
       ``on_finish``.
     - ``on_finish`` lets the queued frames finish, then calls every sink's ``on_finish`` (also after a sink
-      failed, so files get closed), stops the thread, and raises the first error not raised yet.
+      failed, so files get closed), stops the thread, and raises the first error not raised yet (but not a
+      `StopSession` from the last frames: the loop has ended already).
 
     The frame, pose, state and events handed to ``on_frame`` must not be changed by the loop afterwards:
     the session never does (each frame comes fresh from its source; state is a frozen snapshot).
@@ -416,11 +417,15 @@ class BackgroundSink:
         self._worker.submit(self._on_frame, frame_bgr, pose, state, events)
 
     def on_finish(self, summary: Any) -> None:
+        from posecheck.session import StopSession  # here: session imports this module
+
         worker, self._worker = self._worker, None
         if worker is None:
             return
         try:
             worker.flush()
+        except StopSession:
+            pass  # a sink asked to stop on one of the last frames: the loop has ended anyway
         finally:
             try:
                 for sink in self.sinks:

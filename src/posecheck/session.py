@@ -26,6 +26,7 @@ import numpy as np
 
 from posecheck.engine.events import EngineState, Event, SessionSummary
 from posecheck.errors import InputError
+from posecheck.pipeline import DEFAULT_BACKGROUND, DEFAULT_PREFETCH, frames_with_rgb, in_background
 from posecheck.pose import Pose
 from posecheck.trace import Trace
 
@@ -153,6 +154,8 @@ def run_session(
     sinks: Sequence[Sink] = (),
     *,
     exercise: str,
+    prefetch: int = DEFAULT_PREFETCH,
+    background: int = DEFAULT_BACKGROUND,
 ) -> SessionResult:
     """Runs every frame of ``source`` through the estimator and the engine and hands the results to the sinks.
 
@@ -167,6 +170,13 @@ def run_session(
         engine: a fresh engine for the exercise.
         sinks: called in order for every frame.
         exercise: the spec id (passed on to the sinks).
+        prefetch: frames decoded and converted to RGB ahead of the estimator in a thread
+            (`posecheck.pipeline.PrefetchSource`); 0 reads each frame when it is needed. Sources that read in
+            their own thread (cameras, paced files) are never prefetched: that would only queue stale frames.
+        background: frames that may wait for the sinks, which then run on a worker thread
+            (`posecheck.pipeline.BackgroundSink`) while the estimator works on the next frame; 0 calls the
+            sinks in the loop. With background sinks, a sink's error or `StopSession` reaches the loop up to
+            ``background`` frames later (those frames were estimated but not shown).
 
     Returns:
         The summary and frame counts. Exceptions other than KeyboardInterrupt and `StopSession`
@@ -180,7 +190,9 @@ def run_session(
         frame_size=(int(info.width), int(info.height)),
         frame_count=int(info.frame_count),
     )
-    to_rgb = _bgr_to_rgb if getattr(estimator, "needs_frames", True) else _no_frame
+    # Decoding ahead and drawing/encoding behind overlap with inference on another core (pipeline.py says why).
+    frames_in = frames_with_rgb(source, prefetch, to_rgb=getattr(estimator, "needs_frames", True))
+    sinks = in_background(sinks, background)
     for sink in sinks:
         sink.on_start(session_info)
     log.info("session started: %s, %s frames at %.2f fps", info.path, info.frame_count or "?", info.fps)
@@ -190,8 +202,8 @@ def run_session(
     interrupted = stopped = False
     started = time.perf_counter()
     try:
-        for t, frame in source:
-            pose = estimator.estimate(to_rgb(frame), t)
+        for t, frame, frame_rgb in frames_in:
+            pose = estimator.estimate(frame_rgb, t)
             events = engine.update(t, pose)
             state = engine.state
             for sink in sinks:
@@ -208,6 +220,7 @@ def run_session(
         stopped = True
     finally:
         # Also on errors: sinks close their files, so what was written so far stays readable.
+        frames_in.close()  # stops the prefetch thread, if any (the caller closes the source)
         wall = time.perf_counter() - started
         summary = engine.finish(last_t)
         for sink in sinks:
@@ -223,18 +236,6 @@ def run_session(
         stopped=stopped,
         wall_seconds=wall,
     )
-
-
-def _bgr_to_rgb(frame_bgr: np.ndarray | None) -> np.ndarray | None:
-    if frame_bgr is None:
-        return None
-    import cv2  # cached after the first call; kept out of module scope so trace replay never needs it
-
-    return cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
-
-
-def _no_frame(frame_bgr: np.ndarray | None) -> None:
-    return None
 
 
 # ------------------------------------------------------------------------------------------------ sinks

@@ -1,0 +1,131 @@
+"""The session loop with its pipelining on (the default) gives the same results as the serial loop."""
+
+from __future__ import annotations
+
+import threading
+from itertools import product
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_session import CountingEngine, EveryOtherEstimator, ListSource, RecordingSink
+
+from conftest import requires_shared_videos, shared_clip
+from posecheck.session import TraceRecorderSink, run_session
+from posecheck.trace import Trace
+
+
+def pipeline_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name in ("posecheck-prefetch", "posecheck-sinks")]
+
+
+@pytest.mark.parametrize(("prefetch", "background"), list(product([0, 1, 4], [0, 1, 3])))
+def test_pipelined_and_serial_loops_make_identical_calls(prefetch, background):
+    serial_sink, serial_estimator = RecordingSink(), EveryOtherEstimator()
+    run_session(ListSource(25), serial_estimator, CountingEngine(), [serial_sink], exercise="fake", prefetch=0, background=0)
+    sink, estimator = RecordingSink(), EveryOtherEstimator()
+    result = run_session(ListSource(25), estimator, CountingEngine(), [sink], exercise="fake",
+                         prefetch=prefetch, background=background)
+    assert sink.calls == serial_sink.calls
+    assert [f[0, 0].tolist() for f in estimator.given] == [f[0, 0].tolist() for f in serial_estimator.given]
+    assert result.frames == 25 and result.frames_with_pose == 13
+    assert not pipeline_threads()
+
+
+def test_sinks_run_on_the_worker_thread_and_the_estimator_on_the_callers():
+    seen = {}
+
+    class ThreadSink(RecordingSink):
+        def on_frame(self, *args):
+            seen.setdefault("sink", set()).add(threading.current_thread().name)
+
+    class ThreadEstimator(EveryOtherEstimator):
+        def estimate(self, frame_rgb, t):
+            seen.setdefault("estimator", set()).add(threading.current_thread().name)
+            return super().estimate(frame_rgb, t)
+
+    run_session(ListSource(5), ThreadEstimator(), CountingEngine(), [ThreadSink()], exercise="fake")
+    assert seen == {"sink": {"posecheck-sinks"}, "estimator": {threading.current_thread().name}}
+
+
+def test_a_background_sink_can_still_stop_the_session():
+    sink = RecordingSink(stop_after=3)
+    result = run_session(ListSource(100), EveryOtherEstimator(), CountingEngine(), [sink], exercise="fake", background=2)
+    assert result.stopped and not result.interrupted
+    # The stop is seen up to `background` frames (+ the one being submitted) after the frame that raised it.
+    assert 2 <= result.frames <= 3 + 2 + 1
+    assert sink.calls[-1][0] == "finish"
+    assert not pipeline_threads()
+
+
+def test_a_stop_on_the_last_frame_is_not_an_error():
+    sink = RecordingSink(stop_after=5)
+    result = run_session(ListSource(5), EveryOtherEstimator(), CountingEngine(), [sink], exercise="fake", background=4)
+    assert result.frames == 5 and sink.calls[-1][0] == "finish"
+
+
+def test_a_failing_sink_ends_the_session_with_its_error_and_every_sink_finished():
+    class Broken(RecordingSink):
+        def on_frame(self, *args):
+            super().on_frame(*args)
+            if len(self.calls) == 4:
+                raise OSError("disk full")
+
+    broken, other = Broken(), RecordingSink()
+    with pytest.raises(OSError, match="disk full"):
+        run_session(ListSource(50), EveryOtherEstimator(), CountingEngine(), [broken, other], exercise="fake", background=2)
+    assert broken.calls[-1][0] == other.calls[-1][0] == "finish"
+    assert not pipeline_threads()
+
+
+def test_source_error_in_the_prefetch_thread_reaches_the_caller():
+    sink = RecordingSink()
+    source = ListSource(10, raise_at_index=(3, RuntimeError("decoder exploded")))
+    with pytest.raises(RuntimeError, match="decoder exploded"):
+        run_session(source, EveryOtherEstimator(), CountingEngine(), [sink], exercise="fake", prefetch=4)
+    assert [c[0] for c in sink.calls].count("frame") == 3 and sink.calls[-1] == ("finish", 2)
+    assert not pipeline_threads()
+    assert not source.closed  # the caller owns the source
+
+
+@requires_shared_videos
+def test_real_clip_gives_the_same_landmarks_pipelined_and_serial(tmp_path):
+    """MediaPipe on a real clip: the pipelined loop feeds the estimator the same frames in the same order."""
+    from posecheck.capture import VideoFileSource
+    from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
+    from posecheck.estimators.model import resolve_model
+
+    clip = shared_clip("cat_cow_03.mp4")
+    model = resolve_model()
+
+    class FirstFrames(VideoFileSource):
+        def __iter__(self):
+            for i, item in enumerate(super().__iter__()):
+                if i == 15:
+                    return
+                yield item
+
+    traces = []
+    for depth in (0, 4):
+        path = tmp_path / f"trace{depth}.npz"
+        with FirstFrames(clip) as source, MediaPipeEstimator(model.path) as estimator:
+            run_session(source, estimator, CountingEngine(), [TraceRecorderSink(path)], exercise="fake",
+                        prefetch=depth, background=depth)
+        traces.append(Trace.load(path))
+    serial, piped = traces
+    assert len(serial) == len(piped) == 15
+    assert serial.has_pose.sum() >= 10
+    np.testing.assert_array_equal(serial.has_pose, piped.has_pose)
+    np.testing.assert_allclose(piped.landmarks, serial.landmarks, atol=1e-6, equal_nan=True)
+    assert Path(tmp_path / "trace4.npz").is_file()
+
+
+@requires_shared_videos
+def test_live_sources_are_not_prefetched_but_files_are():
+    from posecheck.capture import PacedFileSource, VideoFileSource
+    from posecheck.pipeline import reads_ahead
+
+    clip = shared_clip("cat_cow_03.mp4")
+    with PacedFileSource(clip) as paced, VideoFileSource(clip) as file:
+        assert reads_ahead(paced)
+        assert not reads_ahead(file)
