@@ -1,0 +1,553 @@
+"""The exercise engine: poses in, typed events out, driven entirely by an `ExerciseSpec`.
+
+Data flows one way: pose -> smoothed landmarks -> measures (`measures.py`) -> readiness (setup) -> phases
+(`phases.py`) -> reps (`reps.py`), holds (`holds.py`) -> cues (`cues.py`) -> events (`events.py`).
+Time comes only from the pose timestamps, never from a clock, so replaying a trace gives the same events
+as the live run that recorded it.
+
+Usage::
+
+    engine = Engine(load_spec_by_id("cat-cow"))
+    for t, pose in trace.poses():
+        for event in engine.update(t, pose):
+            ...
+    summary = engine.finish(trace.timestamps[-1])
+
+``process_trace`` gives the same events as calling ``update`` frame by frame, but computes the geometry of
+all frames in bulk (much faster on recorded traces).
+
+Pure module: numpy only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from posecheck.engine.conditions import check_all, compile_conditions
+from posecheck.engine.cues import SLOW_DOWN, TEMPO_SLOW, Cooldown, FormRuleState, tempo_verdict
+from posecheck.engine.events import (
+    Cue,
+    EngineState,
+    Event,
+    Gap,
+    NotReady,
+    PhaseChanged,
+    Ready,
+    RepCompleted,
+    RepRecord,
+    SessionSummary,
+    Side,
+    TrackingLost,
+    TrackingRegained,
+)
+from posecheck.engine.holds import HoldTimer
+from posecheck.engine.measures import LEFT, SIDES, MeasureBlock, MeasureSet
+from posecheck.engine.phases import PhaseRangeC, PhaseTracker, RangeLearner
+from posecheck.engine.reps import RepCounter, RepDraft
+from posecheck.pose import NUM_LANDMARKS, Pose
+from posecheck.specs.schema import ExerciseSpec
+
+# How long EngineState.cue keeps showing the latest cue. A display choice for overlays: it decides nothing
+# about counting or cueing (those numbers live in the specs).
+CUE_FRESH_SECONDS = 4.0
+
+
+@dataclass
+class _Machine:
+    """One phase machine: phases, reps, hold and learned range of the phase measure on one side (or none)."""
+
+    side: Side | None
+    value_key: str
+    tracker: PhaseTracker
+    reps: RepCounter | None
+    hold: HoldTimer | None
+    learner: RangeLearner | None
+    count: int = 0
+    entered: dict[str, float] = field(default_factory=dict)  # phase -> when last entered (tempo)
+    left: dict[str, float] = field(default_factory=dict)  # phase -> when last left (tempo)
+
+
+class Engine:
+    """Follows one exercise for one person, frame by frame.
+
+    Args:
+        spec: a validated spec (`posecheck.specs.load_spec_by_id`). Everything is precompiled here, so
+            `update` does no validation and builds no pydantic objects.
+    """
+
+    def __init__(self, spec: ExerciseSpec):
+        self.spec = spec
+        self.measures = MeasureSet(spec)
+        per_side = set(self.measures.per_side)
+        self._per_side = per_side
+        tracking = spec.tracking
+        self._lost_after = tracking.lost_after
+        self._reset_after = tracking.reset_after
+
+        # setup
+        setup = spec.setup
+        self._view = setup.view
+        self._view_ratio = setup.view_ratio
+        self._start = compile_conditions(setup.start.when, per_side) if setup.start else []
+        self._grace = setup.grace
+
+        # phases, reps, holds: one machine, or one per side when the phase measure is per-side
+        phase_measure = spec.phases.measure
+        machine_sides: list[Side | None] = list(SIDES) if phase_measure in per_side else [None]  # type: ignore[list-item]
+        self._sided = spec.sides is not None or machine_sides != [None]
+        self._machines: list[_Machine] = []
+        for side in machine_sides:
+            def key(name: str, side: Side | None = side) -> str:
+                return f"{name}.{side}" if name in per_side and side is not None else name
+
+            ranges = [
+                PhaseRangeC(
+                    name,
+                    -math.inf if r.min is None else r.min,
+                    math.inf if r.max is None else r.max,
+                    tuple(compile_conditions(r.also, per_side)),
+                )
+                for name, r in spec.phases.ranges.items()
+            ]
+            reps = None
+            if spec.reps is not None:
+                peaks = {key(name): (name, extreme) for name, extreme in spec.reps.peaks.items()}
+                reps = RepCounter(
+                    spec.reps.sequence,
+                    spec.reps.start == "anywhere",
+                    spec.reps.min_excursion,
+                    spec.reps.max_seconds,
+                    peaks,
+                )
+            hold = None
+            if spec.hold is not None:
+                hold = HoldTimer(spec.hold.min_seconds, spec.hold.exit_grace, spec.target.seconds)
+            learner = RangeLearner(spec.adaptive.learn_reps, spec.adaptive.min_range) if spec.adaptive else None
+            self._machines.append(
+                _Machine(side, key(phase_measure), PhaseTracker(ranges, spec.phases.hysteresis, spec.phases.min_dwell), reps, hold, learner)
+            )
+
+        # sides decided from the data (single machine)
+        self._decide: tuple[str, str, float] | None = None  # (measure, rule, sign for "sign")
+        if spec.sides is not None and machine_sides == [None]:
+            sign = 1.0 if spec.sides.positive in (None, "left") else -1.0
+            self._decide = (spec.sides.decide_by, spec.sides.rule, sign)
+
+        # holds
+        self._hold_phases = frozenset(spec.hold.phases) if spec.hold and spec.hold.phases else None
+        self._hold_when = compile_conditions(spec.hold.when, per_side) if spec.hold else []
+        self._pause_on = spec.hold.pause_on if spec.hold else "none"
+
+        # cues
+        self._rules = [
+            FormRuleState(
+                rule.id,
+                compile_conditions(rule.require, per_side),
+                frozenset(rule.phases) if rule.phases else None,
+                rule.after,
+                rule.cue,
+                rule.severity,
+                rule.cooldown,
+            )
+            for rule in spec.form
+        ]
+        tempo = spec.tempo
+        self._tempo_cooldown = Cooldown(tempo.cooldown) if tempo else None
+        self._rep_tempo = (tempo.rep.min, tempo.rep.max) if tempo and tempo.rep else None
+        self._phase_tempo = {name: (r.min, r.max) for name, r in tempo.phases.items()} if tempo else {}
+        self._transition_tempo = [(tr.from_, tr.to, tr.seconds.min, tr.seconds.max) for tr in tempo.transitions] if tempo else []
+
+        # session state
+        self._t: float | None = None
+        self._first_t: float | None = None
+        self._last_pose_t: float | None = None
+        self._lost_reported = False
+        self._gap_start: float | None = None
+        self._ready = False
+        self._reason: str | None = None
+        self._problem_since: float | None = None
+        self._not_ready_since: float | None = None
+        self._start_ok = not self._start
+        self._values: dict[str, float] = {}
+        self._reps: list[RepRecord] = []
+        self._cues: list[Cue] = []
+        self._gaps: list[Gap] = []
+        self._last_cue: Cue | None = None
+        self._value_keys: list[str] | None = None
+
+    # ------------------------------------------------------------------------------------------ public API
+    def update(self, t: float, pose: Pose | None) -> list[Event]:
+        """Feeds one frame.
+
+        Args:
+            t: the frame's time in seconds (the pose timestamp's clock), increasing.
+            pose: the person's pose, or None when no person was found in this frame.
+
+        Returns:
+            The events this frame caused, in order (often none).
+        """
+        if pose is None:
+            return self._no_pose(t)
+        events: list[Event] = []
+        self._resume(t, events)
+        world = pose.world[None] if pose.world is not None else None
+        block = self.measures.compute(np.array([t], dtype=np.float64), pose.landmarks[None], world, pose.frame_size)
+        self._frame(t, block, 0, events)
+        return events
+
+    def process_trace(self, trace) -> list[Event]:
+        """All events of a recorded trace (`posecheck.trace.Trace`), as if each frame went through `update`."""
+        return self.process_arrays(trace.timestamps, trace.landmarks, trace.world, trace.frame_size)
+
+    def process_arrays(
+        self, ts: np.ndarray, landmarks: np.ndarray, world: np.ndarray | None, frame_size: tuple[int, int]
+    ) -> list[Event]:
+        """Feeds a block of frames at once.
+
+        Args:
+            ts: (N,) seconds, increasing.
+            landmarks: (N, 33, 5) as in Pose.landmarks; rows of NaN where no person was found.
+            world: (N, 33, 3) world landmarks (NaN where none), or None.
+            frame_size: (width, height) in pixels.
+
+        Returns:
+            The events, exactly as `update` would give them frame by frame.
+        """
+        ts = np.asarray(ts, dtype=np.float64)
+        if landmarks.shape != (len(ts), NUM_LANDMARKS, 5):
+            raise ValueError(f"landmarks: expected shape ({len(ts)}, 33, 5), got {landmarks.shape}")
+        has_pose = ~np.isnan(landmarks[:, 0, 0])
+        events: list[Event] = []
+        i, n = 0, len(ts)
+        while i < n:
+            if not has_pose[i]:
+                events += self._no_pose(float(ts[i]))
+                i += 1
+                continue
+            j = i + 1
+            while j < n and has_pose[j]:
+                j += 1
+            # A run of frames with a pose: geometry in bulk, then the state machines frame by frame.
+            self._resume(float(ts[i]), events)
+            block = self.measures.compute(ts[i:j], landmarks[i:j], None if world is None else world[i:j], frame_size)
+            for k in range(j - i):
+                self._frame(float(ts[i + k]), block, k, events)
+            i = j
+        return events
+
+    @property
+    def state(self) -> EngineState:
+        """Snapshot after the latest update (for overlays)."""
+        machine = self._display_machine()
+        hold = next((m.hold for m in self._machines if m.hold is not None and m.hold.seconds is not None), None)
+        cue = self._last_cue
+        fresh = cue is not None and self._t is not None and self._t - cue.t <= CUE_FRESH_SECONDS
+        return EngineState(
+            t=self._t if self._t is not None else 0.0,
+            tracking=self._last_pose_t is not None and not self._lost_reported,
+            ready=self._ready,
+            not_ready_reason=None if self._ready else self._reason,
+            phase=machine.tracker.phase if machine else None,
+            side=machine.side if machine else None,
+            reps=len(self._reps),
+            reps_by_side=self._reps_by_side(),
+            target_reps=self.spec.target.reps,
+            hold_seconds=hold.seconds if hold else None,
+            hold_target=self.spec.target.seconds,
+            measures={k: (None if v != v else v) for k, v in self._values.items()},
+            cue=cue.text if fresh and cue is not None else None,
+        )
+
+    def finish(self, t: float) -> SessionSummary:
+        """Ends the session at ``t``: closes a running hold and an open gap, and sums everything up."""
+        for machine in self._machines:
+            if machine.hold is not None:
+                machine.hold.finish(t)
+        if self._gap_start is not None and t - self._gap_start >= self._lost_after:
+            self._gaps.append(Gap(self._gap_start, t))
+            self._gap_start = None
+        holds = sorted((r for m in self._machines if m.hold for r in m.hold.records), key=lambda r: r.start)
+        by_side = self._reps_by_side()
+        asymmetry = None
+        if self._sided and (self.spec.sides is None or self.spec.sides.alternating):
+            most = max(by_side.values(), default=0)
+            if most > 0:
+                asymmetry = (by_side["left"] - by_side["right"]) / most
+        learned = {}
+        for machine in self._machines:
+            if machine.learner is not None and machine.learner.bounds is not None:
+                learned[machine.value_key] = machine.learner.bounds
+        return SessionSummary(
+            exercise=self.spec.id,
+            reps=len(self._reps),
+            reps_by_side=by_side,
+            rep_list=list(self._reps),
+            holds=holds,
+            cues=list(self._cues),
+            gaps=list(self._gaps),
+            asymmetry=asymmetry,
+            adaptive_range=learned or None,
+        )
+
+    # ------------------------------------------------------------------------------------------ tracking
+    def _no_pose(self, t: float) -> list[Event]:
+        events: list[Event] = []
+        self._t = t
+        if self._first_t is None:
+            self._first_t = t
+        if self._gap_start is None:
+            self._gap_start = self._last_pose_t if self._last_pose_t is not None else t
+        if self._last_pose_t is not None and not self._lost_reported and t - self._last_pose_t >= self._lost_after:
+            self._lost_reported = True
+            events.append(TrackingLost(t))
+        for machine in self._machines:
+            if machine.hold is not None:
+                events += machine.hold.lapse(t)
+        for rule in self._rules:
+            rule.clear()
+        return events
+
+    def _resume(self, t: float, events: list[Event]) -> None:
+        """Bookkeeping for the first frame with a pose after frames without one."""
+        if self._gap_start is not None:
+            if t - self._gap_start >= self._lost_after:
+                self._gaps.append(Gap(self._gap_start, t))
+            self._gap_start = None
+        if self._lost_reported:
+            self._lost_reported = False
+            events.append(TrackingRegained(t))
+        if self._last_pose_t is not None and t - self._last_pose_t >= self._reset_after:
+            # Gone for long: the person may have moved anywhere. Start afresh (but keep the counts).
+            self.measures.reset()
+            self._reset_progress()
+            self._start_ok = not self._start
+
+    def _reset_progress(self) -> None:
+        for machine in self._machines:
+            machine.tracker.reset()
+            if machine.reps is not None:
+                machine.reps.reset()
+
+    # ------------------------------------------------------------------------------------------ per frame
+    def _frame(self, t: float, block: MeasureBlock, i: int, events: list[Event]) -> None:
+        self._t = t
+        if self._first_t is None:
+            self._first_t = t
+        self._last_pose_t = t
+        values = {key: float(array[i]) for key, array in block.values.items()}
+        self._values = values
+
+        if not self._check_setup(t, block, i, values, events):
+            for machine in self._machines:
+                if machine.hold is not None:
+                    events += machine.hold.lapse(t)
+            for rule in self._rules:
+                rule.clear()
+            return
+
+        decide_vote = self._side_vote(block, i, values)
+        for machine in self._machines:
+            self._step_machine(machine, t, values, decide_vote, events)
+        self._step_rules(t, values, events)
+        self._step_holds(t, values, decide_vote, events)
+
+    def _check_setup(self, t: float, block: MeasureBlock, i: int, values: dict[str, float], events: list[Event]) -> bool:
+        """Updates readiness; True when counting may go on in this frame."""
+        setup = self.spec.setup
+        problem = None
+        ratio = float(block.view_ratio[i])
+        if self._view != "any" and ratio == ratio and self._view_ratio is not None:
+            wrong = ratio >= self._view_ratio if self._view == "side" else ratio <= self._view_ratio
+            if wrong:
+                problem = setup.view_text
+        if problem is None and not bool(block.visible[i]):
+            problem = setup.visible_text
+        if problem is None and not self._start_ok:
+            if check_all(self._start, values) is True:
+                self._start_ok = True
+            elif setup.start is not None:
+                problem = setup.start.text
+
+        if problem is None:
+            self._problem_since = None
+            self._not_ready_since = None
+            if not self._ready:
+                self._ready = True
+                self._reason = None
+                events.append(Ready(t))
+            return True
+        if self._ready:
+            if self._problem_since is None:
+                self._problem_since = t
+            if t - self._problem_since < self._grace:
+                return True  # a short problem is tolerated; counting goes on
+            self._ready = False
+            self._not_ready_since = self._problem_since
+            self._reason = problem
+            events.append(NotReady(t, problem))
+            return False
+        if self._not_ready_since is None:
+            self._not_ready_since = t
+        if problem != self._reason:
+            self._reason = problem
+            events.append(NotReady(t, problem))
+        if t - self._not_ready_since >= self._reset_after:
+            self._reset_progress()
+        return False
+
+    def _side_vote(self, block: MeasureBlock, i: int, values: dict[str, float]) -> float:
+        """This frame's vote for the working side: > 0 left, < 0 right, 0 undecided (sides.decide_by)."""
+        if self._decide is None:
+            return 0.0
+        name, rule, sign = self._decide
+        if rule == "sign":
+            v = values.get(name, math.nan)
+            return 0.0 if v != v else sign * v
+        left, right = (float(x) for x in block.sides[name][i])
+        if left != left or right != right:
+            return 0.0
+        return left - right if rule == "larger" else right - left
+
+    def _step_machine(self, machine: _Machine, t: float, values: dict[str, float], vote: float, events: list[Event]) -> None:
+        raw = values[machine.value_key]
+        value = raw
+        if machine.learner is not None:
+            machine.learner.observe(raw)
+            value = machine.learner.fraction(raw)
+        change = machine.tracker.step(t, value, values, machine.side)
+        reps = machine.reps
+        if reps is not None:
+            reps.observe(t, raw, values)
+            if reps.draft is not None:
+                reps.draft.side_vote += vote
+        if change is None:
+            return
+        previous, phase, since = change
+        events.append(PhaseChanged(since, phase, previous, machine.side))
+        self._phase_tempo_check(machine, previous, phase, since, t, events)
+        if reps is None:
+            return
+        done = reps.on_phase(phase, since)
+        if done is not None and reps.counts(done):
+            self._complete_rep(machine, done, since, t, events)
+
+    def _phase_tempo_check(self, machine: _Machine, previous: str | None, phase: str, since: float, t: float, events: list[Event]) -> None:
+        verdicts = []
+        if previous is not None and previous in self._phase_tempo and previous in machine.entered:
+            verdicts.append(tempo_verdict(since - machine.entered[previous], *self._phase_tempo[previous]))
+        for origin, target, low, high in self._transition_tempo:
+            if target != phase or origin not in machine.left:
+                continue
+            # Only the most recent passage from origin to here: origin was left after we were last here.
+            if machine.left[origin] >= machine.entered.get(phase, -math.inf):
+                verdicts.append(tempo_verdict(since - machine.left[origin], low, high))
+        if previous is not None:
+            machine.left[previous] = since
+        machine.entered[phase] = since
+        for verdict in verdicts:
+            if verdict is not None:
+                if machine.reps is not None and machine.reps.draft is not None:
+                    machine.reps.draft.tempo_ok = False
+                self._tempo_cue(t, verdict, events)
+
+    def _complete_rep(self, machine: _Machine, done: RepDraft, end: float, t: float, events: list[Event]) -> None:
+        side = machine.side
+        if side is None and self._decide is not None and done.side_vote != 0:
+            side = "left" if done.side_vote > 0 else "right"
+        tempo_cue = None
+        if self._rep_tempo is not None:
+            verdict = tempo_verdict(end - done.start, *self._rep_tempo)
+            if verdict is not None:
+                done.tempo_ok = False
+                tempo_cue = verdict
+        machine.count += 1
+        if machine.learner is not None:
+            machine.learner.reps_counted(machine.count)
+        record = RepRecord(
+            index=len(self._reps) + 1,
+            side=side,
+            start=done.start,
+            end=end,
+            rom_deg=done.rom,
+            peaks=dict(done.peaks),
+            cues=tuple(done.cues),
+            tempo_ok=done.tempo_ok,
+        )
+        self._reps.append(record)
+        events.append(RepCompleted(end, record))
+        if tempo_cue is not None:
+            self._tempo_cue(t, tempo_cue, events)
+
+    def _tempo_cue(self, t: float, verdict: str, events: list[Event]) -> None:
+        tempo = self.spec.tempo
+        if tempo is None or self._tempo_cooldown is None:
+            return
+        text = tempo.too_fast if verdict == SLOW_DOWN else tempo.too_slow
+        if text is None or not self._tempo_cooldown.ready(t):
+            return
+        self._tempo_cooldown.fire(t)
+        self._emit_cue(Cue(t, SLOW_DOWN if verdict == SLOW_DOWN else TEMPO_SLOW, text, "info"), events)
+
+    def _emit_cue(self, cue: Cue, events: list[Event]) -> None:
+        self._cues.append(cue)
+        self._last_cue = cue
+        events.append(cue)
+        for machine in self._machines:
+            if machine.reps is not None and machine.reps.draft is not None:
+                machine.reps.draft.cues.append(cue.text)
+
+    def _step_rules(self, t: float, values: dict[str, float], events: list[Event]) -> None:
+        for rule in self._rules:
+            if rule.phases is None:
+                failing = check_all(rule.conditions, values) is False
+            else:
+                checked = [m for m in self._machines if m.tracker.phase in rule.phases]
+                if not checked:
+                    rule.clear()
+                    continue
+                failing = any(check_all(rule.conditions, values, m.side) is False for m in checked)
+            cue = rule.step(t, failing)
+            if cue is not None:
+                self._emit_cue(cue, events)
+
+    def _step_holds(self, t: float, values: dict[str, float], vote: float, events: list[Event]) -> None:
+        if self.spec.hold is None:
+            return
+        if self._pause_on == "none":
+            paused = False
+        else:
+            paused = any(r.faulty and (self._pause_on == "any" or r.severity == "warning") for r in self._rules)
+        for machine in self._machines:
+            hold = machine.hold
+            if hold is None:
+                continue
+            in_phase = self._hold_phases is None or machine.tracker.phase in self._hold_phases
+            # An unknown condition is not holding: the timer runs only on evidence.
+            in_position = in_phase and (not self._hold_when or check_all(self._hold_when, values, machine.side) is True)
+            side = machine.side
+            if side is None and self._decide is not None and vote != 0:
+                side = "left" if vote > 0 else "right"
+            events += hold.step(t, in_position, paused, side)
+
+    # ------------------------------------------------------------------------------------------ helpers
+    def _reps_by_side(self) -> dict[str, int]:
+        if not self._sided:
+            return {}
+        counts = {"left": 0, "right": 0}
+        for rep in self._reps:
+            if rep.side is not None:
+                counts[rep.side] += 1
+        return counts
+
+    def _display_machine(self) -> _Machine | None:
+        """The machine to show: the one whose phase changed last (per-side machines), else the only one."""
+        if len(self._machines) == 1:
+            return self._machines[0]
+        moving = [m for m in self._machines if m.tracker.since is not None]
+        return max(moving, key=lambda m: m.tracker.since or 0.0) if moving else self._machines[LEFT]
+
+
+__all__ = ["CUE_FRESH_SECONDS", "Engine"]

@@ -1,0 +1,89 @@
+"""Hold timer: counts the seconds a position is held with good form; pauses, never resets, on short lapses.
+
+Pure module.
+"""
+
+from __future__ import annotations
+
+from posecheck.engine.events import HoldFinished, HoldRecord, HoldStarted, Side
+
+
+class HoldTimer:
+    """One hold at a time.
+
+    A hold begins on the first frame in position. Time counts between consecutive frames that are both in
+    position and not paused (by a form cue). Leaving the position for longer than ``exit_grace`` ends the
+    hold, dated to the last frame in position. Holds whose counted time stays under ``min_seconds`` were
+    passing through the position and are not reported; ``HoldStarted`` is sent once a hold reaches
+    ``min_seconds`` (dated to its beginning).
+
+    Args:
+        min_seconds, exit_grace: seconds.
+        target: the hold target in seconds (None: no target).
+    """
+
+    def __init__(self, min_seconds: float, exit_grace: float, target: float | None):
+        self.min_seconds = min_seconds
+        self.exit_grace = exit_grace
+        self.target = target
+        self.records: list[HoldRecord] = []
+        self._active = False
+        self._reported = False
+        self._start = 0.0
+        self._last_in = 0.0
+        self._seconds = 0.0
+        self._side: Side | None = None
+        self._prev_t: float | None = None
+        self._prev_good = False
+
+    @property
+    def active(self) -> bool:
+        """A hold is running (reported or not yet)."""
+        return self._active
+
+    @property
+    def seconds(self) -> float | None:
+        """Counted seconds of the running, reported hold; None otherwise."""
+        return self._seconds if self._active and self._reported else None
+
+    @property
+    def side(self) -> Side | None:
+        return self._side
+
+    def step(self, t: float, in_position: bool, paused: bool, side: Side | None = None) -> list:
+        """Feeds one frame. ``side`` is the working side, read when a hold begins. Returns hold events."""
+        events: list = []
+        good = in_position and not paused
+        if in_position and not self._active:
+            self._active, self._reported = True, False
+            self._start = self._last_in = t
+            self._seconds = 0.0
+            self._side = side
+        elif self._active:
+            if in_position:
+                if good and self._prev_good and self._prev_t is not None:
+                    self._seconds += t - self._prev_t
+                self._last_in = t
+            elif t - self._last_in > self.exit_grace:
+                events += self._end()
+        if self._active and not self._reported and self._seconds >= self.min_seconds and self._seconds > 0:
+            self._reported = True
+            events.append(HoldStarted(self._start, self._side))
+        self._prev_t, self._prev_good = t, good
+        return events
+
+    def lapse(self, t: float) -> list:
+        """A frame with no usable pose (tracking lost or setup not ready): counts as out of position."""
+        return self.step(t, False, False)
+
+    def finish(self, t: float) -> list:
+        """Ends a running hold at the end of the session."""
+        return self._end() if self._active else []
+
+    def _end(self) -> list:
+        self._active = False
+        if not self._reported:
+            return []
+        record = HoldRecord(self._side, self._start, self._last_in, self._seconds, self.target)
+        self.records.append(record)
+        return [HoldFinished(self._last_in, record)]

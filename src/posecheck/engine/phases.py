@@ -1,0 +1,124 @@
+"""Measures -> phases: a Schmitt trigger with a minimum dwell, and the adaptive range learner.
+
+Pure module.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from posecheck.engine.conditions import Condition, check_all
+
+
+@dataclass(frozen=True)
+class PhaseRangeC:
+    """A compiled phase range: bounds (-inf/inf when open) and extra conditions."""
+
+    name: str
+    low: float
+    high: float
+    also: tuple[Condition, ...]
+
+
+class PhaseTracker:
+    """Which named range the phase measure is in, without flicker.
+
+    Hysteresis: the current phase is kept while the value stays within its range widened by ``hysteresis``;
+    a value in a gap between ranges also keeps it. Dwell: a new phase must persist for ``min_dwell`` seconds
+    before it is accepted; the change is then dated to when the new phase began.
+
+    Args:
+        ranges: the phases in spec order.
+        hysteresis: in the measure's unit (or range fraction when adaptive).
+        min_dwell: seconds.
+    """
+
+    def __init__(self, ranges: list[PhaseRangeC], hysteresis: float, min_dwell: float):
+        self.ranges = ranges
+        self.hysteresis = hysteresis
+        self.min_dwell = min_dwell
+        self._by_name = {r.name: r for r in ranges}
+        self.reset()
+
+    def reset(self) -> None:
+        self.phase: str | None = None
+        self.since: float | None = None  # when the current phase began
+        self._candidate: str | None = None
+        self._candidate_since = 0.0
+
+    def _raw(self, value: float, values: dict[str, float], side: str | None) -> str | None:
+        for r in self.ranges:
+            if r.low <= value <= r.high and (not r.also or check_all(list(r.also), values, side) is True):
+                return r.name
+        return None
+
+    def step(self, t: float, value: float, values: dict[str, float], side: str | None) -> tuple[str | None, str, float] | None:
+        """Feeds one frame's value (NaN = unknown, which changes nothing).
+
+        Returns:
+            (previous phase, new phase, time the new phase began) when the phase changes, else None.
+        """
+        if value != value:
+            return None
+        current = self._by_name.get(self.phase) if self.phase is not None else None
+        if current is not None and current.low - self.hysteresis <= value <= current.high + self.hysteresis:
+            self._candidate = None
+            return None
+        raw = self._raw(value, values, side)
+        if raw is None or raw == self.phase:
+            self._candidate = None
+            return None
+        if raw != self._candidate:
+            self._candidate, self._candidate_since = raw, t
+        if t - self._candidate_since < self.min_dwell:
+            return None
+        previous, self.phase, self.since = self.phase, raw, self._candidate_since
+        self._candidate = None
+        return previous, raw, self._candidate_since
+
+
+class RangeLearner:
+    """The person's own range of the phase measure, for adaptive specs.
+
+    Extremes of the (smoothed) measure are collected while counting, until ``learn_reps`` reps are done;
+    then the range is kept. It is never narrower than ``min_range`` (widened around its centre), so that
+    jitter around a still pose cannot span from one phase to the other.
+    """
+
+    def __init__(self, learn_reps: int, min_range: float):
+        self.learn_reps = learn_reps
+        self.min_range = min_range
+        self.low = math.inf
+        self.high = -math.inf
+        self.frozen = False
+
+    def observe(self, value: float) -> None:
+        if self.frozen or value != value:
+            return
+        if value < self.low:
+            self.low = value
+        if value > self.high:
+            self.high = value
+
+    def reps_counted(self, reps: int) -> None:
+        if reps >= self.learn_reps:
+            self.frozen = True
+
+    @property
+    def bounds(self) -> tuple[float, float] | None:
+        """(low, high) of the effective range, None before any value was seen."""
+        if self.low > self.high:
+            return None
+        if self.high - self.low >= self.min_range:
+            return self.low, self.high
+        centre = (self.low + self.high) / 2
+        return centre - self.min_range / 2, centre + self.min_range / 2
+
+    def fraction(self, value: float) -> float:
+        """Where value lies in the range: 0 at low, 1 at high (NaN before anything was seen)."""
+        bounds = self.bounds
+        if bounds is None or value != value:
+            return math.nan
+        low, high = bounds
+        return (value - low) / (high - low)

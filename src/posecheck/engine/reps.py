@@ -1,0 +1,130 @@
+"""Phases -> reps: progress through the spec's phase sequence, with per-rep statistics.
+
+Pure module.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+
+@dataclass
+class RepDraft:
+    """A rep in progress (or just completed): when it began and what was seen during it."""
+
+    start: float
+    low: float = math.inf  # extremes of the phase measure (raw units)
+    high: float = -math.inf
+    first_value: float = math.nan
+    peaks: dict[str, float] = field(default_factory=dict)
+    cues: list[str] = field(default_factory=list)
+    tempo_ok: bool = True
+    side_vote: float = 0.0  # > 0 votes left, < 0 votes right (sides.decide_by)
+
+    @property
+    def rom(self) -> float | None:
+        return None if self.low > self.high else self.high - self.low
+
+
+class RepCounter:
+    """Counts reps as the phase sequence, entered in order.
+
+    Phases not in the sequence are transit and ignored. A sequence phase entered out of order restarts the
+    rep (at the sequence's first phase, or waits for it). A sequence that ends where it starts chains: the
+    completing phase starts the next rep.
+
+    Args:
+        sequence: phase names of one rep.
+        start_anywhere: the first phase seen may be any phase of the cycle (clips that start mid-rep).
+        min_excursion: a completed rep with less range of motion is not counted (None: no limit).
+        max_seconds: a rep unfinished after this long is abandoned (None: never).
+        peaks: key in the frame values -> (name to report, "min" or "max").
+    """
+
+    def __init__(
+        self,
+        sequence: list[str],
+        start_anywhere: bool,
+        min_excursion: float | None,
+        max_seconds: float | None,
+        peaks: dict[str, tuple[str, str]],
+    ):
+        self.sequence = sequence
+        self.cyclic = sequence[0] == sequence[-1]
+        self.start_anywhere = start_anywhere
+        self.min_excursion = min_excursion
+        self.max_seconds = max_seconds
+        self.peaks = peaks
+        self.reset()
+
+    def reset(self) -> None:
+        """Abandons the rep in progress; the next rep starts from the sequence's start again."""
+        self.progress = 0  # index of the next sequence phase expected; 0 = waiting for the start
+        self.draft: RepDraft | None = None
+        self._seen_any = False
+
+    def observe(self, t: float, value: float, values: dict[str, float]) -> None:
+        """Records one frame's phase-measure value and peak measures into the rep in progress."""
+        draft = self.draft
+        if draft is None:
+            return
+        if self.max_seconds is not None and t - draft.start > self.max_seconds:
+            self.reset()
+            return
+        if value == value:
+            if draft.first_value != draft.first_value:
+                draft.first_value = value
+            if value < draft.low:
+                draft.low = value
+            if value > draft.high:
+                draft.high = value
+        for key, (name, extreme) in self.peaks.items():
+            v = values[key]
+            if v == v:
+                old = draft.peaks.get(name)
+                if old is None or (v > old if extreme == "max" else v < old):
+                    draft.peaks[name] = v
+
+    def on_phase(self, phase: str, t: float) -> RepDraft | None:
+        """Feeds a confirmed phase change (dated t). Returns the completed rep, if this completes one.
+
+        The returned draft is complete but not yet checked against min_excursion (see `counts`).
+        """
+        if phase not in self.sequence:
+            return None
+        first_seen = not self._seen_any
+        self._seen_any = True
+        if self.progress > 0 and phase == self.sequence[self.progress]:
+            self.progress += 1
+            if self.progress == len(self.sequence):
+                done = self.draft
+                self.progress = 0
+                self.draft = None
+                if self.cyclic:
+                    self._begin(1, t)
+                return done
+            return None
+        if phase == self.sequence[0]:
+            self._begin(1, t)
+        elif first_seen and self.start_anywhere:
+            # The clip began mid-cycle: pretend the earlier phases happened.
+            index = self.sequence.index(phase, 1)
+            if index < len(self.sequence) - 1:
+                self._begin(index + 1, t)
+            elif self.cyclic:
+                self._begin(1, t)
+        else:
+            self.progress, self.draft = 0, None
+        return None
+
+    def _begin(self, progress: int, t: float) -> None:
+        self.progress = progress
+        self.draft = RepDraft(start=t)
+
+    def counts(self, draft: RepDraft) -> bool:
+        """Whether a completed rep moved enough to count (noise guard)."""
+        if self.min_excursion is None:
+            return True
+        rom = draft.rom
+        return rom is not None and rom >= self.min_excursion

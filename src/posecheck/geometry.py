@@ -1,0 +1,129 @@
+"""Body geometry on landmark arrays: joint angles, segment inclinations, torso-normalised distances.
+
+Every function is vectorised: points are arrays whose LAST axis holds the coordinates (2 for image points
+in pixels, 3 for world points in metres) and whose leading axes (frames, measures...) broadcast. Image
+coordinates follow the image convention (x right, y DOWN), and so do MediaPipe's world landmarks (y down), so
+"up" is -y in both spaces.
+
+Pure module: numpy only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from posecheck.pose import Landmark
+
+_DEG = 180.0 / np.pi
+
+
+def joint_angle(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Angle at ``b`` between the rays b->a and b->c.
+
+    Args:
+        a, b, c: (..., D) points, D = 2 or 3.
+
+    Returns:
+        (...) degrees in [0, 180]; NaN where a or c coincides with b.
+    """
+    u = a - b
+    v = c - b
+    dot = np.sum(u * v, axis=-1)
+    if u.shape[-1] == 2:
+        cross = np.abs(u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0])
+    else:
+        cross = np.linalg.norm(np.cross(u, v), axis=-1)
+    # atan2 of |u x v| and u.v is accurate near 0 and 180 deg, where arccos of the cosine is not.
+    angle = np.arctan2(cross, dot) * _DEG
+    degenerate = (np.sum(u * u, axis=-1) == 0) | (np.sum(v * v, axis=-1) == 0)
+    return np.where(degenerate, np.nan, angle)
+
+
+def inclination(a: np.ndarray, b: np.ndarray, reference: str) -> np.ndarray:
+    """Unsigned angle of the segment a-b to the horizontal or the vertical.
+
+    In the image plane horizontal is the x axis; in world space it is the x-z plane (vertical is y). The
+    result does not depend on the segment's direction, so a person facing left or right reads the same.
+
+    Args:
+        a, b: (..., D) points, D = 2 (image) or 3 (world).
+        reference: "horizontal" or "vertical".
+
+    Returns:
+        (...) degrees in [0, 90]; NaN where a == b.
+    """
+    d = b - a
+    vertical = np.abs(d[..., 1])
+    across = np.abs(d[..., 0]) if d.shape[-1] == 2 else np.hypot(d[..., 0], d[..., 2])
+    if reference == "horizontal":
+        angle = np.arctan2(vertical, across) * _DEG
+    elif reference == "vertical":
+        angle = np.arctan2(across, vertical) * _DEG
+    else:
+        raise ValueError(f"reference must be 'horizontal' or 'vertical', got {reference!r}")
+    return np.where((vertical == 0) & (across == 0), np.nan, angle)
+
+
+def distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(...) Euclidean distance between (..., D) points, in their unit."""
+    d = a - b
+    return np.sqrt(np.sum(d * d, axis=-1))
+
+
+def height_above(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(...) how far a is above b (positive when a is higher), in the points' unit. y points down."""
+    return b[..., 1] - a[..., 1]
+
+
+def lateral_offset(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(...) image x of a minus image x of b (signed: positive when a is to the right in the image)."""
+    return a[..., 0] - b[..., 0]
+
+
+_SHOULDERS = [Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER]
+_HIPS = [Landmark.LEFT_HIP, Landmark.RIGHT_HIP]
+
+
+def torso_length(points: np.ndarray, visible: np.ndarray | None = None) -> np.ndarray:
+    """Shoulder-to-hip length, the body's own ruler (it does not change as limbs move).
+
+    The mean of the left and right shoulder-hip lengths over the sides whose shoulder and hip are visible
+    (side-on, the far side is often hidden; its length is the same anyway).
+
+    Args:
+        points: (..., 33, D) landmark coordinates.
+        visible: (..., 33) bool, or None to use every side.
+
+    Returns:
+        (...) length in the points' unit; NaN where neither side is visible or the length is 0.
+    """
+    per_side = distance(points[..., _SHOULDERS, :], points[..., _HIPS, :])  # (..., 2)
+    left, right = per_side[..., 0], per_side[..., 1]
+    if visible is None:
+        length = (left + right) * 0.5
+    else:
+        left_ok = visible[..., Landmark.LEFT_SHOULDER] & visible[..., Landmark.LEFT_HIP]
+        right_ok = visible[..., Landmark.RIGHT_SHOULDER] & visible[..., Landmark.RIGHT_HIP]
+        length = np.where(
+            left_ok & right_ok, (left + right) * 0.5, np.where(left_ok, left, np.where(right_ok, right, np.nan))
+        )
+    return np.where(length > 0, length, np.nan)
+
+
+def view_ratio(points_px: np.ndarray) -> np.ndarray:
+    """Shoulder width divided by torso length in the image plane: small side-on, near 1 facing the camera.
+
+    Uses the landmark positions whatever their visibility: side-on the far shoulder is hidden, but its
+    estimated position is still where the view shows.
+
+    Args:
+        points_px: (..., 33, 2) image coordinates.
+
+    Returns:
+        (...) ratio; NaN where the torso length is 0.
+    """
+    width = distance(points_px[..., Landmark.LEFT_SHOULDER, :], points_px[..., Landmark.RIGHT_SHOULDER, :])
+    mid_shoulder = (points_px[..., Landmark.LEFT_SHOULDER, :] + points_px[..., Landmark.RIGHT_SHOULDER, :]) * 0.5
+    mid_hip = (points_px[..., Landmark.LEFT_HIP, :] + points_px[..., Landmark.RIGHT_HIP, :]) * 0.5
+    torso = distance(mid_shoulder, mid_hip)
+    return width / np.where(torso > 0, torso, np.nan)
