@@ -110,8 +110,8 @@ def render(report, *, command: str, labels: Path) -> str:
         f"- Date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- Commit: {_commit()}",
         f"- Machine: {_cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
-        f"- Python {platform.python_version()}, mediapipe {_version('mediapipe')}, numpy {_version('numpy')},"
-        f" opencv-contrib-python {_version('opencv-contrib-python')}",
+        (f"- Python {platform.python_version()}, mediapipe {_version('mediapipe')}, numpy {_version('numpy')},"
+        f" opencv-contrib-python {_version('opencv-contrib-python')}"),
         f"- Poses from: {report.source} ({'committed landmark traces, replayed' if report.source == 'traces' else 'videos decoded and run through MediaPipe'})",
         f"- Labels: `{_relative(labels)}` ({len(report.clips)} clips; {len(skipped)} skipped for posecheck)",
         "",
@@ -123,11 +123,11 @@ def render(report, *, command: str, labels: Path) -> str:
         "",
         "## Totals",
         "",
-        "MAE = mean |counted - truth| / truth over scored clips with truth > 0; OBO = share of scored clips within"
+        ("MAE = mean |counted - truth| / truth over scored clips with truth > 0; OBO = share of scored clips within"
         " one rep; exact = share with the exact count; phantom reps = counted reps overlapping no labelled rep;"
         " timing = counted reps matched one-to-one to a labelled rep / counted; hold error = worst labelled"
         " hold's |timed - labelled| seconds per clip (or untimed-hold seconds, if larger). The baseline is"
-        " scored on the same clips as posecheck (and, for reference, on every clip it has a rule for).",
+        " scored on the same clips as posecheck (and, for reference, on every clip it has a rule for)."),
         "",
         ev.markdown_table(*ev.totals_table(report)),
         "",
@@ -137,14 +137,14 @@ def render(report, *, command: str, labels: Path) -> str:
         f"- every scored clip within one rep: {pct(p.obo)} ({check(within_one)})",
         f"- hold time within 1 s: worst {('-' if p.max_hold_error_s is None else f'{p.max_hold_error_s:.2f} s')} ({check(hold_ok)})",
         f"- zero phantom reps: {p.phantoms} ({check(p.phantoms == 0)})",
-        f"- ahead of the baseline (lower MAE, more exact counts): posecheck MAE {pct(p.mae)} / exact {pct(p.exact)},"
-        f" baseline MAE {pct(b.mae)} / exact {pct(b.exact)} ({check(ahead)})",
+        (f"- ahead of the baseline (lower MAE, more exact counts): posecheck MAE {pct(p.mae)} / exact {pct(p.exact)},"
+        f" baseline MAE {pct(b.mae)} / exact {pct(b.exact)} ({check(ahead)})"),
         "",
         "## Per clip",
         "",
-        "`truth ?` = the count could not be told (`reps: null`), not scored. Variant columns are posecheck's count"
+        ("`truth ?` = the count could not be told (`reps: null`), not scored. Variant columns are posecheck's count"
         " on the same poses mirrored, played at x0.75 / x1.5 speed, and with gaussian landmark noise"
-        f" (sigma {ev.NOISE_SIGMA_FRAC:.1%} of the frame's larger side, seed {ev.NOISE_SEED}).",
+        f" (sigma {ev.NOISE_SIGMA_FRAC:.1%} of the frame's larger side, seed {ev.NOISE_SEED})."),
         "",
         ev.markdown_table(*ev.clip_table(report)),
         "",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import SHARED_VIDEOS
 
 from posecheck.errors import InputError
 from posecheck.evaluate import (
@@ -237,7 +238,7 @@ def test_select_clips_by_name_or_stem():
 
 
 LABELS = Path(__file__).parent / "data" / "labels.yaml"
-SHARED_LABELS = Path("/work/shared/videos/labels.yaml")
+SHARED_LABELS = SHARED_VIDEOS / "labels.yaml"
 
 
 def test_committed_labels_parse():
@@ -252,3 +253,17 @@ def test_committed_labels_parse():
 def test_committed_labels_are_a_copy_of_the_shared_ones():
     """tests/data/labels.yaml is a copy of the labels next to the clips: refresh it when they change."""
     assert LABELS.read_bytes() == SHARED_LABELS.read_bytes()
+
+
+def test_a_counter_that_does_not_time_holds_is_not_scored_for_holds():
+    s = score_clip(PLANK, CountResult(0, (), holds=None))
+    assert s.hold is None and s.exact
+
+
+def test_label_at_speed_divides_every_time():
+    label = ClipLabel("k.mp4", "knee-to-chest", 1, ((1.5, 3.0),), ((1.5, 2.25),))
+    fast = label.at_speed(1.5)
+    assert fast.rep_times == (pytest.approx((1.0, 2.0)),)
+    assert fast.holds == (pytest.approx((1.0, 1.5)),)
+    assert (fast.reps, fast.clip, fast.exercise) == (1, "k.mp4", "knee-to-chest")
+    assert label.at_speed(1.0) is label

@@ -112,13 +112,17 @@ def _print_report(report: object) -> None:
 
     assert isinstance(report, ev.Report)
     console = Console()
+    if not console.is_terminal:
+        # Piped to a file or a pager: don't squeeze the tables into 80 columns.
+        console = Console(width=max(console.width, 200))
     for title, (headers, rows) in (
         (f"Per clip ({report.source}); timing = matched/counted reps, mean start/end offset s; hold = counted/true s (error)", ev.clip_table(report)),
         ("Totals (MAE = mean |counted - truth| / truth; OBO = within one rep)", ev.totals_table(report)),
     ):
         table = Table(title=title, title_justify="left")
-        for header in headers:
-            table.add_column(header, overflow="fold")
+        for i, header in enumerate(headers):
+            # The first column (clip / counter name) should stay on one line; the rest may wrap.
+            table.add_column(header, overflow="fold", no_wrap=i == 0)
         for row in rows:
             table.add_row(*row)
         console.print(table)

@@ -113,6 +113,16 @@ class ClipLabel:
         """Total labelled hold time in seconds."""
         return sum(end - start for start, end in self.holds)
 
+    def at_speed(self, speed: float) -> ClipLabel:
+        """The label of the clip played ``speed`` times as fast (every time divided by ``speed``)."""
+        if speed == 1.0:
+            return self
+
+        def scaled(intervals: tuple[Interval, ...]) -> tuple[Interval, ...]:
+            return tuple((s / speed, e / speed) for s, e in intervals)
+
+        return ClipLabel(self.clip, self.exercise, self.reps, scaled(self.rep_times), scaled(self.holds))
+
 
 def parse_labels(data: Any, source: str = "labels") -> list[ClipLabel]:
     """Validates parsed labels.yaml data.
@@ -270,11 +280,15 @@ def score_holds(counted: Sequence[CountedHold], truth: Sequence[Interval]) -> Ho
 
 @dataclass(frozen=True)
 class CountResult:
-    """What one counter (posecheck or the baseline) did on one clip."""
+    """What one counter (posecheck or the baseline) did on one clip.
+
+    ``holds`` is None for a counter that does not time holds at all (the baseline): it is then not scored
+    for holds, rather than scored as timing none.
+    """
 
     reps: int
     rep_times: tuple[Interval, ...]
-    holds: tuple[CountedHold, ...] = ()
+    holds: tuple[CountedHold, ...] | None = ()
 
 
 @dataclass(frozen=True)
@@ -329,7 +343,7 @@ def score_clip(label: ClipLabel, result: CountResult) -> ClipScore:
         phantoms = len(phantom_idx)
         phantom_times = tuple(counted[i] for i in phantom_idx)
 
-    hold = score_holds(result.holds, label.holds) if label.holds else None
+    hold = score_holds(result.holds, label.holds) if label.holds and result.holds is not None else None
     return ClipScore(
         clip=label.clip,
         exercise=label.exercise,
@@ -532,7 +546,7 @@ def run_baseline(poses: PoseStream, rule: BaselineRule) -> CountResult:
     counter = AIGymCounter(rule.up_deg, rule.down_deg)
     for t, pose in poses:
         counter.update(t, None if pose is None else baseline_angle(pose, rule))
-    return CountResult(reps=len(counter.reps), rep_times=tuple(counter.reps))
+    return CountResult(reps=len(counter.reps), rep_times=tuple(counter.reps), holds=None)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -660,11 +674,19 @@ def analyze_video(videos_dir: Path, label: ClipLabel, spec: Any | None, model_pa
 
 @dataclass(frozen=True)
 class Variant:
-    """A transformation of a whole pose stream that should not change the count."""
+    """A transformation of a whole pose stream that should not change the count.
+
+    Attributes:
+        name: short name (a report column).
+        description: what it does, for the reader.
+        apply: the transformation of the (t, pose or None) frames.
+        speed: playback speed the variant implies; the labels' times are divided by it before scoring.
+    """
 
     name: str
     description: str
     apply: Callable[[list[tuple[float, Pose | None]]], list[tuple[float, Pose | None]]]
+    speed: float = 1.0
 
 
 def mirrored(poses: Sequence[tuple[float, Pose | None]]) -> list[tuple[float, Pose | None]]:
@@ -719,8 +741,8 @@ NOISE_SIGMA_FRAC = 0.005
 NOISE_SEED = 20240611
 VARIANTS: tuple[Variant, ...] = (
     Variant("mirrored", "left-right flipped", mirrored),
-    Variant("speed_0.75", "played at x0.75 (slower)", lambda p: time_scaled(p, 0.75)),
-    Variant("speed_1.5", "played at x1.5 (faster)", lambda p: time_scaled(p, 1.5)),
+    Variant("speed_0.75", "played at x0.75 (slower)", lambda p: time_scaled(p, 0.75), speed=0.75),
+    Variant("speed_1.5", "played at x1.5 (faster)", lambda p: time_scaled(p, 1.5), speed=1.5),
     Variant("noise", f"gaussian landmark noise, sigma {NOISE_SIGMA_FRAC:.1%} of the frame", lambda p: noisy(p, NOISE_SIGMA_FRAC, NOISE_SEED)),
 )
 
@@ -762,8 +784,12 @@ class Report:
         """The baseline on every clip it has a rule for."""
         return summarise([c.baseline for c in self.clips if c.baseline is not None])
 
+    def variant_names(self) -> list[str]:
+        """Names of the variants that were run, in the order they were run."""
+        return list(dict.fromkeys(name for c in self.clips for name in c.variants))
+
     def variant_totals(self) -> dict[str, Totals]:
-        names = sorted({name for c in self.clips for name in c.variants})
+        names = self.variant_names()
         return {name: summarise([c.variants[name] for c in self.clips if name in c.variants]) for name in names}
 
     def to_dict(self) -> dict[str, Any]:
@@ -854,7 +880,8 @@ def _evaluate_clip(
         return ClipReport(label, None, baseline_score, skipped=no_spec)
     report = ClipReport(label, score_clip(label, clip.result), baseline_score)
     for variant in variants:
-        report.variants[variant.name] = score_clip(label, run_engine(spec, variant.apply(clip.poses)))
+        result = run_engine(spec, variant.apply(clip.poses))
+        report.variants[variant.name] = score_clip(label.at_speed(variant.speed), result)
     return report
 
 
@@ -888,7 +915,7 @@ def clip_table(report: Report) -> tuple[list[str], list[list[str]]]:
     offsets (s); phantom reps; hold counted/true seconds (error); the baseline's count and phantoms;
     one count column per robustness variant; why the clip was skipped.
     """
-    variant_names = sorted({name for c in report.clips for name in c.variants})
+    variant_names = report.variant_names()
     headers = ["clip", "exercise", "truth", "posecheck", "timing", "phantom", "hold s", "baseline", "base phantom"]
     headers += variant_names + ["note"]
     rows = []

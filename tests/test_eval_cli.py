@@ -1,0 +1,114 @@
+"""`posecheck eval` through typer's CliRunner: tables, --json, --only, skipped clips and one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from posecheck.cli_eval import eval_command
+
+DATA = Path(__file__).parent / "data"
+LABELS = DATA / "labels.yaml"
+TRACES = DATA / "traces"
+runner = CliRunner()
+
+
+def _app() -> typer.Typer:
+    """The real app when cli.py registers `eval`, else a one-command app around the same function."""
+    try:
+        from posecheck.cli import app
+
+        return app
+    except ImportError:  # pragma: no cover - only while cli.py is being written
+        app = typer.Typer()
+        app.command("eval")(eval_command)
+        app.callback()(lambda: None)
+        return app
+
+
+def invoke(*args: str):
+    return runner.invoke(_app(), ["eval", *map(str, args)])
+
+
+@pytest.fixture
+def labels_file(tmp_path: Path) -> Path:
+    """Two clips: one with the built-in cat-cow spec, one whose exercise has no spec."""
+    path = tmp_path / "labels.yaml"
+    path.write_text(
+        "cat_cow_01.mp4:\n  exercise: cat-cow\n  reps: 2\n  rep_times: [[0.0, 6.5], [6.5, 12.9]]\n"
+        "squat_01.mp4:\n  exercise: no-such-exercise\n  reps: 4\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_json_report_for_one_clip_is_the_only_output():
+    result = invoke(LABELS, "--traces", TRACES, "--only", "cat_cow_01.mp4", "--json", "-")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [c["clip"] for c in data["clips"]] == ["cat_cow_01.mp4"]
+    clip = data["clips"][0]
+    assert clip["truth_reps"] == 2
+    assert isinstance(clip["posecheck"]["counted_reps"], int)
+    assert isinstance(clip["baseline"]["counted_reps"], int)
+    assert data["totals"]["posecheck"]["scored"] == 1
+
+
+def test_table_output_lists_the_clip_and_totals_and_skipped_clips(labels_file):
+    result = invoke(labels_file, "--traces", TRACES)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "cat_cow_01.mp4" in out
+    assert "no spec 'no-such-exercise'" in out
+    assert "baseline (same clips)" in out and "MAE" in out
+
+
+def test_only_accepts_the_stem_and_variants_add_columns(labels_file):
+    result = invoke(labels_file, "--traces", TRACES, "--only", "cat_cow_01", "--variants", "--json", "-")
+    assert result.exit_code == 0, result.output
+    variants = json.loads(result.stdout)["clips"][0]["variants"]
+    assert sorted(variants) == ["mirrored", "noise", "speed_0.75", "speed_1.5"]
+    assert all(isinstance(v["counted_reps"], int) for v in variants.values())
+
+
+def test_json_to_a_file_also_prints_the_tables(labels_file, tmp_path):
+    out = tmp_path / "report.json"
+    result = invoke(labels_file, "--traces", TRACES, "--only", "cat_cow_01", "--json", out)
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["clips"][0]["clip"] == "cat_cow_01.mp4"
+    assert "cat_cow_01.mp4" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["{labels}", "--traces", str(TRACES), "--only", "nope.mp4"], "Error: not in the labels: nope.mp4"),
+        (["{labels}", "--traces", str(TRACES), "--videos", str(TRACES)], "Error: give either --videos or --traces"),
+        (["{tmp}/missing.yaml", "--traces", str(TRACES)], "cannot read labels"),
+        (["{labels}", "--traces", "{tmp}/no-traces"], "no such folder of traces"),
+        (["{labels}", "--traces", str(TRACES), "--specs", "{tmp}/no-specs"], "no such folder of specs"),
+        (["{bad}", "--traces", str(TRACES)], "bad.yaml: a.mp4: reps"),
+    ],
+)
+def test_user_errors_are_one_line_and_exit_2(args, message, labels_file, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a.mp4: {exercise: x, reps: -2}\n", encoding="utf-8")
+    args = [a.format(labels=labels_file, tmp=tmp_path, bad=bad) for a in args]
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+
+
+def test_a_clip_without_a_trace_is_skipped_with_the_reason(tmp_path):
+    labels = tmp_path / "labels.yaml"
+    labels.write_text("nowhere_01.mp4: {exercise: cat-cow, reps: 1}\n", encoding="utf-8")
+    result = invoke(labels, "--traces", TRACES, "--json", "-")
+    assert result.exit_code == 0, result.output
+    clip = json.loads(result.stdout)["clips"][0]
+    assert clip["posecheck"] is None and "no such trace file" in clip["skipped"]
