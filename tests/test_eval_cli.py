@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import typer
+from conftest import SHARED_VIDEOS, requires_shared_videos
 from typer.testing import CliRunner
 
 from posecheck.cli_eval import eval_command
@@ -112,3 +113,17 @@ def test_a_clip_without_a_trace_is_skipped_with_the_reason(tmp_path):
     assert result.exit_code == 0, result.output
     clip = json.loads(result.stdout)["clips"][0]
     assert clip["posecheck"] is None and "no such trace file" in clip["skipped"]
+
+
+@requires_shared_videos
+def test_videos_path_runs_the_session_loop_and_agrees_with_the_trace():
+    """--videos decodes the clip and runs MediaPipe + the engine through session.run_session (one short clip)."""
+    from posecheck.evaluate import analyze_video, load_labels, replay_trace, spec_loader
+
+    label = next(lb for lb in load_labels(LABELS) if lb.clip == "cat_cow_03.mp4")
+    spec = spec_loader(None)(label.exercise)
+    from_video = analyze_video(SHARED_VIDEOS, label, spec)
+    from_trace = replay_trace(TRACES, label, spec)
+    assert len(from_video.poses) == len(from_trace.poses)
+    assert from_video.result is not None and from_trace.result is not None
+    assert from_video.result.reps == from_trace.result.reps == label.reps

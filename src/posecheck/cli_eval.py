@@ -74,7 +74,7 @@ def eval_command(
         def progress(clip: ev.ClipReport) -> None:
             # Decoding video takes seconds per clip: say where we are (stderr, so --json - stays clean).
             if source == "videos":
-                done = "skipped" if clip.posecheck is None else f"{clip.posecheck.counted_reps} reps"
+                done = f"skipped ({clip.skipped})" if clip.posecheck is None else f"{clip.posecheck.counted_reps} reps"
                 typer.echo(f"{clip.label.clip}: {done}", err=True)
 
         report = ev.evaluate(

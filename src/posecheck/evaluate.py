@@ -804,7 +804,7 @@ class Report:
                 d["hold"]["error_s"] = s.hold.error_s
             return d
 
-        return {
+        return _rounded({
             "source": self.source,
             "clips": [
                 {
@@ -825,7 +825,18 @@ class Report:
                 "baseline_all_clips": asdict(self.baseline_totals_all),
                 "variants": {name: asdict(t) for name, t in self.variant_totals().items()},
             },
-        }
+        })
+
+
+def _rounded(value: Any, digits: int = 4) -> Any:
+    """Floats rounded for the JSON report (the labels are good to about 0.25 s; more digits are noise)."""
+    if isinstance(value, float):
+        return round(value, digits)
+    if isinstance(value, dict):
+        return {k: _rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_rounded(v, digits) for v in value]
+    return value
 
 
 def evaluate(
