@@ -169,3 +169,30 @@ def test_tables_have_one_row_per_clip_and_per_counter(report):
 
 def test_markdown_table_escapes_pipes():
     assert markdown_table(["a"], [["x|y"]]).splitlines()[2] == "| x\\|y |"
+
+
+def test_evaluate_is_pure_and_replays_traces_without_cv2_mediapipe_or_typer():
+    """Scoring, the baseline and trace replay must run where cv2, mediapipe and typer cannot be imported."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    data = Path(__file__).parent / "data"
+    code = f"""
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in ('cv2', 'mediapipe', 'typer'):
+            raise ImportError('blocked: ' + name)
+sys.meta_path.insert(0, Block())
+from functools import partial
+from posecheck import evaluate as ev
+labels = ev.select_clips(ev.load_labels({str(data / 'labels.yaml')!r}), ['cat_cow_01'])
+report = ev.evaluate(labels, partial(ev.replay_trace, {str(data / 'traces')!r}), source='traces',
+                     baseline=ev.load_baseline_table())
+print(report.clips[0].posecheck.counted_reps, report.clips[0].baseline.counted_reps)
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    counted, baseline = (int(x) for x in result.stdout.split())
+    assert counted == 2 and baseline >= 0

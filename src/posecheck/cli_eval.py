@@ -27,7 +27,7 @@ def eval_command(
         typer.Option("--traces", help="Folder of landmark traces <clip stem>.npz: replay them instead of decoding video (fast)."),
     ] = None,
     specs: Annotated[
-        Path | None, typer.Option("--specs", help="Folder of exercise specs to use instead of the built-in ones.")
+        Path | None, typer.Option("--specs", help="Extra folder of exercise specs; its specs replace built-in ones with the same id.")
     ] = None,
     only: Annotated[
         list[str] | None, typer.Option("--only", help="Run only this clip (file name or stem); repeat for more.")
@@ -46,9 +46,7 @@ def eval_command(
 ) -> None:
     """Measure rep counting and hold timing against hand-labelled clips.
 
-    Runs every labelled clip through posecheck with the spec named by its `exercise` field and compares
-    the counted reps, rep times and hold seconds with the labels. An AIGym-style counter (one joint
-    angle, fixed up/down thresholds) runs on the same poses for comparison.
+    Runs every labelled clip through posecheck with the spec named by its `exercise` field and compares the counted reps, rep times and hold seconds with the labels. An AIGym-style counter (one joint angle, fixed up/down thresholds) runs on the same poses for comparison.
 
     Example: posecheck eval shared/videos/labels.yaml --traces tests/data/traces --only cat_cow_01.mp4
     """
