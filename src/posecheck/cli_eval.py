@@ -5,6 +5,7 @@ Thin CLI over :mod:`posecheck.evaluate`; registered on the main app by ``poseche
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from functools import partial
@@ -51,6 +52,7 @@ def eval_command(
     Example: posecheck eval shared/videos/labels.yaml --traces tests/data/traces --only cat_cow_01.mp4
     """
     from posecheck import evaluate as ev
+    from posecheck.cli import quiet_native_stderr
 
     try:
         if videos is not None and traces is not None:
@@ -75,15 +77,18 @@ def eval_command(
                 done = f"skipped ({clip.skipped})" if clip.posecheck is None else f"{clip.posecheck.counted_reps} reps"
                 typer.echo(f"{clip.label.clip}: {done}", err=True)
 
-        report = ev.evaluate(
-            clips,
-            run,
-            source=source,
-            specs_dir=specs,
-            baseline=rules,
-            variants=ev.VARIANTS if variants else (),
-            on_clip=progress,
-        )
+        # Decoding runs mediapipe, whose native libraries chatter on fd 2: silence them as analyze does.
+        quiet = quiet_native_stderr() if source == "videos" else contextlib.nullcontext()
+        with quiet:
+            report = ev.evaluate(
+                clips,
+                run,
+                source=source,
+                specs_dir=specs,
+                baseline=rules,
+                variants=ev.VARIANTS if variants else (),
+                on_clip=progress,
+            )
     except PosecheckError as exc:
         for line in str(exc).splitlines() or [type(exc).__name__]:
             typer.echo(f"Error: {line}", err=True)

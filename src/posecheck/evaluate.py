@@ -865,6 +865,10 @@ def evaluate(
     reports: list[ClipReport] = []
     for label in labels:
         report = _evaluate_clip(label, run, load_spec(label.exercise), baseline or {}, variants)
+        if report.posecheck is None:
+            logger.info("%s: skipped (%s)", label.clip, report.skipped)
+        else:
+            logger.info("%s: counted %d, labelled %s", label.clip, report.posecheck.counted_reps, label.reps)
         reports.append(report)
         if on_clip is not None:
             on_clip(report)
