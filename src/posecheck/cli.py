@@ -284,12 +284,11 @@ def analyze(
     if print_json_only:
         sys.stdout.write(rpt.to_json(report))
         sys.stdout.flush()
-        out_console = _stderr_console()
     else:
         from rich.console import Console
 
-        out_console = Console()
-        _print_summary(report, written, result, out_console)
+        # soft_wrap: long paths stay whole, for copy and paste.
+        _print_summary(report, written, result, Console(soft_wrap=True))
 
     if result.interrupted:
         typer.echo(f"Interrupted: the report covers the first {stats.duration:.1f} s ({out_dir / 'report.json'}).", err=True)
@@ -468,9 +467,6 @@ def models(
     """
     from importlib.metadata import version
 
-    from rich.console import Console
-    from rich.table import Table
-
     from posecheck.estimators.model import CACHE_ENV_VAR, MODEL_ENV_VAR, cache_dir, resolve_model
 
     info = resolve_model(model)
@@ -479,16 +475,19 @@ def models(
         "cache": f"built earlier from the tflite files inside mediapipe {version('mediapipe')} (cached)",
         "built": f"built just now from the tflite files inside mediapipe {version('mediapipe')}",
     }
-    table = Table(show_header=False, box=None)
-    table.add_row("model", str(info.path))
-    table.add_row("origin", origins.get(info.origin, info.origin))
-    table.add_row("sha256", info.sha256)
-    table.add_row("size", f"{info.size_bytes / 1e6:.1f} MB")
-    table.add_row("mediapipe", version("mediapipe"))
-    table.add_row("cache folder", f"{cache_dir()} (${CACHE_ENV_VAR})")
+    rows = [
+        ("model", str(info.path)),
+        ("origin", origins.get(info.origin, info.origin)),
+        ("sha256", info.sha256),
+        ("size", f"{info.size_bytes / 1e6:.1f} MB"),
+        ("mediapipe", version("mediapipe")),
+        ("cache folder", f"{cache_dir()} (${CACHE_ENV_VAR})"),
+    ]
     if check:
-        table.add_row("check", _check_model(info.path))
-    Console().print(table)
+        rows.append(("check", _check_model(info.path)))
+    # Plain lines, never wrapped or cut: paths and checksums must stay whole to be copied.
+    for key, value in rows:
+        typer.echo(f"{key + ':':<14}{value}")
 
 
 def _check_model(path: Path) -> str:

@@ -1,0 +1,241 @@
+"""The posecheck command: help everywhere, analyze end to end on a real clip, trace replay, JSON, models, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from posecheck import __version__, cli
+from posecheck.cli import app
+
+from conftest import REPO_ROOT, requires_shared_videos, shared_clip, trace_path
+
+runner = CliRunner()
+#: Hand count of cat_cow_01 (shared/videos/labels.yaml) that the cat-cow spec must reproduce.
+CAT_COW_01_REPS = 2
+
+
+def _command_paths() -> list[tuple[str, ...]]:
+    """Every command and group of the app (lazy ones included), as argument paths."""
+    root = typer.main.get_command(app)
+    paths = []
+
+    def walk(command, path, ctx):
+        paths.append(path)
+        if hasattr(command, "list_commands"):
+            for name in command.list_commands(ctx):
+                walk(command.get_command(ctx, name), (*path, name), ctx)
+
+    with root.make_context("posecheck", [], resilient_parsing=True) as ctx:
+        walk(root, (), ctx)
+    return paths
+
+
+def _without_source(report: dict) -> dict:
+    return {k: v for k, v in report.items() if k != "source"}
+
+
+# ------------------------------------------------------------------------------------------------ plumbing
+
+
+def test_every_command_has_help_with_an_example():
+    paths = _command_paths()
+    assert {("analyze",), ("models",), ("samples",), ("samples", "list"), ("samples", "fetch")} <= set(paths)
+    for path in paths:
+        for flag in ("--help", "-h"):
+            result = runner.invoke(app, [*path, flag])
+            assert result.exit_code == 0, (path, result.output)
+            assert "Example:" in result.output, f"posecheck {' '.join(path)} --help has no Example: line"
+
+
+def test_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"posecheck {__version__}"
+
+
+def test_no_arguments_shows_help():
+    result = runner.invoke(app, [])
+    assert "analyze" in result.output and "Usage" in result.output
+
+
+def test_real_process_help_is_fast_to_import_and_complete():
+    """The installed script and ``python -m posecheck`` both answer --help without cv2 or mediapipe."""
+    script = Path(sys.executable).with_name("posecheck")
+    for command in ([str(script), "--help"], [sys.executable, "-m", "posecheck", "--help"]):
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=REPO_ROOT)
+        assert done.returncode == 0, done.stderr
+        assert "analyze" in done.stdout and "samples" in done.stdout and done.stderr == ""
+    probe = (
+        "import sys; from typer.testing import CliRunner; from posecheck.cli import app; "
+        "CliRunner().invoke(app, ['--help']); print(sorted(m for m in ('cv2', 'mediapipe') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+def test_lazy_commands_missing_modules_are_skipped_and_functions_become_commands(monkeypatch):
+    def hello(name: str) -> None:
+        """Say hello.
+
+        Example: posecheck hello you
+        """
+        typer.echo(f"hello {name}")
+
+    fake = type(sys)("posecheck_fake_cli")
+    fake.hello = hello
+    monkeypatch.setitem(sys.modules, "posecheck_fake_cli", fake)
+    monkeypatch.setitem(cli.LAZY_COMMANDS, "ghost", "posecheck.cli_ghost_not_written:app")
+    monkeypatch.setitem(cli.LAZY_COMMANDS, "hello", "posecheck_fake_cli:hello")
+    monkeypatch.setattr(cli, "_lazy_module_exists", lambda name: name != "ghost")
+    cli._load_lazy_command.cache_clear()
+    try:
+        listing = runner.invoke(app, ["--help"]).output
+        assert "hello" in listing and "ghost" not in listing
+        assert runner.invoke(app, ["hello", "you"]).output == "hello you\n"
+        assert runner.invoke(app, ["ghost"]).exit_code != 0
+    finally:
+        cli._load_lazy_command.cache_clear()
+
+
+# ------------------------------------------------------------------------------------------------ analyze (video)
+
+
+@pytest.fixture(scope="module")
+def video_run(tmp_path_factory):
+    """``posecheck analyze cat_cow_01.mp4 --save-trace`` once for the tests below (about 5-15 s)."""
+    out = tmp_path_factory.mktemp("analyze")
+    clip = shared_clip("cat_cow_01.mp4")
+    result = runner.invoke(
+        app, ["analyze", str(clip), "--exercise", "cat-cow", "--out", str(out), "--save-trace", str(out / "trace.npz")]
+    )
+    return result, out
+
+
+@requires_shared_videos
+def test_analyze_video_writes_report_csv_video_and_trace(video_run):
+    result, out = video_run
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["schema_version"] == 1 and report["exercise"] == "cat-cow"
+    assert report["reps"] == CAT_COW_01_REPS
+    assert report["frames"] == 387 and report["frames_with_pose"] >= 380 and report["fps"] == 30.0
+    assert report["source"]["kind"] == "video" and report["source"]["model"]["origin"] in ("cache", "built")
+    assert report["gaps"] == [] and report["interrupted"] is False
+    for rep in report["rep_list"]:
+        assert rep["end"] > rep["start"] and rep["duration"] == pytest.approx(rep["end"] - rep["start"], abs=0.002)
+        assert rep["rom"] > 0
+    rows = (out / "reps.csv").read_text().strip().splitlines()
+    assert len(rows) == 1 + CAT_COW_01_REPS
+    cap = cv2.VideoCapture(str(out / "annotated.mp4"))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 387
+    assert (cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (720, 1280)
+    cap.release()
+    assert f"Reps: {CAT_COW_01_REPS}" in result.stdout and "report.json" in result.stdout
+
+
+@requires_shared_videos
+def test_saved_trace_replays_to_the_same_report(video_run, tmp_path):
+    _, out = video_run
+    replay = runner.invoke(app, ["analyze", str(out / "trace.npz"), "-e", "cat-cow", "--out", str(tmp_path), "--no-video"])
+    assert replay.exit_code == 0, replay.output
+    original = json.loads((out / "report.json").read_text())
+    replayed = json.loads((tmp_path / "report.json").read_text())
+    assert _without_source(replayed) == _without_source(original)
+    assert replayed["source"]["kind"] == "trace"
+    assert replayed["source"]["model"]["sha256"] == original["source"]["model"]["sha256"]
+    assert not (tmp_path / "annotated.mp4").exists()
+
+
+# ------------------------------------------------------------------------------------------------ analyze (trace)
+
+
+def test_analyze_trace_prints_only_json_with_json_dash(tmp_path):
+    result = runner.invoke(
+        app, ["analyze", str(trace_path("cat_cow_01")), "-e", "cat-cow", "--out", str(tmp_path), "--json", "-", "--no-video"]
+    )
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)  # the whole of stdout is one JSON document
+    assert report == json.loads((tmp_path / "report.json").read_text())
+    assert report["reps"] == CAT_COW_01_REPS and report["source"]["kind"] == "trace"
+
+
+def test_analyze_trace_json_to_a_file_and_default_output_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["analyze", str(trace_path("cat_cow_01")), "-e", "cat-cow", "--json", "r.json", "--no-video"])
+    assert result.exit_code == 0, result.output
+    default_out = tmp_path / "posecheck-out" / "cat_cow_01"
+    assert json.loads((tmp_path / "r.json").read_text()) == json.loads((default_out / "report.json").read_text())
+    assert (default_out / "reps.csv").is_file()
+
+
+def test_analyze_trace_draws_the_skeleton_on_a_blank_video(tmp_path):
+    result = runner.invoke(app, ["analyze", str(trace_path("cat_cow_03")), "-e", "cat-cow", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    cap = cv2.VideoCapture(str(tmp_path / "annotated.mp4"))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 185
+    ok, frame = cap.read()
+    cap.release()
+    assert ok and frame.shape == (628, 864, 3) and frame.std() > 5  # a canvas with a drawing on it
+
+
+def test_verbose_logs_go_to_stderr(tmp_path):
+    result = runner.invoke(app, ["-v", "analyze", str(trace_path("cat_cow_03")), "-e", "cat-cow", "--out", str(tmp_path), "--json", "-", "--no-video"])
+    assert result.exit_code == 0
+    assert "session started" in result.stderr and "session started" not in result.stdout
+    json.loads(result.stdout)
+
+
+# ------------------------------------------------------------------------------------------------ models
+
+
+def test_models_shows_the_model_in_use(tmp_path):
+    from posecheck.estimators.model import resolve_model
+
+    info = resolve_model()
+    result = runner.invoke(app, ["models"])
+    assert result.exit_code == 0, result.output
+    assert info.sha256 in result.output and info.path.name in result.output and "mediapipe" in result.output
+    official = tmp_path / "pose_landmarker_heavy.task"
+    shutil.copyfile(info.path, official)
+    result = runner.invoke(app, ["models", "--model", str(official), "--check"])
+    assert result.exit_code == 0, result.output
+    assert "given by you" in result.output and "loads and runs" in result.output
+    missing = runner.invoke(app, ["models", "--model", str(tmp_path / "none.task")])
+    assert missing.exit_code == 3 and missing.stderr.startswith("Error: model file")
+
+
+# ------------------------------------------------------------------------------------------------ Ctrl-C
+
+
+@requires_shared_videos
+def test_ctrl_c_during_analyze_still_writes_the_partial_report(tmp_path):
+    clip = shared_clip("cat_cow_01.mp4")
+    command = [sys.executable, "-m", "posecheck", "-v", "analyze", str(clip), "-e", "cat-cow", "--out", str(tmp_path)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"})
+    started = False
+    for line in process.stderr:  # wait until the loop runs (model loading takes a moment)
+        if "session started" in line:
+            started = True
+            break
+    assert started, "analyze never started its loop"
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["interrupted"] is True and 0 < report["frames"] < 387
+    assert "Interrupted" in stderr and "Traceback" not in stderr
+    cap = cv2.VideoCapture(str(tmp_path / "annotated.mp4"))  # closed properly: readable up to the stop
+    assert 0 < int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) <= report["frames"] + 4
+    cap.release()
