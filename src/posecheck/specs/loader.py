@@ -134,7 +134,8 @@ def check_spec_text(text: str, filename: str) -> tuple[ExerciseSpec | None, list
         return filename
 
     found: list[tuple[FieldPath, str]] = []
-    found += [((), f"key '{key}' written twice (line {line})") for line, key in loader.duplicates]
+    # A duplicate key has no path of its own (the line map keeps the last one): report it at its line.
+    duplicates = [(line, f"{filename}:{line}: {key}: written twice (YAML would silently keep only the last value)") for line, key in loader.duplicates]
     spec = None
     try:
         spec = ExerciseSpec.model_validate(data)
@@ -150,8 +151,10 @@ def check_spec_text(text: str, filename: str) -> tuple[ExerciseSpec | None, list
                 return lines[path[:end]]
         return 0
 
-    found.sort(key=lambda problem: line_of(problem[0]))  # stable: file order, then discovery order
-    problems = [f"{where(path)}: {_dotted(path)}: {message}" for path, message in found]
+    located = [(line_of(path), f"{where(path)}: {_dotted(path)}: {message}") for path, message in found]
+    located += duplicates
+    located.sort(key=lambda problem: problem[0])  # stable: file order, then discovery order
+    problems = [text for _, text in located]
     return (spec if not problems else None), problems
 
 
