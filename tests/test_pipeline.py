@@ -328,12 +328,17 @@ def test_background_sink_start_error_is_raised_at_once_and_stops_the_thread():
     assert not any(t.name == "posecheck-sinks" for t in threading.enumerate())
 
 
-def test_in_background_wraps_sinks_only_when_asked():
-    sinks = [RecordingSink("a", [])]
-    assert in_background(sinks, 0) == sinks
+def test_in_background_moves_only_background_safe_sinks():
+    class FileSink(RecordingSink):
+        background_safe = True
+
+    window, writer, progress, tracer = RecordingSink("w", []), FileSink("v", []), RecordingSink("p", []), FileSink("t", [])
+    assert in_background([window, writer], 0) == [window, writer]
+    assert in_background([window, progress], 3) == [window, progress]  # nothing declared safe
     assert in_background([], 3) == []
-    (wrapped,) = in_background(sinks, 3)
-    assert isinstance(wrapped, BackgroundSink) and wrapped.sinks == sinks
+    *in_loop, wrapped = in_background([window, writer, progress, tracer], 3)
+    assert in_loop == [window, progress]
+    assert isinstance(wrapped, BackgroundSink) and wrapped.sinks == [writer, tracer] and wrapped.depth == 3
 
 
 # ---------------------------------------------------------------------------------- frames_with_rgb

@@ -15,6 +15,12 @@ from posecheck.session import TraceRecorderSink, run_session
 from posecheck.trace import Trace
 
 
+class FileSink(RecordingSink):
+    """A sink that, like the file writers, may run on the worker thread."""
+
+    background_safe = True
+
+
 def pipeline_threads() -> list[str]:
     return [t.name for t in threading.enumerate() if t.name in ("posecheck-prefetch", "posecheck-sinks")]
 
@@ -23,7 +29,7 @@ def pipeline_threads() -> list[str]:
 def test_pipelined_and_serial_loops_make_identical_calls(prefetch, background):
     serial_sink, serial_estimator = RecordingSink(), EveryOtherEstimator()
     run_session(ListSource(25), serial_estimator, CountingEngine(), [serial_sink], exercise="fake", prefetch=0, background=0)
-    sink, estimator = RecordingSink(), EveryOtherEstimator()
+    sink, estimator = FileSink(), EveryOtherEstimator()
     result = run_session(ListSource(25), estimator, CountingEngine(), [sink], exercise="fake",
                          prefetch=prefetch, background=background)
     assert sink.calls == serial_sink.calls
@@ -32,24 +38,33 @@ def test_pipelined_and_serial_loops_make_identical_calls(prefetch, background):
     assert not pipeline_threads()
 
 
-def test_sinks_run_on_the_worker_thread_and_the_estimator_on_the_callers():
+def test_safe_sinks_run_on_the_worker_thread_other_sinks_and_the_estimator_on_the_callers():
     seen = {}
 
     class ThreadSink(RecordingSink):
+        def __init__(self, key):
+            super().__init__()
+            self.key = key
+
         def on_frame(self, *args):
-            seen.setdefault("sink", set()).add(threading.current_thread().name)
+            seen.setdefault(self.key, set()).add(threading.current_thread().name)
+
+    class SafeThreadSink(ThreadSink):
+        background_safe = True
 
     class ThreadEstimator(EveryOtherEstimator):
         def estimate(self, frame_rgb, t):
             seen.setdefault("estimator", set()).add(threading.current_thread().name)
             return super().estimate(frame_rgb, t)
 
-    run_session(ListSource(5), ThreadEstimator(), CountingEngine(), [ThreadSink()], exercise="fake")
-    assert seen == {"sink": {"posecheck-sinks"}, "estimator": {threading.current_thread().name}}
+    run_session(ListSource(5), ThreadEstimator(), CountingEngine(), [ThreadSink("window"), SafeThreadSink("file")],
+                exercise="fake")
+    here = threading.current_thread().name
+    assert seen == {"file": {"posecheck-sinks"}, "window": {here}, "estimator": {here}}
 
 
 def test_a_background_sink_can_still_stop_the_session():
-    sink = RecordingSink(stop_after=3)
+    sink = FileSink(stop_after=3)
     result = run_session(ListSource(100), EveryOtherEstimator(), CountingEngine(), [sink], exercise="fake", background=2)
     assert result.stopped and not result.interrupted
     # The stop is seen up to `background` frames (+ the one being submitted) after the frame that raised it.
@@ -59,19 +74,19 @@ def test_a_background_sink_can_still_stop_the_session():
 
 
 def test_a_stop_on_the_last_frame_is_not_an_error():
-    sink = RecordingSink(stop_after=5)
+    sink = FileSink(stop_after=5)
     result = run_session(ListSource(5), EveryOtherEstimator(), CountingEngine(), [sink], exercise="fake", background=4)
     assert result.frames == 5 and sink.calls[-1][0] == "finish"
 
 
 def test_a_failing_sink_ends_the_session_with_its_error_and_every_sink_finished():
-    class Broken(RecordingSink):
+    class Broken(FileSink):
         def on_frame(self, *args):
             super().on_frame(*args)
             if len(self.calls) == 4:
                 raise OSError("disk full")
 
-    broken, other = Broken(), RecordingSink()
+    broken, other = Broken(), FileSink()
     with pytest.raises(OSError, match="disk full"):
         run_session(ListSource(50), EveryOtherEstimator(), CountingEngine(), [broken, other], exercise="fake", background=2)
     assert broken.calls[-1][0] == other.calls[-1][0] == "finish"
@@ -79,7 +94,7 @@ def test_a_failing_sink_ends_the_session_with_its_error_and_every_sink_finished(
 
 
 def test_source_error_in_the_prefetch_thread_reaches_the_caller():
-    sink = RecordingSink()
+    sink = FileSink()
     source = ListSource(10, raise_at_index=(3, RuntimeError("decoder exploded")))
     with pytest.raises(RuntimeError, match="decoder exploded"):
         run_session(source, EveryOtherEstimator(), CountingEngine(), [sink], exercise="fake", prefetch=4)

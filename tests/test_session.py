@@ -150,9 +150,7 @@ def test_ctrl_c_finishes_engine_and_sinks_with_partial_results():
 
 def test_a_sink_can_stop_the_session():
     sink = RecordingSink(stop_after=3)
-    # Sinks in the loop (background=0): the stop lands on the very frame. With background sinks it lands a
-    # few frames later (tests/test_pipeline_session.py).
-    result = run_session(ListSource(10), EveryOtherEstimator(), CountingEngine(), [sink], exercise="fake", background=0)
+    result = run_session(ListSource(10), EveryOtherEstimator(), CountingEngine(), [sink], exercise="fake")
     assert result.stopped and not result.interrupted and result.frames == 2  # the 3rd frame raised mid-way
     assert sink.calls[-1][0] == "finish"
 

@@ -474,9 +474,28 @@ def frames_with_rgb(source: Iterable[tuple[float, np.ndarray | None]], prefetch:
         yield Prefetched(t, frame_bgr, _bgr_to_rgb(frame_bgr) if to_rgb else None)
 
 
+def background_safe(sink: Any) -> bool:
+    """True for sinks that declare ``background_safe = True``: they may run on a worker thread.
+
+    A sink declares it when it only writes its own outputs (a video file, a trace) and shares no state with
+    other sinks or with the loop. Sinks that do not declare it stay on the loop's thread. That default
+    matters: OpenCV's windows must stay on one thread for the life of the process (showing a window from
+    a second worker thread, after a first one ended, hangs), and a window's keys act on the source and the
+    engine, which the loop's thread is using.
+    """
+    return bool(getattr(sink, "background_safe", False))
+
+
 def in_background(sinks: Sequence[Any], depth: int = DEFAULT_BACKGROUND, *,
                   times: StageTimes | None = None) -> list[Any]:
-    """``sinks`` wrapped in one :class:`BackgroundSink` (depth > 0 and at least one sink), else as they are."""
-    if depth <= 0 or not sinks:
+    """The sinks for the loop: the background-safe ones moved behind one :class:`BackgroundSink`.
+
+    The sinks that stay on the loop's thread keep their order and come first; the background-safe ones keep
+    their order among themselves on the worker thread. With ``depth <= 0`` or no background-safe sink, the
+    sinks are returned as they are.
+    """
+    safe = [sink for sink in sinks if background_safe(sink)]
+    if depth <= 0 or not safe:
         return list(sinks)
-    return [BackgroundSink(sinks, depth, times=times)]
+    in_loop = [sink for sink in sinks if not background_safe(sink)]
+    return [*in_loop, BackgroundSink(safe, depth, times=times)]

@@ -173,10 +173,11 @@ def run_session(
         prefetch: frames decoded and converted to RGB ahead of the estimator in a thread
             (`posecheck.pipeline.PrefetchSource`); 0 reads each frame when it is needed. Sources that read in
             their own thread (cameras, paced files) are never prefetched: that would only queue stale frames.
-        background: frames that may wait for the sinks, which then run on a worker thread
-            (`posecheck.pipeline.BackgroundSink`) while the estimator works on the next frame; 0 calls the
-            sinks in the loop. With background sinks, a sink's error or `StopSession` reaches the loop up to
-            ``background`` frames later (those frames were estimated but not shown).
+        background: frames that may wait for the sinks that declare ``background_safe = True`` (file
+            writers), which then run on a worker thread (`posecheck.pipeline.BackgroundSink`) while the
+            estimator works on the next frame; 0 calls every sink in the loop. Other sinks (windows) always
+            run in the loop. A background sink's error or `StopSession` reaches the loop up to
+            ``background`` frames later.
 
     Returns:
         The summary and frame counts. Exceptions other than KeyboardInterrupt and `StopSession`
@@ -244,7 +245,9 @@ def run_session(
 class VideoWriterSink:
     """Writes every frame (optionally drawn on first) to a video file.
 
-    Frames that are None (trace replay without canvases) are skipped.
+    Frames that are None (trace replay without canvases) are skipped. Drawing and encoding run on the
+    session's worker thread (``background_safe``): this sink touches nothing but its frame and its file,
+    so ``draw`` must not share state with anything else either (`posecheck.render.annotate` does not).
 
     Args:
         path: output file; ``.mp4`` with the ``mp4v`` codec (the pip OpenCV wheels cannot encode H.264).
@@ -252,6 +255,8 @@ class VideoWriterSink:
             a spec; None writes the frames as they come.
         fourcc: four-character codec code.
     """
+
+    background_safe = True
 
     def __init__(
         self,
@@ -297,6 +302,9 @@ class TraceRecorderSink:
         path: the ``.npz`` file to write.
         meta: extra metadata stored in the trace (source name, model, version).
     """
+
+    #: Only appends to its own list: may run on the session's worker thread.
+    background_safe = True
 
     def __init__(self, path: str | Path, meta: dict | None = None) -> None:
         self.path = Path(path)
