@@ -124,15 +124,19 @@ class LatestFrameSlot:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._item: tuple[float, np.ndarray] | None = None
+        self._item_put_at = 0.0
         self._ended = False
         self._error: BaseException | None = None
         self.dropped = 0
+        #: ``time.perf_counter()`` when the frame last taken was put (to measure capture-to-display latency).
+        self.taken_put_at: float | None = None
 
     def put(self, item: tuple[float, np.ndarray]) -> None:
         with self._cond:
             if self._item is not None:
                 self.dropped += 1
             self._item = item
+            self._item_put_at = time.perf_counter()
             self._cond.notify_all()
 
     def end(self, error: BaseException | None = None) -> None:
@@ -150,6 +154,7 @@ class LatestFrameSlot:
                 self._cond.wait()
             if self._item is not None:
                 item, self._item = self._item, None
+                self.taken_put_at = self._item_put_at
                 return item
             if self._error is not None:
                 raise self._error
@@ -193,6 +198,11 @@ class _LatestFrameSource:
     def frames_dropped(self) -> int:
         """Frames delivered by the camera or the file's clock that the loop had no time for."""
         return self._slot.dropped
+
+    @property
+    def captured_at(self) -> float | None:
+        """``time.perf_counter()`` at which the frame last handed to the loop was captured (read or due)."""
+        return self._slot.taken_put_at
 
     @property
     def paused(self) -> bool:

@@ -60,6 +60,8 @@ WINDOW_NAME = "posecheck live"
 WINDOW_MAX_SIZE = (1280, 860)
 #: How long the "counting" confirmation stays up after the setup became right (seconds of session time).
 READY_BANNER_SECONDS = 3.0
+#: ... and sits at this fraction of the frame height (below the body's middle, above the cue banner).
+READY_BANNER_HEIGHT = 0.72
 #: While paused the window is redrawn and polled for keys this often (milliseconds).
 PAUSE_POLL_MS = 50
 #: The terminal status line is rewritten at most this often (seconds): faster is unreadable flicker.
@@ -470,7 +472,7 @@ def _draw_fps(image: np.ndarray, fps: float | None, style: _LiveStyle, *, top: i
 
 
 def _draw_ready_banner(image: np.ndarray, style: _LiveStyle) -> None:
-    """"Counting" confirmation, just under the top panels' row, centred."""
+    """"Counting" confirmation: a short-lived strip in the lower part, clear of the panels and the banner."""
     import cv2
 
     from posecheck import render
@@ -479,7 +481,7 @@ def _draw_ready_banner(image: np.ndarray, style: _LiveStyle) -> None:
     font_scale = 0.7 * style.scale
     w, h, base = _text_size(text, font_scale, style.thickness)
     x = max(style.margin, (image.shape[1] - w) // 2)
-    y = image.shape[0] // 2
+    y = round(image.shape[0] * READY_BANNER_HEIGHT)
     cv2.rectangle(image, (x - style.margin, y - h - style.margin), (x + w + style.margin, y + base + style.margin),
                   READY_COLOUR, -1)
     _put(image, text, (x, y), font_scale, render.TEXT_COLOUR, style.thickness)
@@ -577,6 +579,8 @@ class WindowSink:
         self.max_size = max_size
         self._open = False
         self.frames_shown = 0
+        #: Seconds from capture to the frame being on screen, one per frame shown (when the source says).
+        self.latencies: list[float] = []
 
     def on_start(self, info: SessionInfo) -> None:
         import cv2
@@ -595,7 +599,10 @@ class WindowSink:
             return
         self._show(image)
         self.frames_shown += 1
-        self._handle_key(self._poll_key(1))
+        self._handle_key(self._poll_key(1))  # the window repaints here
+        captured_at = getattr(self.controls.source, "captured_at", None)
+        if captured_at is not None:
+            self.latencies.append(time.perf_counter() - captured_at)
         while self.controls.paused and self.controls.ended_by is None:
             self._show(self.overlay.draw_latest())
             self._handle_key(self._poll_key(PAUSE_POLL_MS))
@@ -646,6 +653,10 @@ class WindowSink:
             cv2.destroyWindow(WINDOW_NAME)
             cv2.waitKey(1)  # let the window system process the close
             self._open = False
+        if self.latencies:
+            ms = np.percentile(np.asarray(self.latencies) * 1000.0, [50, 95])
+            log.info("shown %d frames; capture to screen %.0f ms median, %.0f ms at the 95th percentile",
+                     self.frames_shown, ms[0], ms[1])
 
 
 class RecordingSink:
@@ -719,12 +730,14 @@ class TerminalSink:
     stream: IO[str] | None = None
     interactive: bool | None = None
     clock: Callable[[], float] = time.perf_counter
-    meter: FrameRateMeter = field(default_factory=FrameRateMeter)
+    meter: FrameRateMeter | None = None
     _last_status_at: float = -1e9
     _status_shown: bool = False
     lines_printed: int = 0
 
     def __post_init__(self) -> None:
+        if self.meter is None:
+            self.meter = FrameRateMeter(clock=self.clock)
         if self.interactive is None:
             isatty = getattr(self._out, "isatty", None)
             self.interactive = bool(isatty and isatty())
@@ -739,11 +752,14 @@ class TerminalSink:
 
     def on_frame(self, frame_bgr: np.ndarray | None, pose: Pose | None, state: EngineState, events: list[Event]) -> None:
         self.meter.tick()
+        printed = False
         for event in events:
             text = describe_event(event, state)
             if text:
                 self._line(f"{_clock_text(event.t)}  {text}")
-        if self.interactive and self.clock() - self._last_status_at >= STATUS_INTERVAL_S:
+                printed = True
+        # Redrawn at once under a new event line, else at most every STATUS_INTERVAL_S.
+        if self.interactive and (printed or self.clock() - self._last_status_at >= STATUS_INTERVAL_S):
             self._last_status_at = self.clock()
             self._status(status_line(state, self.spec, self.meter.fps))
 
@@ -884,7 +900,9 @@ def run_live(
     if record is not None:
         sinks.append(RecordingSink(record, overlay))
     with stop_on_signals(controls):
-        session = run_session(source, estimator, engine, sinks, exercise=spec.id)
+        # Sinks run in the loop's thread (background=0): the window's keys act at once, every GUI call stays
+        # on one thread, and the capture thread already keeps the camera from waiting on us.
+        session = run_session(source, estimator, engine, sinks, exercise=spec.id, background=0)
     if session.interrupted and controls.ended_by is None:
         controls.ended_by = "Ctrl-C"
     source_ended = controls.ended_by is None
