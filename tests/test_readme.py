@@ -1,0 +1,109 @@
+"""README.md stays true: every command is documented, every documented command line is a real one, the quick
+start is exactly two commands whose scripts exist, and CI runs the README's test command."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+import typer
+
+from posecheck.cli import app
+
+from conftest import REPO_ROOT
+
+README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _code_blocks(text: str) -> list[str]:
+    return re.findall(r"```(?:sh|bash|console)?\n(.*?)```", text, flags=re.S)
+
+
+def _command_lines() -> list[list[str]]:
+    """``posecheck ...`` command lines from the README's code blocks, as argument lists (comments cut)."""
+    lines = []
+    for block in _code_blocks(README):
+        for line in block.splitlines():
+            line = line.split(" #")[0].strip()
+            if line.startswith("posecheck "):
+                lines.append(shlex.split(line)[1:])
+    return lines
+
+
+def _root():
+    return typer.main.get_command(app)
+
+
+def _all_command_paths() -> list[tuple[str, ...]]:
+    root = _root()
+    paths = []
+    with root.make_context("posecheck", [], resilient_parsing=True) as ctx:
+
+        def walk(command, path):
+            if path:
+                paths.append(path)
+            if hasattr(command, "list_commands"):
+                for name in command.list_commands(ctx):
+                    walk(command.get_command(ctx, name), (*path, name))
+
+        walk(root, ())
+    return paths
+
+
+def _options_of(command) -> set[str]:
+    names = set()
+    for param in command.params:
+        names.update(getattr(param, "opts", []))
+        names.update(getattr(param, "secondary_opts", []))
+    return names | {"--help", "-h"}
+
+
+def test_every_command_is_documented():
+    missing = [" ".join(path) for path in _all_command_paths() if f"posecheck {' '.join(path)}" not in README]
+    assert not missing, f"commands missing from README.md: {missing}"
+    for path in _all_command_paths():
+        if len(path) == 1:
+            assert f"### posecheck {path[0]}" in README, f"README.md has no section for posecheck {path[0]}"
+
+
+def test_documented_command_lines_exist_with_their_options():
+    root = _root()
+    lines = _command_lines()
+    assert len(lines) >= 10
+    with root.make_context("posecheck", [], resilient_parsing=True) as ctx:
+        for args in lines:
+            command, rest = root, list(args)
+            global_options = _options_of(root)
+            while rest and rest[0].startswith("-") and rest[0] in global_options:
+                rest.pop(0)
+            while rest and hasattr(command, "get_command"):
+                sub = command.get_command(ctx, rest[0])
+                assert sub is not None, f"README: 'posecheck {' '.join(args)}': no command {rest[0]!r}"
+                command, rest = sub, rest[1:]
+            known = _options_of(command)
+            for token in rest:
+                if token.startswith("-") and token != "-":
+                    assert token.split("=")[0] in known, f"README: 'posecheck {' '.join(args)}': unknown option {token}"
+
+
+def test_quick_start_is_exactly_two_commands_with_their_scripts():
+    section = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    first_block = _code_blocks(section)[0]
+    commands = [line for line in first_block.splitlines() if line.strip()]
+    assert commands == ["bash scripts/quickstart.sh", "bash scripts/test.sh"]
+    for command in commands:
+        assert (REPO_ROOT / command.split()[1]).is_file()
+    quickstart = (REPO_ROOT / "scripts" / "quickstart.sh").read_text()
+    assert "scripts/setup.sh" in quickstart and "samples fetch cat_cow_01" in quickstart
+    assert "analyze" in quickstart and "--exercise cat-cow" in quickstart
+    assert "scripts/setup.sh" in (REPO_ROOT / "scripts" / "test.sh").read_text()
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (REPO_ROOT / ".ci" / "run").read_text()
+    assert "bash scripts/test.sh" in ci
+
+
+def test_readme_explains_the_dependency_choices_and_formats():
+    for needle in ("opencv-contrib-python", "mediapipe==0.10.21", "## Report format", "## Trace format", "schema_version"):
+        assert needle in README, needle
