@@ -1,0 +1,867 @@
+"""Speed benchmarks: the whole loop against the bare estimator on the same frames, stage by stage.
+
+Figures drift from run to run on a shared machine; the ratios measured within one run (end-to-end fps over
+the bare estimator's fps on the same frames, engine time over frame time) are what the report is for.
+
+Every timed part runs after a warm-up of ``warmup`` frames whose time is not counted. The parts:
+
+- **end to end**: the real session loop (:mod:`posecheck.session`, the one loop ``analyze`` uses) on the
+  source, writing an annotated video like ``analyze --output`` does; fps, per-frame latency (frame read ->
+  frame written), CPU share (process CPU time / wall time), peak memory.
+- **estimator**: a bare MediaPipe loop over the same frames, decoded and converted to RGB beforehand:
+  nothing but ``detect_for_video``. The ceiling the loop is compared with.
+- **stages**: each stage alone over the same frames: decode, BGR->RGB, inference (with our Pose
+  conversion), smoothing + engine, drawing, encoding.
+- **engine**: the engine alone replaying recorded landmark traces, per exercise.
+- **start-up**: ``posecheck --help`` in a new process; first analysed frame in a new process, with an empty
+  model cache (the model is built) and with the model cached.
+
+This module imports cv2 and mediapipe lazily, inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from posecheck.errors import InputError
+from posecheck.pipeline import StageSummary, StageTimes
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FRAMES = 300
+DEFAULT_WARMUP = 30
+# Each frame of the bare-estimator run is kept decoded in memory (a 720p RGB frame is 2.8 MB): refuse
+# runs that would need more than this rather than swap a shared machine.
+MAX_PRELOAD_BYTES = 2 * 1024**3
+
+
+# ---------------------------------------------------------------------------------------------- results
+
+
+@dataclass
+class Rate:
+    """Frames timed after the warm-up, and how fast they went.
+
+    Attributes:
+        frames: frames timed (warm-up excluded).
+        seconds: wall time for them.
+        cpu_s: process CPU time (all threads) over the same interval.
+    """
+
+    frames: int
+    seconds: float
+    cpu_s: float
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def cpu_share(self) -> float:
+        """Process CPU time / wall time: 1.0 is one core kept busy, 2.0 two."""
+        return self.cpu_s / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, float]:
+        return {"frames": self.frames, "seconds": self.seconds, "fps": self.fps, "cpu_share": self.cpu_share}
+
+
+class RateClock:
+    """Measures a :class:`Rate` from per-frame ticks, ignoring the first ``warmup`` frames."""
+
+    def __init__(self, warmup: int) -> None:
+        self.warmup = warmup
+        self.count = 0
+        self._start: tuple[float, float] | None = None
+        self._last: tuple[float, float] | None = None
+
+    def tick(self) -> None:
+        """Call once per finished frame."""
+        self.count += 1
+        now = (time.perf_counter(), time.process_time())
+        if self.count == self.warmup or (self.warmup <= 0 and self._start is None):
+            self._start = now
+        self._last = now
+
+    def rate(self) -> Rate:
+        if self._start is None or self._last is None or self.count <= max(self.warmup, 1):
+            return Rate(0, 0.0, 0.0)
+        timed = self.count - max(self.warmup, 1)
+        return Rate(timed, self._last[0] - self._start[0], self._last[1] - self._start[1])
+
+
+def summary_dict(s: StageSummary) -> dict[str, float]:
+    return {"median_ms": s.median_ms, "p95_ms": s.p95_ms, "mean_ms": s.mean_ms, "count": s.count}
+
+
+# ------------------------------------------------------------------------------------------- machine
+
+
+def _version(dist: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return None
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _git_commit() -> str | None:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "-C", str(here), "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, timeout=10, check=False)
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def machine_info() -> dict[str, Any]:
+    """What the figures were measured on: CPU, cores, Python, library versions, commit, date (UTC)."""
+    import cv2
+
+    from posecheck import __version__
+
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # pragma: no cover - not on every platform
+        load = None
+    return {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "load_1min": load,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "mediapipe": _version("mediapipe"),
+        "opencv": cv2.__version__,
+        "numpy": np.__version__,
+        "posecheck": __version__,
+        "commit": _git_commit(),
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MB (ru_maxrss: KB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def current_rss_mb() -> float:
+    """Resident memory of this process now, in MB (Linux /proc; falls back to the peak elsewhere)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
+    except (OSError, ValueError, IndexError):
+        return peak_rss_mb()
+
+
+# -------------------------------------------------------------------------------------------- frames
+
+
+def resize_to_height(frame: np.ndarray, height: int | None) -> np.ndarray:
+    """(H, W, 3) -> (height, W * height / H, 3) with area averaging; the frame itself when height is None."""
+    if height is None or frame.shape[0] == height:
+        return frame
+    import cv2
+
+    width = max(2, round(frame.shape[1] * height / frame.shape[0] / 2) * 2)  # even: codecs want it
+    return cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+
+
+def limited(frames: Iterable[tuple[float, np.ndarray]], count: int) -> Iterator[tuple[float, np.ndarray]]:
+    """The first ``count`` (t, frame) items."""
+    for i, item in enumerate(frames):
+        if i >= count:
+            return
+        yield item
+
+
+def preload_frames(video: Path, count: int, height: int | None = None) -> list[tuple[float, np.ndarray]]:
+    """Decodes the first ``count`` frames of ``video`` into memory as (t, (H, W, 3) uint8 BGR).
+
+    Raises:
+        InputError: the file cannot be read, or the frames would not fit in MAX_PRELOAD_BYTES.
+    """
+    from posecheck.capture import VideoFileSource
+
+    with VideoFileSource(video) as source:
+        h = height or source.info.height
+        w = source.info.width * h / source.info.height
+        need = count * h * w * 3
+        if need > MAX_PRELOAD_BYTES:
+            raise InputError(f"{count} frames of {w:.0f}x{h} need {need / 1e9:.1f} GB in memory; "
+                             f"ask for fewer --frames (at most {int(MAX_PRELOAD_BYTES // (h * w * 3))})")
+        return [(t, resize_to_height(frame, height)) for t, frame in limited(source, count)]
+
+
+def write_video(frames: list[tuple[float, np.ndarray]], path: Path, fps: float) -> Path:
+    """Writes BGR frames to an mp4v ``.mp4`` (used to make same-content clips at other resolutions)."""
+    import cv2
+
+    h, w = frames[0][1].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    if not writer.isOpened():
+        raise InputError(f"cannot write {path} with the mp4v codec")
+    try:
+        for _, frame in frames:
+            writer.write(frame)
+    finally:
+        writer.release()
+    return path
+
+
+# ------------------------------------------------------------------------------------- bare estimator
+
+
+def _landmarker_options(model_path: Path):
+    """The same PoseLandmarker options MediaPipeEstimator uses (so the comparison is like for like)."""
+    from mediapipe.tasks.python import vision
+    from mediapipe.tasks.python.core.base_options import BaseOptions
+
+    return vision.PoseLandmarkerOptions(
+        base_options=BaseOptions(model_asset_path=str(model_path)),
+        running_mode=vision.RunningMode.VIDEO,
+        num_poses=1,
+        output_segmentation_masks=False,
+        min_pose_detection_confidence=0.5,
+        min_pose_presence_confidence=0.5,
+        min_tracking_confidence=0.5,
+    )
+
+
+def bench_raw_estimator(frames_rgb: list[np.ndarray], model_path: Path, warmup: int = DEFAULT_WARMUP) -> Rate:
+    """The bare estimator: ``detect_for_video`` over frames already decoded to RGB, nothing else.
+
+    Args:
+        frames_rgb: (H, W, 3) uint8 RGB frames in video order.
+        model_path: the ``.task`` bundle.
+        warmup: frames run before timing starts (the first ones of ``frames_rgb``).
+    """
+    import mediapipe as mp
+    from mediapipe.tasks.python import vision
+
+    clock = RateClock(warmup)
+    with vision.PoseLandmarker.create_from_options(_landmarker_options(model_path)) as landmarker:
+        for i, frame in enumerate(frames_rgb):
+            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=frame)
+            landmarker.detect_for_video(image, i + 1)
+            clock.tick()
+    return clock.rate()
+
+
+# ------------------------------------------------------------------------------------ stages, one by one
+
+
+def time_each(items: Iterable[Any], fn, times: StageTimes, stage: str, warmup: int) -> list[Any]:
+    """Calls ``fn(item)`` for each item, recording durations after the first ``warmup``; returns results."""
+    clock = time.perf_counter
+    out = []
+    for i, item in enumerate(items):
+        start = clock()
+        out.append(fn(item))
+        if i >= warmup:
+            times.add(stage, clock() - start)
+    return out
+
+
+def bench_decode(video: Path, count: int, warmup: int, times: StageTimes, height: int | None = None) -> None:
+    """Times reading (decoding) each frame of ``video`` (and the resize to ``height``, if any)."""
+    from posecheck.capture import VideoFileSource
+
+    clock = time.perf_counter
+    with VideoFileSource(video) as source:
+        iterator = iter(source)
+        for i in range(count):
+            start = clock()
+            item = next(iterator, None)
+            if item is None:
+                break
+            resize_to_height(item[1], height)
+            if i >= warmup:
+                times.add("decode", clock() - start)
+
+
+def bench_engine_on_poses(poses: list[tuple[float, Any]], exercise: str, warmup: int, times: StageTimes,
+                          specs_dir: Path | None = None) -> None:
+    """Times ``Engine.update`` (smoothing, measures, phases, reps, cues) per frame on given poses."""
+    from posecheck.engine.engine import Engine
+    from posecheck.specs import load_spec_by_id
+
+    engine = Engine(load_spec_by_id(exercise, specs_dir))
+    time_each(poses, lambda tp: engine.update(*tp), times, "engine", warmup)
+    if poses:
+        engine.finish(poses[-1][0])
+
+
+# ------------------------------------------------------------------------------------------- engine
+
+
+@dataclass
+class EngineRate:
+    """The engine alone on recorded traces of one exercise."""
+
+    traces: list[str]
+    frames: int
+    seconds: float
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def us_per_frame(self) -> float:
+        return 1e6 * self.seconds / self.frames if self.frames else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"traces": self.traces, "frames": self.frames, "seconds": self.seconds, "fps": self.fps,
+                "us_per_frame": self.us_per_frame}
+
+
+def traces_for_exercise(exercise: str, traces_dir: Path) -> list[Path]:
+    """Recorded traces of ``exercise``: files named after it, ``<id with _ for ->_<NN>.npz``.
+
+    The shared clips are named ``cat_cow_01.mp4`` for exercise ``cat-cow``, and their traces keep the name.
+    """
+    stem = exercise.replace("-", "_")
+    return sorted(p for p in traces_dir.glob(f"{stem}_*.npz") if p.stem[len(stem) + 1:].isdigit())
+
+
+def bench_engine(traces_dir: Path, specs_dir: Path | None = None, repeat: int = 3,
+                 exercises: list[str] | None = None) -> dict[str, EngineRate]:
+    """Frames per second of the engine alone, per exercise, on that exercise's recorded traces.
+
+    Poses are built from the traces before timing starts, so only ``Engine.update``/``finish`` are
+    timed. Each exercise runs ``repeat`` times; the fastest run is kept (the others lost time to the
+    rest of the machine, not to the engine). Exercises without traces are left out.
+    """
+    from posecheck.engine.engine import Engine
+    from posecheck.specs import SpecRegistry
+    from posecheck.trace import Trace
+
+    registry = SpecRegistry.default(specs_dir)
+    results: dict[str, EngineRate] = {}
+    for exercise in exercises or registry.ids():
+        paths = traces_for_exercise(exercise, traces_dir)
+        if not paths:
+            continue
+        spec = registry.load(exercise)
+        recordings = [list(Trace.load(p).poses()) for p in paths]
+        frames = sum(len(r) for r in recordings)
+        best = float("inf")
+        for _ in range(repeat):
+            start = time.perf_counter()
+            for poses in recordings:
+                engine = Engine(spec)
+                for t, pose in poses:
+                    engine.update(t, pose)
+                engine.finish(poses[-1][0] if poses else 0.0)
+            best = min(best, time.perf_counter() - start)
+        results[exercise] = EngineRate([p.name for p in paths], frames, best)
+    return results
+
+
+# ------------------------------------------------------------------------------------------ start-up
+
+
+_FIRST_FRAME_PROBE = """
+import json, sys, time
+start = time.perf_counter()
+import cv2
+from posecheck.capture import VideoFileSource
+from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
+from posecheck.estimators.model import resolve_model
+imported = time.perf_counter()
+model = resolve_model(sys.argv[2] or None)
+resolved = time.perf_counter()
+with VideoFileSource(sys.argv[1]) as source, MediaPipeEstimator(model.path) as estimator:
+    opened = time.perf_counter()
+    t, frame = next(iter(source))
+    estimator.estimate(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), t)
+    done = time.perf_counter()
+print(json.dumps({"import_s": imported - start, "resolve_model_s": resolved - imported, "model_origin": model.origin,
+                  "open_estimator_s": opened - resolved, "first_frame_s": done - opened, "total_s": done - start}))
+"""
+
+
+def _run_probe(args: list[str], env: dict[str, str]) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, "-c", _FIRST_FRAME_PROBE, *args], capture_output=True, text=True,
+                         env=env, timeout=600, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"first-frame probe failed: {out.stderr.strip().splitlines()[-1:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def bench_startup(video: Path, model: Path | None = None, help_runs: int = 3) -> dict[str, Any]:
+    """Start-up costs, each in a new process.
+
+    Returns:
+        ``help_s``: median wall time of ``posecheck --help``;
+        ``first_frame_empty_cache`` / ``first_frame_cached``: seconds to import, resolve (build or find)
+        the model, open the estimator and analyse the first frame, with an empty model cache and then with
+        the model cached. With ``model`` given, both use that file and nothing is built.
+    """
+    env = dict(os.environ)
+    # The installed console script is what users start; without one (a bare checkout), the same entry point.
+    script = Path(sys.executable).parent / "posecheck"
+    command = [str(script)] if script.is_file() else [sys.executable, "-c", "from posecheck.cli import main; main()"]
+    help_times = []
+    for _ in range(help_runs):
+        start = time.perf_counter()
+        out = subprocess.run([*command, "--help"], capture_output=True, env=env, timeout=120, check=False)
+        help_times.append(time.perf_counter() - start)
+        if out.returncode != 0:
+            raise RuntimeError(f"posecheck --help failed: {out.stderr.decode(errors='replace').strip()[-300:]}")
+    result: dict[str, Any] = {"help_s": statistics.median(help_times)}
+    with tempfile.TemporaryDirectory(prefix="posecheck-bench-cache-") as cache:
+        env["POSECHECK_CACHE_DIR"] = cache
+        env.pop("POSECHECK_MODEL", None)
+        model_arg = str(model) if model else ""
+        result["first_frame_empty_cache"] = _run_probe([str(video), model_arg], env)
+        result["first_frame_cached"] = _run_probe([str(video), model_arg], env)
+    return result
+
+
+# ------------------------------------------------------------------------------------------ end to end
+
+
+class FirstFrames:
+    """The first ``count`` frames of a source, noting when each one was read (for per-frame latency).
+
+    Behaves as the wrapped source for the session (``info``, ``reads_ahead``); ``info.frame_count`` says
+    how many frames will come, so a short benchmark is not reported as a truncated file. Does not close
+    the wrapped source (its owner does).
+    """
+
+    def __init__(self, source: Any, count: int) -> None:
+        from dataclasses import replace
+
+        self.source = source
+        self.count = count
+        announced = source.info.frame_count
+        self.info = replace(source.info, frame_count=min(count, announced) if announced else count)
+        self.reads_ahead = bool(getattr(source, "reads_ahead", False))
+        self.read_at: list[float] = []
+
+    def __iter__(self) -> Iterator[tuple[float, np.ndarray | None]]:
+        for i, (t, frame) in enumerate(self.source):
+            if i >= self.count:
+                return
+            self.read_at.append(time.perf_counter())
+            yield t, frame
+
+    def close(self) -> None:
+        """Nothing to release here: the wrapped source belongs to the caller."""
+
+
+class ClockSink:
+    """The benchmark's stopwatch, as a session sink placed after the real sinks.
+
+    It runs where they run (on the worker thread with them when they run in the background), so a frame
+    counts as done once it was drawn and written. Records per-frame completion times, the rate after the
+    warm-up, and resident memory every ``rss_every`` frames.
+
+    Args:
+        warmup: frames not timed.
+        rss_every: sample resident memory every this many frames (0: never).
+    """
+
+    background_safe = True
+
+    def __init__(self, warmup: int, rss_every: int = 30) -> None:
+        self.clock = RateClock(warmup)
+        self.done_at: list[float] = []
+        self.rss_every = rss_every
+        self.rss_mb: list[tuple[float, float]] = []  # (seconds since start, MB)
+        self._started = 0.0
+
+    def on_start(self, info: Any) -> None:
+        self._started = time.perf_counter()
+        self.rss_mb.append((0.0, current_rss_mb()))
+
+    def on_frame(self, frame_bgr: np.ndarray | None, pose: Any, state: Any, events: list[Any]) -> None:
+        self.clock.tick()
+        now = time.perf_counter()
+        self.done_at.append(now)
+        if self.rss_every and len(self.done_at) % self.rss_every == 0:
+            self.rss_mb.append((now - self._started, current_rss_mb()))
+
+    def on_finish(self, summary: Any) -> None:
+        self.rss_mb.append((time.perf_counter() - self._started, current_rss_mb()))
+
+
+@dataclass
+class EndToEnd:
+    """One run of the real session loop.
+
+    Attributes:
+        prefetch, background: the pipelining used (0, 0 = the serial loop).
+        rate: frames after the warm-up, wall and CPU time.
+        latency: per-frame time from read (decoded) to written, in ms, warm-up excluded.
+        frames, frames_with_pose: what the session saw.
+        rss_mb: (seconds, MB) resident memory samples during the run.
+        peak_rss_mb: the process's peak resident memory at the end of the run (ru_maxrss).
+    """
+
+    prefetch: int
+    background: int
+    rate: Rate
+    latency: StageSummary
+    frames: int
+    frames_with_pose: int
+    rss_mb: list[tuple[float, float]]
+    peak_rss_mb: float
+
+    def to_dict(self) -> dict[str, Any]:
+        rss = [mb for _, mb in self.rss_mb]
+        return {
+            "prefetch": self.prefetch,
+            "background": self.background,
+            **self.rate.to_dict(),
+            "latency_ms": {"median": self.latency.median_ms, "p95": self.latency.p95_ms},
+            "frames": self.frames,
+            "frames_with_pose": self.frames_with_pose,
+            "rss_start_mb": rss[0] if rss else None,
+            "rss_end_mb": rss[-1] if rss else None,
+            "peak_rss_mb": self.peak_rss_mb,
+        }
+
+
+def run_end_to_end(source: Any, model_path: Path, exercise: str, frames: int, warmup: int, out_dir: Path, *,
+                   prefetch: int, background: int, specs_dir: Path | None = None, rss_every: int = 30) -> EndToEnd:
+    """The loop ``posecheck analyze`` runs (estimator, engine, annotated video), on the first ``frames`` frames.
+
+    Args:
+        source: an opened frame source (a `VideoFileSource`, a `CameraSource`...); the caller closes it.
+        model_path: the ``.task`` model.
+        exercise: spec id for the engine and the overlay.
+        frames, warmup: frames to run, of which the first ``warmup`` are not timed.
+        out_dir: where the annotated video goes.
+        prefetch, background: passed to `run_session` (0, 0: the serial loop).
+    """
+    from functools import partial
+
+    from posecheck.engine.engine import Engine
+    from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
+    from posecheck.render import annotate
+    from posecheck.session import VideoWriterSink, run_session
+    from posecheck.specs import load_spec_by_id
+
+    spec = load_spec_by_id(exercise, specs_dir)
+    first = FirstFrames(source, frames)
+    clock = ClockSink(warmup, rss_every)
+    # The same sinks as `posecheck analyze` (minus the progress bar), then the stopwatch.
+    sinks = [VideoWriterSink(out_dir / f"annotated-{prefetch}-{background}.mp4", partial(annotate, spec=spec, copy=False)),
+             clock]
+    with MediaPipeEstimator(model_path) as estimator:
+        result = run_session(first, estimator, Engine(spec), sinks, exercise=spec.id, prefetch=prefetch,
+                             background=background)
+    latencies = [done - read for done, read in zip(clock.done_at, first.read_at)][warmup:]
+    return EndToEnd(prefetch, background, clock.clock.rate(), StageSummary.of(latencies), result.frames,
+                    result.frames_with_pose, clock.rss_mb, peak_rss_mb())
+
+
+# ------------------------------------------------------------------------------------ stages, in a row
+
+
+def bench_stages(video: Path | None, frames_bgr: list[np.ndarray], model_path: Path, exercise: str, warmup: int,
+                 out_dir: Path, specs_dir: Path | None = None) -> tuple[dict[str, StageSummary], list[str]]:
+    """Each stage of the loop alone, one after the other, over the same frames.
+
+    Returns:
+        stage -> durations (ms per frame), and notes on stages that could not be measured here.
+    """
+    import cv2
+
+    from posecheck.engine.engine import Engine
+    from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
+    from posecheck.render import annotate
+    from posecheck.specs import load_spec_by_id
+
+    times = StageTimes()
+    notes: list[str] = []
+    if video is not None:
+        bench_decode(video, len(frames_bgr), warmup, times)
+    else:
+        notes.append("decode: not measured for a camera (frames arrive at the camera's pace)")
+    rgb = time_each(frames_bgr, lambda f: cv2.cvtColor(f, cv2.COLOR_BGR2RGB), times, "convert", warmup)
+    with MediaPipeEstimator(model_path) as estimator:
+        poses = time_each(list(enumerate(rgb)), lambda item: estimator.estimate(item[1], item[0] / 30.0),
+                          times, "infer", warmup)
+    del rgb
+    spec = load_spec_by_id(exercise, specs_dir)
+    engine = Engine(spec)
+
+    def engine_step(item: tuple[int, Any]) -> Any:
+        i, pose = item
+        engine.update(i / 30.0, pose)
+        return engine.state  # the loop reads the state snapshot after every update
+
+    states = time_each(list(enumerate(poses)), engine_step, times, "engine", warmup)
+    canvases = [f.copy() for f in frames_bgr]
+    drawn = time_each(list(zip(canvases, poses, states)), lambda a: annotate(a[0], a[1], a[2], spec, copy=False),
+                      times, "draw", warmup)
+    h, w = frames_bgr[0].shape[:2]
+    writer = cv2.VideoWriter(str(out_dir / "stages.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (w, h))
+    try:
+        time_each(drawn, writer.write, times, "encode", warmup)
+    finally:
+        writer.release()
+    del canvases, drawn
+    if os.environ.get("DISPLAY") or sys.platform in ("win32", "darwin"):
+        window = "posecheck bench"
+        try:
+            time_each(frames_bgr, lambda f: (cv2.imshow(window, f), cv2.waitKey(1)), times, "display", warmup)
+        finally:
+            cv2.destroyWindow(window)
+            cv2.waitKey(1)
+    else:
+        notes.append("display: not measured (no DISPLAY; run under xvfb-run to include it)")
+    return times.summary(), notes
+
+
+# ------------------------------------------------------------------------------------------ the report
+
+
+@dataclass
+class BenchConfig:
+    """What ``posecheck bench`` measures.
+
+    Attributes:
+        source: a video file, or None with ``camera``.
+        camera: a camera index, or None with ``source``.
+        frames: frames per run (warm-up included).
+        warmup: frames at the start of each run that are not timed.
+        exercise: spec id for the engine and the overlay.
+        model: a ``.task`` file, or None for the bundled model.
+        rounds: how often the loop and the bare estimator are run, alternately; the fastest of each is
+            compared (what the machine can do when nothing else gets in the way).
+        stages, engine, startup: whether to run those parts.
+        specs_dir: extra spec folder.
+        traces_dir: recorded traces for the engine-alone benchmark.
+    """
+
+    source: Path | None = None
+    camera: int | None = None
+    frames: int = DEFAULT_FRAMES
+    warmup: int = DEFAULT_WARMUP
+    exercise: str = "cat-cow"
+    model: Path | None = None
+    rounds: int = 1
+    stages: bool = True
+    engine: bool = True
+    startup: bool = True
+    specs_dir: Path | None = None
+    traces_dir: Path | None = None
+
+
+def default_traces_dir() -> Path | None:
+    """tests/data/traces of a source checkout, if there is one."""
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "tests" / "data" / "traces"
+        if candidate.is_dir() and (parent / "pyproject.toml").is_file():
+            return candidate
+    return None
+
+
+def _open_source(config: BenchConfig):
+    if config.source is not None:
+        from posecheck.capture import VideoFileSource
+
+        return VideoFileSource(config.source)
+    from posecheck.capture import CameraSource
+
+    return CameraSource(config.camera or 0)
+
+
+def _capture_frames(config: BenchConfig, count: int) -> list[np.ndarray]:
+    """The frames the bare estimator and the stages run on: the source's first ``count`` (BGR)."""
+    with _open_source(config) as source:
+        return [frame for _, frame in limited(source, count)]
+
+
+def run_bench(config: BenchConfig, progress=None) -> dict[str, Any]:
+    """Runs the benchmark and returns the report (JSON-ready; see the module docstring).
+
+    Args:
+        config: what to measure.
+        progress: called with a short text before each part (for a status line), or None.
+
+    Raises:
+        InputError: no source, an unreadable source, or too many frames to hold in memory.
+        CameraError, ModelError, UnknownExerciseError: as the commands that use them.
+    """
+    from posecheck.estimators.model import resolve_model
+    from posecheck.specs import load_spec_by_id
+
+    say = progress or (lambda text: None)
+    if config.source is None and config.camera is None:
+        raise InputError("give a video with --source FILE or a camera with --camera N")
+    if config.frames <= config.warmup + 1:
+        raise InputError(f"--frames ({config.frames}) must be larger than the warm-up ({config.warmup}) + 1")
+    load_spec_by_id(config.exercise, config.specs_dir)  # an unknown exercise fails now, not after a minute
+    model = resolve_model(config.model)
+    report: dict[str, Any] = {"machine": machine_info(),
+                              "model": {"path": str(model.path), "origin": model.origin, "sha256": model.sha256}}
+
+    with tempfile.TemporaryDirectory(prefix="posecheck-bench-") as tmp:
+        out_dir = Path(tmp)
+        pipelined: list[EndToEnd] = []
+        serial: list[EndToEnd] = []
+        raw: list[Rate] = []
+        frames_bgr: list[np.ndarray] | None = None
+        for round_index in range(max(1, config.rounds)):
+            # The pipelined loop runs first, before any frame is held in memory, so that its peak memory is
+            # the loop's own.
+            say(f"end to end, pipelined (round {round_index + 1})")
+            with _open_source(config) as source:
+                info = source.info
+                pipelined.append(run_end_to_end(source, model.path, config.exercise, config.frames, config.warmup,
+                                                out_dir, prefetch=_pipeline_defaults()[0],
+                                                background=_pipeline_defaults()[1], specs_dir=config.specs_dir))
+            if frames_bgr is None:
+                _check_preload(info.width, info.height, config.frames)
+                say("decoding frames for the bare estimator")
+                frames_bgr = _capture_frames(config, config.frames)
+            say(f"bare estimator (round {round_index + 1})")
+            import cv2
+
+            frames_rgb = [cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in frames_bgr]
+            raw.append(bench_raw_estimator(frames_rgb, model.path, config.warmup))
+            del frames_rgb
+            say(f"end to end, serial (round {round_index + 1})")
+            with _open_source(config) as source:
+                serial.append(run_end_to_end(source, model.path, config.exercise, config.frames, config.warmup,
+                                             out_dir, prefetch=0, background=0, specs_dir=config.specs_dir))
+
+        best_pipe = max(pipelined, key=lambda r: r.rate.fps)
+        best_serial = max(serial, key=lambda r: r.rate.fps)
+        best_raw = max(raw, key=lambda r: r.fps)
+        report["source"] = {"path": str(config.source) if config.source else f"camera:{config.camera}",
+                            "width": info.width, "height": info.height, "fps": info.fps,
+                            "frames": config.frames, "warmup": config.warmup, "exercise": config.exercise}
+        report["end_to_end_fps"] = best_pipe.rate.fps
+        report["estimator_fps"] = best_raw.fps
+        report["ratio"] = best_pipe.rate.fps / best_raw.fps if best_raw.fps else 0.0
+        report["serial_fps"] = best_serial.rate.fps
+        report["serial_ratio"] = best_serial.rate.fps / best_raw.fps if best_raw.fps else 0.0
+        report["latency_ms"] = {"median": best_pipe.latency.median_ms, "p95": best_pipe.latency.p95_ms}
+        report["cpu_share"] = best_pipe.rate.cpu_share
+        report["estimator_cpu_share"] = best_raw.cpu_share
+        report["peak_rss_mb"] = pipelined[0].peak_rss_mb
+        report["runs"] = {"end_to_end": [r.to_dict() for r in pipelined], "serial": [r.to_dict() for r in serial],
+                          "estimator": [r.to_dict() for r in raw]}
+
+        if config.stages:
+            say("stages one by one")
+            stages, notes = bench_stages(config.source, frames_bgr or [], model.path, config.exercise,
+                                         min(config.warmup, len(frames_bgr or []) // 2), out_dir, config.specs_dir)
+            report["stages"] = {name: summary_dict(s) for name, s in stages.items()}
+            report["stage_notes"] = notes
+            if "engine" in stages and "infer" in stages and stages["infer"].mean_ms > 0:
+                # Engine time as a share of the whole frame time of the pipelined loop.
+                frame_ms = 1000.0 / best_pipe.rate.fps if best_pipe.rate.fps else stages["infer"].mean_ms
+                report["engine_share"] = stages["engine"].mean_ms / frame_ms
+        del frames_bgr
+
+    if config.engine:
+        traces_dir = config.traces_dir or default_traces_dir()
+        if traces_dir is None:
+            report["engine"] = {}
+            report["engine_note"] = "no traces folder (tests/data/traces of a source checkout)"
+        else:
+            say("engine alone on recorded traces")
+            report["engine"] = {k: v.to_dict() for k, v in bench_engine(traces_dir, config.specs_dir).items()}
+    if config.startup:
+        say("start-up")
+        if config.source is not None:
+            report["startup"] = bench_startup(config.source, config.model)
+        else:
+            report["startup"] = {"note": "start-up is measured on a video file (--source)"}
+    return report
+
+
+def _pipeline_defaults() -> tuple[int, int]:
+    from posecheck.pipeline import DEFAULT_BACKGROUND, DEFAULT_PREFETCH
+
+    return DEFAULT_PREFETCH, DEFAULT_BACKGROUND
+
+
+def _check_preload(width: int, height: int, count: int) -> None:
+    need = count * width * height * 3 * 2  # BGR frames plus their RGB copies
+    if need > MAX_PRELOAD_BYTES:
+        most = int(MAX_PRELOAD_BYTES // (width * height * 3 * 2))
+        raise InputError(f"{count} frames of {width}x{height} need {need / 1e9:.1f} GB in memory for the bare-estimator "
+                         f"run; use --frames {most} or fewer")
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """The report as plain text for a terminal."""
+    m = report["machine"]
+    src = report["source"]
+    lines = [
+        f"posecheck bench - {src['path']} ({src['width']}x{src['height']}), {src['frames']} frames "
+        f"({src['warmup']} warm-up), exercise {src['exercise']}",
+        f"machine: {m['cpu']}, {m['cores']} cores, load {m['load_1min']:.1f}; python {m['python']}, "
+        f"mediapipe {m['mediapipe']}, opencv {m['opencv']}; commit {m['commit']}; {m['date']}"
+        if m.get("load_1min") is not None else f"machine: {m['cpu']}, {m['cores']} cores",
+        f"model: {report['model']['path']} ({report['model']['origin']})",
+        "",
+        f"bare estimator     {report['estimator_fps']:7.1f} fps  (CPU {report['estimator_cpu_share']:.2f} cores)",
+        f"end to end         {report['end_to_end_fps']:7.1f} fps  = {report['ratio']:.2f} x estimator"
+        f"  (CPU {report['cpu_share']:.2f} cores)",
+        f"serial loop        {report['serial_fps']:7.1f} fps  = {report['serial_ratio']:.2f} x estimator",
+        f"latency per frame  median {report['latency_ms']['median']:.1f} ms, p95 {report['latency_ms']['p95']:.1f} ms"
+        f"  (read -> written)",
+        f"peak memory        {report['peak_rss_mb']:.0f} MB",
+    ]
+    if "stages" in report:
+        lines += ["", "stage (alone)      median ms   p95 ms"]
+        for name, s in report["stages"].items():
+            lines.append(f"  {name:<16} {s['median_ms']:9.3f} {s['p95_ms']:8.3f}")
+        lines += [f"  ({note})" for note in report.get("stage_notes", [])]
+        if "engine_share" in report:
+            lines.append(f"engine share of frame time: {100 * report['engine_share']:.2f} %")
+    if report.get("engine"):
+        lines += ["", "engine alone       frames    fps       us/frame"]
+        for name, e in report["engine"].items():
+            lines.append(f"  {name:<16} {e['frames']:6d} {e['fps']:9.0f} {e['us_per_frame']:9.1f}")
+    startup = report.get("startup")
+    if startup and "help_s" in startup:
+        empty, cached = startup["first_frame_empty_cache"], startup["first_frame_cached"]
+        lines += ["", f"posecheck --help   {startup['help_s'] * 1000:.0f} ms",
+                  f"first frame        {empty['total_s']:.2f} s with an empty model cache "
+                  f"(model {empty['model_origin']} in {empty['resolve_model_s']:.2f} s), "
+                  f"{cached['total_s']:.2f} s cached (model found in {cached['resolve_model_s'] * 1000:.0f} ms); "
+                  f"import {cached['import_s']:.2f} s, open estimator {cached['open_estimator_s']:.2f} s, "
+                  f"first estimate {cached['first_frame_s'] * 1000:.0f} ms"]
+    return "\n".join(lines) + "\n"
