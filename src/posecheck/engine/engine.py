@@ -125,7 +125,9 @@ class Engine:
             hold = None
             if spec.hold is not None:
                 hold = HoldTimer(spec.hold.min_seconds, spec.hold.exit_grace, spec.target.seconds)
-            learner = RangeLearner(spec.adaptive.learn_reps, spec.adaptive.min_range) if spec.adaptive else None
+            learner = None
+            if spec.adaptive is not None:
+                learner = RangeLearner(spec.adaptive.learn_reps, spec.adaptive.min_range, _start_anchor(spec))
             self._machines.append(
                 _Machine(side, key(phase_measure), PhaseTracker(ranges, spec.phases.hysteresis, spec.phases.min_dwell), reps, hold, learner)
             )
@@ -165,7 +167,8 @@ class Engine:
         self._first_t: float | None = None
         self._last_pose_t: float | None = None
         self._lost_reported = False
-        self._gap_start: float | None = None
+        self._gap_start: float | None = None  # start of the current stretch without a pose
+        self._gap_long = False  # that stretch has lasted tracking.lost_after
         self._ready = False
         self._reason: str | None = None
         self._problem_since: float | None = None
@@ -266,9 +269,9 @@ class Engine:
         for machine in self._machines:
             if machine.hold is not None:
                 machine.hold.finish(t)
-        if self._gap_start is not None and t - self._gap_start >= self._lost_after:
+        if self._gap_start is not None and (self._gap_long or t - self._gap_start >= self._lost_after):
             self._gaps.append(Gap(self._gap_start, t))
-            self._gap_start = None
+            self._gap_start, self._gap_long = None, False
         holds = sorted((r for m in self._machines if m.hold for r in m.hold.records), key=lambda r: r.start)
         by_side = self._reps_by_side()
         asymmetry = None
@@ -300,9 +303,12 @@ class Engine:
             self._first_t = t
         if self._gap_start is None:
             self._gap_start = self._last_pose_t if self._last_pose_t is not None else t
-        if self._last_pose_t is not None and not self._lost_reported and t - self._last_pose_t >= self._lost_after:
-            self._lost_reported = True
-            events.append(TrackingLost(t))
+        if not self._gap_long and t - self._gap_start >= self._lost_after:
+            # Long enough to be a gap rather than a detector hiccup. TrackingLost only if we were tracking.
+            self._gap_long = True
+            if self._last_pose_t is not None:
+                self._lost_reported = True
+                events.append(TrackingLost(t))
         for machine in self._machines:
             if machine.hold is not None:
                 events += machine.hold.lapse(t)
@@ -313,9 +319,9 @@ class Engine:
     def _resume(self, t: float, events: list[Event]) -> None:
         """Bookkeeping for the first frame with a pose after frames without one."""
         if self._gap_start is not None:
-            if t - self._gap_start >= self._lost_after:
+            if self._gap_long:
                 self._gaps.append(Gap(self._gap_start, t))
-            self._gap_start = None
+            self._gap_start, self._gap_long = None, False
         if self._lost_reported:
             self._lost_reported = False
             events.append(TrackingRegained(t))
@@ -436,16 +442,16 @@ class Engine:
 
     def _phase_tempo_check(self, machine: _Machine, previous: str | None, phase: str, since: float, t: float, events: list[Event]) -> None:
         verdicts = []
-        if previous is not None and previous in self._phase_tempo and previous in machine.entered:
-            verdicts.append(tempo_verdict(since - machine.entered[previous], *self._phase_tempo[previous]))
+        if previous is not None:
+            if previous in self._phase_tempo and previous in machine.entered:
+                verdicts.append(tempo_verdict(since - machine.entered[previous], *self._phase_tempo[previous]))
+            machine.left[previous] = since
         for origin, target, low, high in self._transition_tempo:
             if target != phase or origin not in machine.left:
                 continue
             # Only the most recent passage from origin to here: origin was left after we were last here.
             if machine.left[origin] >= machine.entered.get(phase, -math.inf):
                 verdicts.append(tempo_verdict(since - machine.left[origin], low, high))
-        if previous is not None:
-            machine.left[previous] = since
         machine.entered[phase] = since
         for verdict in verdicts:
             if verdict is not None:
@@ -548,6 +554,17 @@ class Engine:
             return self._machines[0]
         moving = [m for m in self._machines if m.tracker.since is not None]
         return max(moving, key=lambda m: m.tracker.since or 0.0) if moving else self._machines[LEFT]
+
+
+def _start_anchor(spec: ExerciseSpec) -> float:
+    """Where in the learned range (0-1) a person who has not moved yet is assumed to be: the middle of the
+    rep's first phase (the middle of the range for hold-only specs)."""
+    if spec.reps is None:
+        return 0.5
+    first = spec.phases.ranges[spec.reps.sequence[0]]
+    low = 0.0 if first.min is None else max(0.0, first.min)
+    high = 1.0 if first.max is None else min(1.0, first.max)
+    return (low + high) / 2
 
 
 __all__ = ["CUE_FRESH_SECONDS", "Engine"]

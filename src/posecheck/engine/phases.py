@@ -82,20 +82,26 @@ class RangeLearner:
     """The person's own range of the phase measure, for adaptive specs.
 
     Extremes of the (smoothed) measure are collected while counting, until ``learn_reps`` reps are done;
-    then the range is kept. It is never narrower than ``min_range`` (widened around its centre), so that
-    jitter around a still pose cannot span from one phase to the other.
+    then the range is kept. It is never narrower than ``min_range``, so that jitter around a still pose
+    cannot span from one phase to the other. While it is that narrow, the person is assumed to be where the
+    exercise starts: the first value seen sits at ``anchor`` (a fraction, e.g. the middle of the rep's
+    first phase), so that the starting phase is recognised before the person has moved.
     """
 
-    def __init__(self, learn_reps: int, min_range: float):
+    def __init__(self, learn_reps: int, min_range: float, anchor: float = 0.5):
         self.learn_reps = learn_reps
         self.min_range = min_range
+        self.anchor = anchor
         self.low = math.inf
         self.high = -math.inf
+        self.first = math.nan
         self.frozen = False
 
     def observe(self, value: float) -> None:
         if self.frozen or value != value:
             return
+        if self.first != self.first:
+            self.first = value
         if value < self.low:
             self.low = value
         if value > self.high:
@@ -112,8 +118,11 @@ class RangeLearner:
             return None
         if self.high - self.low >= self.min_range:
             return self.low, self.high
-        centre = (self.low + self.high) / 2
-        return centre - self.min_range / 2, centre + self.min_range / 2
+        low = self.first - self.anchor * self.min_range
+        high = low + self.min_range
+        # Slide the window to cover what was seen (it fits: the seen span is narrower than min_range).
+        shift = max(self.high - high, 0.0) - max(low - self.low, 0.0)
+        return low + shift, high + shift
 
     def fraction(self, value: float) -> float:
         """Where value lies in the range: 0 at low, 1 at high (NaN before anything was seen)."""
