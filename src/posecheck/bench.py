@@ -548,7 +548,7 @@ class EndToEnd:
             "background": self.background,
             **self.rate.to_dict(),
             "latency_ms": {"median": self.latency.median_ms, "p95": self.latency.p95_ms},
-            "frames": self.frames,
+            "frames_total": self.frames,  # warm-up included ("frames" counts the timed ones)
             "frames_with_pose": self.frames_with_pose,
             "rss_start_mb": rss[0] if rss else None,
             "rss_end_mb": rss[-1] if rss else None,

@@ -1,0 +1,168 @@
+"""posecheck bench: the report's structure (keys, types, positive numbers), never its speed."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from conftest import TRACES, requires_shared_videos, shared_clip
+from posecheck.bench import (
+    BenchConfig,
+    FirstFrames,
+    RateClock,
+    bench_engine,
+    bench_startup,
+    format_report,
+    run_bench,
+    traces_for_exercise,
+)
+from posecheck.cli import app
+
+runner = CliRunner()
+
+
+def positive(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+def test_rate_clock_times_only_frames_after_the_warmup():
+    clock = RateClock(warmup=3)
+    for _ in range(3):
+        time.sleep(0.05)  # warm-up frames are slow: they must not count
+        clock.tick()
+    for _ in range(10):
+        clock.tick()
+    rate = clock.rate()
+    assert rate.frames == 10
+    assert rate.seconds < 0.05
+    assert rate.fps > 200
+
+
+def test_rate_clock_without_enough_frames_reports_zero():
+    clock = RateClock(warmup=5)
+    for _ in range(5):
+        clock.tick()
+    assert clock.rate().frames == 0 and clock.rate().fps == 0.0
+
+
+def test_first_frames_stops_at_the_count_and_notes_read_times():
+    class Source:
+        from posecheck.capture import VideoInfo
+
+        info = VideoInfo("x.mp4", 30.0, 100, 4, 3)
+
+        def __iter__(self):
+            for i in range(100):
+                yield i / 30.0, np.zeros((3, 4, 3), np.uint8)
+
+    first = FirstFrames(Source(), 7)
+    assert [t for t, _ in first] == [i / 30.0 for i in range(7)]
+    assert len(first.read_at) == 7 and first.read_at == sorted(first.read_at)
+    assert first.info.frame_count == 7 and first.info.width == 4
+    assert not first.reads_ahead
+
+
+def test_traces_for_exercise_follow_the_clip_names():
+    names = [p.name for p in traces_for_exercise("cat-cow", TRACES)]
+    assert names and all(n.startswith("cat_cow_") for n in names)
+    # "seated_cat_cow_01" is another exercise, not cat-cow's.
+    assert "seated_cat_cow_01.npz" not in names
+
+
+def test_engine_alone_reports_frames_and_rate_per_exercise():
+    result = bench_engine(TRACES, repeat=1, exercises=["cat-cow"])
+    (name, rate), = result.items()
+    assert name == "cat-cow"
+    assert rate.frames == sum(len(np.load(TRACES / t)["timestamps"]) for t in rate.traces)
+    assert positive(rate.fps) and positive(rate.us_per_frame)
+
+
+def test_bench_needs_a_source():
+    result = runner.invoke(app, ["bench", "--frames", "10"])
+    assert result.exit_code == 2
+    assert "Error: give either --source FILE or --camera N" in result.output
+
+
+def test_bench_without_a_camera_says_so():
+    result = runner.invoke(app, ["bench", "--camera", "7", "--frames", "10", "--warmup", "2"])
+    assert result.exit_code == 2
+    assert "Error: camera 7 cannot be opened" in result.output
+
+
+@requires_shared_videos
+def test_bench_json_report_has_every_part(tmp_path):
+    clip = shared_clip("cat_cow_03.mp4")
+    result = runner.invoke(app, ["bench", "--source", str(clip), "--frames", "14", "--warmup", "3",
+                                 "--no-engine", "--no-startup", "--json", "-"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)  # stdout holds the JSON and nothing else
+    for key in ("end_to_end_fps", "estimator_fps", "ratio", "serial_fps", "serial_ratio", "cpu_share",
+                "estimator_cpu_share", "peak_rss_mb", "engine_share"):
+        assert positive(report[key]), key
+    assert report["ratio"] == pytest.approx(report["end_to_end_fps"] / report["estimator_fps"])
+    assert positive(report["latency_ms"]["median"]) and report["latency_ms"]["p95"] >= report["latency_ms"]["median"]
+    assert report["source"]["frames"] == 14 and report["source"]["width"] > 0
+    for key in ("cpu", "cores", "python", "mediapipe", "opencv", "commit", "date"):
+        assert key in report["machine"]
+    assert report["machine"]["mediapipe"] == "0.10.21"
+    assert set(report["stages"]) >= {"decode", "convert", "infer", "engine", "draw", "encode"}
+    for name, stage in report["stages"].items():
+        assert positive(stage["median_ms"]) and stage["p95_ms"] >= stage["median_ms"], name
+    for kind in ("end_to_end", "serial", "estimator"):
+        (run,) = report["runs"][kind]
+        assert run["frames"] == 14 - 3 and positive(run["fps"])
+        assert run.get("frames_total", 14) == 14
+    (loop,) = report["runs"]["end_to_end"]
+    assert (loop["prefetch"], loop["background"]) > (0, 0)
+    assert report["runs"]["serial"][0]["prefetch"] == report["runs"]["serial"][0]["background"] == 0
+    assert "engine" not in report and "startup" not in report
+
+
+@requires_shared_videos
+def test_bench_text_report_and_json_file(tmp_path):
+    clip = shared_clip("cat_cow_03.mp4")
+    out = tmp_path / "bench.json"
+    result = runner.invoke(app, ["bench", "--source", str(clip), "--frames", "8", "--warmup", "2", "--no-stages",
+                                 "--no-engine", "--no-startup", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert "x estimator" in result.stdout and f"{report['ratio']:.2f}" in result.stdout
+    assert "stages" not in report
+
+
+def test_bench_rejects_fewer_frames_than_the_warmup():
+    with pytest.raises(Exception, match="larger than the warm-up"):
+        run_bench(BenchConfig(source=TRACES / "x.mp4", frames=5, warmup=10))
+
+
+@requires_shared_videos
+def test_startup_builds_the_model_in_an_empty_cache_then_finds_it():
+    startup = bench_startup(shared_clip("cat_cow_03.mp4"), help_runs=1)
+    assert positive(startup["help_s"])
+    empty, cached = startup["first_frame_empty_cache"], startup["first_frame_cached"]
+    assert empty["model_origin"] == "built" and cached["model_origin"] == "cache"
+    for probe in (empty, cached):
+        for key in ("import_s", "resolve_model_s", "open_estimator_s", "first_frame_s", "total_s"):
+            assert positive(probe[key]), key
+        assert probe["total_s"] >= probe["import_s"] + probe["resolve_model_s"]
+
+
+def test_format_report_shows_the_ratios():
+    report = {
+        "machine": {"cpu": "cpu", "cores": 2, "load_1min": 1.0, "python": "3.11", "mediapipe": "0.10.21",
+                    "opencv": "4.11", "commit": "abc", "date": "today"},
+        "source": {"path": "clip.mp4", "width": 640, "height": 480, "frames": 100, "warmup": 10, "exercise": "cat-cow"},
+        "model": {"path": "m.task", "origin": "cache"},
+        "estimator_fps": 100.0, "estimator_cpu_share": 1.0, "end_to_end_fps": 96.0, "ratio": 0.96, "cpu_share": 1.3,
+        "serial_fps": 70.0, "serial_ratio": 0.7, "latency_ms": {"median": 40.0, "p95": 50.0}, "peak_rss_mb": 300.0,
+        "stages": {"infer": {"median_ms": 9.5, "p95_ms": 11.0}}, "engine_share": 0.004,
+        "engine": {"cat-cow": {"frames": 500, "fps": 20000.0, "us_per_frame": 50.0}},
+    }
+    text = format_report(report)
+    assert "0.96 x estimator" in text and "0.70 x estimator" in text
+    assert "engine share of frame time: 0.40 %" in text
+    assert "cat-cow" in text
