@@ -297,10 +297,16 @@ class Setup(_Strict):
 class Smoothing(_Strict):
     """One Euro filter on landmark coordinates (Casiez et al. 2012): less jitter when still, little lag when moving."""
 
-    # 1.0 Hz / 0.05: a slow back-care movement (0.1-0.5 Hz) passes untouched while 30 fps landmark jitter is
-    # damped; found by replaying tests/data/traces (see docs/SPEC_FORMAT.md). Specs may tune them.
+    # Filtered values are image coordinates as fractions of the frame (0-1) and world coordinates in metres,
+    # so speeds are in frame-widths (or metres) per second. Replaying cat_cow_01, push_up_01 and
+    # glute_bridge_13: a 1 Hz cutoff cut frame-to-frame jitter (mean |second difference|) 2-4x at about
+    # 3 frames (0.1 s) of lag, well under a back-care phase (1-6 s). beta 0.05 adds almost nothing at these
+    # speeds (0.1-1 frame-widths/s); beta 1 brings fast push-ups to 2 frames of lag for 25 % more jitter.
+    # The default stays gentle: specs for quicker moves may raise beta.
     min_cutoff: float = Field(1.0, gt=0, description="Hz: cutoff when still (lower = smoother, more lag)")
-    beta: float = Field(0.05, ge=0, description="speed coefficient (higher = less lag when moving fast)")
+    beta: float = Field(
+        0.05, ge=0, description="speed coefficient per (frame-width/s): higher = less lag when moving fast"
+    )
     d_cutoff: float = Field(1.0, gt=0, description="Hz: cutoff of the speed estimate")
 
 
