@@ -80,8 +80,11 @@ def lateral_offset(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a[..., 0] - b[..., 0]
 
 
-_SHOULDERS = [Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER]
-_HIPS = [Landmark.LEFT_HIP, Landmark.RIGHT_HIP]
+# Plain integer index arrays: indexing with IntEnum members is several times slower.
+_SHOULDERS = np.array([Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER], dtype=np.intp)
+_HIPS = np.array([Landmark.LEFT_HIP, Landmark.RIGHT_HIP], dtype=np.intp)
+_L_SHOULDER, _R_SHOULDER = int(Landmark.LEFT_SHOULDER), int(Landmark.RIGHT_SHOULDER)
+_L_HIP, _R_HIP = int(Landmark.LEFT_HIP), int(Landmark.RIGHT_HIP)
 
 
 def torso_length(points: np.ndarray, visible: np.ndarray | None = None) -> np.ndarray:
@@ -102,8 +105,8 @@ def torso_length(points: np.ndarray, visible: np.ndarray | None = None) -> np.nd
     if visible is None:
         length = (left + right) * 0.5
     else:
-        left_ok = visible[..., Landmark.LEFT_SHOULDER] & visible[..., Landmark.LEFT_HIP]
-        right_ok = visible[..., Landmark.RIGHT_SHOULDER] & visible[..., Landmark.RIGHT_HIP]
+        left_ok = visible[..., _L_SHOULDER] & visible[..., _L_HIP]
+        right_ok = visible[..., _R_SHOULDER] & visible[..., _R_HIP]
         length = np.where(
             left_ok & right_ok, (left + right) * 0.5, np.where(left_ok, left, np.where(right_ok, right, np.nan))
         )
@@ -122,8 +125,8 @@ def view_ratio(points_px: np.ndarray) -> np.ndarray:
     Returns:
         (...) ratio; NaN where the torso length is 0.
     """
-    width = distance(points_px[..., Landmark.LEFT_SHOULDER, :], points_px[..., Landmark.RIGHT_SHOULDER, :])
-    mid_shoulder = (points_px[..., Landmark.LEFT_SHOULDER, :] + points_px[..., Landmark.RIGHT_SHOULDER, :]) * 0.5
-    mid_hip = (points_px[..., Landmark.LEFT_HIP, :] + points_px[..., Landmark.RIGHT_HIP, :]) * 0.5
+    width = distance(points_px[..., _L_SHOULDER, :], points_px[..., _R_SHOULDER, :])
+    mid_shoulder = (points_px[..., _L_SHOULDER, :] + points_px[..., _R_SHOULDER, :]) * 0.5
+    mid_hip = (points_px[..., _L_HIP, :] + points_px[..., _R_HIP, :]) * 0.5
     torso = distance(mid_shoulder, mid_hip)
     return width / np.where(torso > 0, torso, np.nan)

@@ -30,6 +30,7 @@ _KIND_FUNCTIONS = {
     "lateral": lambda p, ref: geometry.lateral_offset(p[..., 0, :], p[..., 1, :]),
 }
 _TORSO_NORMALISED = ("distance", "height", "lateral")
+_NO_WORLD = np.full((NUM_LANDMARKS, 3), np.nan)
 
 
 def point_indices(names: list[str], side: str) -> np.ndarray:
@@ -142,6 +143,13 @@ class MeasureSet:
             idx = np.stack([pairs for _, pairs in items])  # (G, P, 2)
             self._groups.append((kind, space, reference, np.array([v for v, _ in items]), idx[..., 0], idx[..., 1]))
         self._n_variants = len(self._variant_of)
+        # membership[l, v] > 0 when landmark l is a point (or half a midpoint) of variant v: one matrix
+        # product per block then tells which variants have a hidden landmark.
+        self._membership = np.zeros((NUM_LANDMARKS, self._n_variants))
+        for *_, columns, idx_a, idx_b in self._groups:
+            for column, a, b in zip(columns, idx_a, idx_b):
+                self._membership[a, column] = 1.0
+                self._membership[b, column] = 1.0
         self._torso_spaces = sorted({space for kind, space, *_ in self._groups if kind in _TORSO_NORMALISED})
         self._needs_view = spec.setup.view != "any"
 
@@ -194,7 +202,7 @@ class MeasureSet:
         """
         n = len(ts)
         if world is None:
-            world = np.full((n, NUM_LANDMARKS, 3), np.nan)
+            world = np.broadcast_to(_NO_WORLD, (n, NUM_LANDMARKS, 3))
         raw = np.concatenate([landmarks[:, :, :2], world], axis=2).astype(np.float64)  # (N, 33, 5)
         smooth = self.filter.filter_series(ts, raw)
         width, height = frame_size
@@ -214,8 +222,8 @@ class MeasureSet:
                 value = _KIND_FUNCTIONS[kind](points, reference)
                 if kind in _TORSO_NORMALISED:
                     value = value / torso[space]
-                known = visible[:, idx_a].all(axis=2) & visible[:, idx_b].all(axis=2)
-                variants[:, columns] = np.where(known, value, np.nan)
+                variants[:, columns] = value
+            variants[(~visible).astype(np.float64) @ self._membership > 0] = np.nan  # hidden: unknown
             view = geometry.view_ratio(image) if self._needs_view else np.full(n, np.nan)
 
         auto_side = self.auto.choose(ts, landmarks) if self.auto is not None else np.zeros(n, dtype=np.intp)
