@@ -202,9 +202,14 @@ def _stderr_console() -> "Console":
 
 @app.command()
 def analyze(
-    video: Annotated[
-        Path,
-        typer.Argument(help="A video file, or a landmark trace (.npz) saved earlier with --save-trace.", show_default=False),
+    videos: Annotated[
+        list[Path],
+        typer.Argument(
+            help="A video file, or a landmark trace (.npz) saved earlier with --save-trace. Several, or a folder, "
+            "are analysed in parallel, each into <out>/<clip name>/.",
+            show_default=False,
+            metavar="VIDEO",
+        ),
     ],
     exercise: Annotated[
         str, typer.Option("--exercise", "-e", help="Exercise id, e.g. cat-cow (see: posecheck exercises list).", show_default=False)
@@ -229,16 +234,27 @@ def analyze(
     write_video: Annotated[
         bool, typer.Option("--video/--no-video", help="Write annotated.mp4 (for a trace: the skeleton on a blank canvas).")
     ] = True,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="With several clips: how many are analysed at once. Default: one per core.")
+    ] = None,
 ) -> None:
     """Analyse a recorded exercise: count reps, time holds, collect cues; write a report and an annotated video.
 
     Writes report.json, reps.csv and annotated.mp4 into the output folder and prints a summary.
     Ctrl-C stops early and still writes the report for the frames seen so far.
 
+    Several clips, or a folder of them, are analysed one per process, as many at once as there are cores.
+
     Example: posecheck analyze cat_cow_01.mp4 --exercise cat-cow --out results/
     """
+    from posecheck.pipeline import expand_clips
     from posecheck.trace import is_trace_path
 
+    clips = expand_clips(videos)
+    if len(clips) > 1 or videos[0].is_dir():
+        _analyze_many(clips, exercise, out, json_out, specs, model, save_trace, write_video, jobs)
+        return
+    (video,) = clips
     print_json_only = json_out == "-"
     spec = _load_spec(exercise, specs)
     out_dir = out if out is not None else DEFAULT_OUT_ROOT / video.stem
@@ -303,6 +319,90 @@ def analyze(
             f"{video}: decoding stopped after {result.frames} of {result.info.frame_count} frames "
             f"(truncated or corrupt file); partial report in {out_dir}"
         )
+
+
+def _analyze_many(clips: list[Path], exercise: str, out: Path | None, json_out: str | None, specs: Path | None,
+                  model: Path | None, save_trace: Path | None, write_video: bool, jobs: int | None) -> None:
+    """Several clips: each analysed as `analyze` does one, one clip per worker process, into <out>/<clip name>/.
+
+    Each clip's summary (or error line) is printed in the order given; ``--json`` gets a list of the
+    reports; ``--save-trace`` is a folder that receives <clip name>.npz. The exit code is the first
+    failing clip's (the other clips are still analysed).
+    """
+    import json
+    import shutil
+    import time
+
+    from posecheck.pipeline import default_jobs, run_clips
+
+    _load_spec(exercise, specs)  # an unknown exercise fails once, before any worker starts
+    names = [clip.stem for clip in clips]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise InputError(f"several clips are named {', '.join(twice)}: their outputs would overwrite each other")
+    print_json_only = json_out == "-"
+    root = out if out is not None else DEFAULT_OUT_ROOT
+    _prepare_output_folder(root)
+    if save_trace is not None:
+        _prepare_output_folder(save_trace)
+    if json_out and not print_json_only:
+        _check_writable_file(Path(json_out))
+    workers = min(jobs or default_jobs(), len(clips))
+    environ = {"COLUMNS": str(shutil.get_terminal_size().columns)}
+    if "OPENCV_FFMPEG_LOGLEVEL" in os.environ:
+        environ["OPENCV_FFMPEG_LOGLEVEL"] = os.environ["OPENCV_FFMPEG_LOGLEVEL"]
+    summaries = sys.stderr if print_json_only else sys.stdout
+    first_failure, reports = 0, []
+    started = time.perf_counter()
+    try:
+        args = (exercise, specs, model, root, save_trace, write_video, verbosity())
+        for outcome in run_clips(_analyze_clip_in_worker, clips, args, jobs=workers, silence_native_stderr=verbosity() < 2,
+                                 environ=environ):
+            code, report = outcome.value
+            summaries.write(outcome.stdout)
+            sys.stderr.write(outcome.stderr)
+            first_failure = first_failure or code
+            if report is not None:
+                reports.append(report)
+    except KeyboardInterrupt:
+        typer.echo(f"Interrupted: reports of the clips done so far are in {root}.", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    typer.echo(f"Analysed {len(clips)} clips in {time.perf_counter() - started:.1f} s, {workers} at a time.",
+               err=print_json_only)
+    text = json.dumps(reports, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    if print_json_only:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    elif json_out:
+        Path(json_out).write_text(text, encoding="utf-8")
+    if first_failure:
+        raise typer.Exit(first_failure)
+
+
+def _analyze_clip_in_worker(clip: Path, exercise: str, specs: Path | None, model: Path | None, root: Path,
+                            save_trace: Path | None, write_video: bool, verbose: int) -> tuple[int, dict | None]:
+    """One clip of `_analyze_many`, in a worker process: (exit code, the report or None)."""
+    import json
+
+    global _verbosity
+    _verbosity = verbose
+    setup_logging(verbose)
+    report_path = root / clip.stem / "report.json"
+    report_path.unlink(missing_ok=True)  # an old report must not pass for this run's
+    trace = save_trace / f"{clip.stem}.npz" if save_trace is not None else None
+    try:
+        analyze(videos=[clip], exercise=exercise, out=root / clip.stem, json_out=None, specs=specs, model=model,
+                save_trace=trace, write_video=write_video, jobs=1)
+        code = 0
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except PosecheckError as exc:
+        print_error(exc)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+    report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.is_file() else None
+    return code, report
 
 
 def _load_spec(exercise: str, specs: Path | None):
