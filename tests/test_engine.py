@@ -529,6 +529,32 @@ def test_the_working_side_is_decided_from_the_data(sides, expected):
     assert engine.finish(5.0).asymmetry == 0.0
 
 
+@pytest.mark.parametrize(("rule", "expected"), [("larger", "left"), ("moved", "right")])
+def test_moved_tells_the_limb_that_moved_from_the_one_that_rests_high(rule, expected):
+    # The left arm rests high (0.9) and never moves; the right arm rises from 0 to 0.6 and back.
+    measures = {
+        "lift": {"kind": "height", "points": ["wrist", "shoulder"], "side": "both", "reduce": "min"},
+        "arms": {"kind": "height", "points": ["wrist", "shoulder"], "side": "both", "reduce": "max"},
+        "head": BASE["measures"]["head"],
+    }
+    spec = make_spec(measures=measures, sides={"decide_by": "arms", "rule": rule})
+    right = signal((0.0, 1), (0.6, 1), (0.0, 1))
+    events, _ = run(spec, [0.9] * len(right), right_lift=right)
+    assert [r.side for r in reps(events)] == [expected]
+
+
+def test_a_hold_gets_the_side_the_evidence_favours():
+    measures = {
+        "lift": {"kind": "height", "points": ["wrist", "shoulder"], "side": "both", "reduce": "max"},
+        "head": BASE["measures"]["head"],
+    }
+    spec = make_spec(measures=measures, sides={"decide_by": "lift", "rule": "larger"}, hold=HOLD, reps=None, target={"seconds": 1.0})
+    right = signal((0.0, 1), (0.8, 2), (0.0, 1))
+    events, engine = run(spec, [0.0] * len(right), right_lift=right)
+    assert [e.side for e in events if isinstance(e, HoldStarted)] == ["right"]
+    assert [h.side for h in engine.finish(4.0).holds] == ["right"]
+
+
 def test_sign_rule_reads_a_signed_measure():
     measures = {**BASE["measures"], "drift": {"kind": "lateral", "points": ["nose", "mid_shoulder"]}}
     spec = make_spec(measures=measures, sides={"decide_by": "drift", "rule": "sign", "positive": "right"})

@@ -47,6 +47,7 @@ from posecheck.engine.holds import HoldTimer
 from posecheck.engine.measures import LEFT, SIDES, MeasureBlock, MeasureSet
 from posecheck.engine.phases import PhaseRangeC, PhaseTracker, RangeLearner
 from posecheck.engine.reps import RepCounter, RepDraft
+from posecheck.engine.sides import SideVote
 from posecheck.pose import NUM_LANDMARKS, Pose
 from posecheck.specs.schema import ExerciseSpec
 
@@ -124,7 +125,7 @@ class Engine:
                 )
             hold = None
             if spec.hold is not None:
-                hold = HoldTimer(spec.hold.min_seconds, spec.hold.exit_grace, spec.target.seconds)
+                hold = HoldTimer(spec.hold.min_seconds, spec.hold.exit_grace, spec.target.seconds, side)
             learner = None
             if spec.adaptive is not None:
                 learner = RangeLearner(spec.adaptive.learn_reps, spec.adaptive.min_range, _start_anchor(spec))
@@ -137,6 +138,9 @@ class Engine:
         if spec.sides is not None and machine_sides == [None]:
             sign = 1.0 if spec.sides.positive in (None, "left") else -1.0
             self._decide = (spec.sides.decide_by, spec.sides.rule, sign)
+            for machine in self._machines:
+                if machine.hold is not None:
+                    machine.hold.new_vote = self._new_vote
 
         # holds
         self._hold_phases = frozenset(spec.hold.phases) if spec.hold and spec.hold.phases else None
@@ -354,11 +358,11 @@ class Engine:
                 rule.clear()
             return
 
-        decide_vote = self._side_vote(block, i, values)
+        evidence = self._side_evidence(block, i, values)
         for machine in self._machines:
-            self._step_machine(machine, t, values, decide_vote, events)
+            self._step_machine(machine, t, values, evidence, events)
         self._step_rules(t, values, events)
-        self._step_holds(t, values, decide_vote, events)
+        self._step_holds(t, values, evidence, events)
 
     def _check_setup(self, t: float, block: MeasureBlock, i: int, values: dict[str, float], events: list[Event]) -> bool:
         """Updates readiness; True when counting may go on in this frame."""
@@ -404,20 +408,25 @@ class Engine:
             self._reset_progress()
         return False
 
-    def _side_vote(self, block: MeasureBlock, i: int, values: dict[str, float]) -> float:
-        """This frame's vote for the working side: > 0 left, < 0 right, 0 undecided (sides.decide_by)."""
+    def _new_vote(self) -> SideVote | None:
         if self._decide is None:
-            return 0.0
-        name, rule, sign = self._decide
-        if rule == "sign":
-            v = values.get(name, math.nan)
-            return 0.0 if v != v else sign * v
-        left, right = (float(x) for x in block.sides[name][i])
-        if left != left or right != right:
-            return 0.0
-        return left - right if rule == "larger" else right - left
+            return None
+        _, rule, sign = self._decide
+        return SideVote(rule, sign)
 
-    def _step_machine(self, machine: _Machine, t: float, values: dict[str, float], vote: float, events: list[Event]) -> None:
+    def _side_evidence(self, block: MeasureBlock, i: int, values: dict[str, float]) -> tuple[float, float] | None:
+        """This frame's (left, right) values of sides.decide_by ((value, NaN) for rule sign), or None."""
+        if self._decide is None:
+            return None
+        name, rule, _ = self._decide
+        if rule == "sign":
+            return values.get(name, math.nan), math.nan
+        left, right = block.sides[name][i]
+        return float(left), float(right)
+
+    def _step_machine(
+        self, machine: _Machine, t: float, values: dict[str, float], evidence: tuple[float, float] | None, events: list[Event]
+    ) -> None:
         raw = values[machine.value_key]
         value = raw
         if machine.learner is not None:
@@ -427,8 +436,11 @@ class Engine:
         reps = machine.reps
         if reps is not None:
             reps.observe(t, raw, values)
-            if reps.draft is not None:
-                reps.draft.side_vote += vote
+            if reps.draft is not None and evidence is not None:
+                if reps.draft.votes is None:
+                    reps.draft.votes = self._new_vote()
+                if reps.draft.votes is not None:
+                    reps.draft.votes.add(*evidence)
         if change is None:
             return
         previous, phase, since = change
@@ -461,8 +473,8 @@ class Engine:
 
     def _complete_rep(self, machine: _Machine, done: RepDraft, end: float, t: float, events: list[Event]) -> None:
         side = machine.side
-        if side is None and self._decide is not None and done.side_vote != 0:
-            side = "left" if done.side_vote > 0 else "right"
+        if side is None and done.votes is not None:
+            side = done.votes.side
         tempo_cue = None
         if self._rep_tempo is not None:
             verdict = tempo_verdict(end - done.start, *self._rep_tempo)
@@ -519,7 +531,7 @@ class Engine:
             if cue is not None:
                 self._emit_cue(cue, events)
 
-    def _step_holds(self, t: float, values: dict[str, float], vote: float, events: list[Event]) -> None:
+    def _step_holds(self, t: float, values: dict[str, float], evidence: tuple[float, float] | None, events: list[Event]) -> None:
         if self.spec.hold is None:
             return
         if self._pause_on == "none":
@@ -533,10 +545,7 @@ class Engine:
             in_phase = self._hold_phases is None or machine.tracker.phase in self._hold_phases
             # An unknown condition is not holding: the timer runs only on evidence.
             in_position = in_phase and (not self._hold_when or check_all(self._hold_when, values, machine.side) is True)
-            side = machine.side
-            if side is None and self._decide is not None and vote != 0:
-                side = "left" if vote > 0 else "right"
-            events += hold.step(t, in_position, paused, side)
+            events += hold.step(t, in_position, paused, evidence)
 
     # ------------------------------------------------------------------------------------------ helpers
     def _reps_by_side(self) -> dict[str, int]:

@@ -5,7 +5,10 @@ Pure module.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from posecheck.engine.events import HoldFinished, HoldRecord, HoldStarted, Side
+from posecheck.engine.sides import SideVote
 
 
 class HoldTimer:
@@ -17,15 +20,22 @@ class HoldTimer:
     passing through the position and are not reported; ``HoldStarted`` is sent once a hold reaches
     ``min_seconds`` (dated to its beginning).
 
+    The hold's side is ``side`` when fixed (per-side machines); otherwise, when ``new_vote`` is set, the side
+    the ``sides.decide_by`` evidence favours over the hold so far, fixed when the hold is reported.
+
     Args:
         min_seconds, exit_grace: seconds.
         target: the hold target in seconds (None: no target).
+        side: the fixed side of this timer, or None.
     """
 
-    def __init__(self, min_seconds: float, exit_grace: float, target: float | None):
+    def __init__(self, min_seconds: float, exit_grace: float, target: float | None, side: Side | None = None):
         self.min_seconds = min_seconds
         self.exit_grace = exit_grace
         self.target = target
+        self.fixed_side = side
+        self.new_vote: Callable[[], SideVote | None] | None = None
+        self._votes: SideVote | None = None
         self.records: list[HoldRecord] = []
         self._active = False
         self._reported = False
@@ -50,15 +60,16 @@ class HoldTimer:
     def side(self) -> Side | None:
         return self._side
 
-    def step(self, t: float, in_position: bool, paused: bool, side: Side | None = None) -> list:
-        """Feeds one frame. ``side`` is the working side, read when a hold begins. Returns hold events."""
+    def step(self, t: float, in_position: bool, paused: bool, evidence: tuple[float, float] | None = None) -> list:
+        """Feeds one frame; ``evidence`` is the frame's (left, right) decide_by values. Returns hold events."""
         events: list = []
         good = in_position and not paused
         if in_position and not self._active:
             self._active, self._reported = True, False
             self._start = self._last_in = t
             self._seconds = 0.0
-            self._side = side
+            self._side = self.fixed_side
+            self._votes = self.new_vote() if self.new_vote is not None else None
         elif self._active:
             if in_position:
                 if good and self._prev_good and self._prev_t is not None:
@@ -66,8 +77,12 @@ class HoldTimer:
                 self._last_in = t
             elif t - self._last_in > self.exit_grace:
                 events += self._end()
+        if in_position and self._active and self._votes is not None and evidence is not None:
+            self._votes.add(*evidence)
         if self._active and not self._reported and self._seconds >= self.min_seconds and self._seconds > 0:
             self._reported = True
+            if self._side is None and self._votes is not None:
+                self._side = self._votes.side
             events.append(HoldStarted(self._start, self._side))
         self._prev_t, self._prev_good = t, good
         return events

@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from posecheck.engine.sides import SideVote
+
 
 @dataclass
 class RepDraft:
@@ -20,7 +22,7 @@ class RepDraft:
     peaks: dict[str, float] = field(default_factory=dict)
     cues: list[str] = field(default_factory=list)
     tempo_ok: bool = True
-    side_vote: float = 0.0  # > 0 votes left, < 0 votes right (sides.decide_by)
+    votes: SideVote | None = None  # evidence for the working side (sides.decide_by)
 
     @property
     def rom(self) -> float | None:

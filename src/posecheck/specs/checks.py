@@ -83,7 +83,7 @@ def check_references(data: dict) -> list[Problem]:
         decide_by = sides.get("decide_by")
         need_measure(("sides", "decide_by"), decide_by)
         decider = _mapping(measures.get(decide_by)) if isinstance(decide_by, str) else {}
-        if sides.get("rule") in ("larger", "smaller") and decider and decider.get("side") != "both":
+        if sides.get("rule") in ("larger", "smaller", "moved") and decider and decider.get("side") != "both":
             problems.append(
                 (("sides", "decide_by"), f"rule {sides.get('rule')} compares the two sides: measure '{decide_by}' needs side: both")
             )

@@ -171,9 +171,10 @@ class Reps(_Strict):
 class Sides(_Strict):
     """How the working side of a rep or hold is decided (alternating exercises: bird-dog, dead bug...)."""
 
-    decide_by: Name = Field(description="a measure: side both (rule larger/smaller) or any measure (rule sign)")
-    rule: Literal["larger", "smaller", "sign"] = Field(
-        description="larger/smaller: the side whose value of decide_by is larger/smaller at the rep's peak; "
+    decide_by: Name = Field(description="a measure: side both (rules larger/smaller/moved) or any measure (rule sign)")
+    rule: Literal["larger", "smaller", "moved", "sign"] = Field(
+        description="larger/smaller: the side whose value of decide_by is larger/smaller over the rep or hold; "
+        "moved: the side whose value moved further from where it was when the rep or hold began; "
         "sign: positive values mean the side named by `positive`"
     )
     positive: Literal["left", "right"] | None = None
