@@ -50,8 +50,9 @@ def test_missing_file(tmp_path):
     _assert_one_error_line(_run(str(tmp_path / "nope.mp4"), "-e", "cat-cow", "--out", str(tmp_path / "o")), "nope.mp4", "no such file")
 
 
-def test_a_folder_instead_of_a_file(tmp_path):
-    _assert_one_error_line(_run(str(tmp_path), "-e", "cat-cow", "--out", str(tmp_path / "o")), "not a file")
+def test_a_folder_without_clips(tmp_path):
+    (tmp_path / "notes.txt").write_text("no clips here")
+    _assert_one_error_line(_run(str(tmp_path), "-e", "cat-cow", "--out", str(tmp_path / "o")), str(tmp_path), "holds no video or trace files")
 
 
 def test_file_that_is_not_a_video(tmp_path):
