@@ -34,3 +34,10 @@ def shared_clip(name: str) -> Path:
 def trace_path(clip_stem: str) -> Path:
     """Path of the committed landmark trace of a shared clip (tests/data/traces/<stem>.npz)."""
     return TRACES / f"{clip_stem}.npz"
+
+
+@pytest.fixture(autouse=True)
+def _no_user_overrides(monkeypatch):
+    """A developer's own model or spec folder (environment variables) must not change test results."""
+    monkeypatch.delenv("POSECHECK_MODEL", raising=False)
+    monkeypatch.delenv("POSECHECK_SPECS", raising=False)
