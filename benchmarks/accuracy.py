@@ -35,6 +35,8 @@ USAGE_NOTE = """\
 /work/venv-dev/bin/posecheck eval /work/shared/videos/labels.yaml --traces tests/data/traces --only cat_cow_01.mp4
 # every clip of your exercise, with the robustness variants (mirrored, x0.75 / x1.5 speed, 0.5 % noise):
 /work/venv-dev/bin/posecheck eval tests/data/labels.yaml --traces tests/data/traces --only cat_cow_01 --only cat_cow_03 --variants
+# false positives: run your spec on every clip; clips of other exercises should count nothing and time no hold:
+/work/venv-dev/bin/posecheck eval tests/data/labels.yaml --traces tests/data/traces --as-exercise cat-cow
 # machine-readable: --json -     a spec folder of your own: --specs DIR     decode the videos instead: --videos DIR
 /work/venv-dev/bin/python -m pytest -q tests/test_accuracy.py -k cat-cow   # the checks the specs must pass
 ```

@@ -127,3 +127,17 @@ def test_videos_path_runs_the_session_loop_and_agrees_with_the_trace():
     assert len(from_video.poses) == len(from_trace.poses)
     assert from_video.result is not None and from_trace.result is not None
     assert from_video.result.reps == from_trace.result.reps == label.reps
+
+
+def test_as_exercise_checks_a_spec_on_other_exercises_clips(labels_file):
+    result = invoke(labels_file, "--traces", TRACES, "--as-exercise", "cat-cow", "--only", "squat_01", "--json", "-")
+    assert result.exit_code == 0, result.output
+    clip = json.loads(result.stdout)["clips"][0]
+    assert clip["exercise"] == "cat-cow" and clip["truth_reps"] == 0
+    assert clip["posecheck"]["counted_reps"] == clip["posecheck"]["phantoms"]
+
+
+def test_as_exercise_unknown_is_one_error_line(labels_file):
+    result = invoke(labels_file, "--traces", TRACES, "--as-exercise", "nope")
+    assert result.exit_code == 4
+    assert result.stderr.strip() == "Error: no spec 'nope'"

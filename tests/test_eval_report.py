@@ -196,3 +196,32 @@ print(report.clips[0].posecheck.counted_reps, report.clips[0].baseline.counted_r
     assert result.returncode == 0, result.stderr
     counted, baseline = (int(x) for x in result.stdout.split())
     assert counted == 2 and baseline >= 0
+
+
+def test_as_exercise_runs_one_spec_on_every_clip_as_near_misses(monkeypatch):
+    import posecheck.evaluate as ev
+
+    monkeypatch.setattr(ev, "spec_loader", lambda specs_dir: lambda exercise: object() if exercise == "squat" else None)
+    seen_exercises = []
+
+    def runner(label, spec):
+        seen_exercises.append(label.exercise)
+        return ClipRun(STREAM, CountResult(1, ((0.5, 0.9),)))
+
+    report = evaluate([SQUAT, PLANK, NEW], runner, source="traces", as_exercise="squat")
+    assert seen_exercises == ["squat", "squat", "squat"]
+    squat, plank, new = report.clips
+    assert squat.label is SQUAT and squat.posecheck.count_error == -1  # its own label, unchanged
+    assert plank.label.near_miss_of == "plank" and plank.posecheck.phantoms == 1
+    assert new.label.near_miss_of == "brand-new" and new.posecheck.count_error == 1
+    headers, rows = clip_table(report)
+    assert dict(zip(headers, rows[1]))["note"] == "shows plank: should count nothing"
+
+
+def test_as_exercise_without_a_spec_is_a_user_error(monkeypatch):
+    import posecheck.evaluate as ev
+    from posecheck.errors import UnknownExerciseError
+
+    monkeypatch.setattr(ev, "spec_loader", lambda specs_dir: lambda exercise: None)
+    with pytest.raises(UnknownExerciseError, match="no spec 'nope'"):
+        evaluate([SQUAT], canned_runner, source="traces", as_exercise="nope")

@@ -267,3 +267,12 @@ def test_label_at_speed_divides_every_time():
     assert fast.holds == (pytest.approx((1.0, 1.5)),)
     assert (fast.reps, fast.clip, fast.exercise) == (1, "k.mp4", "knee-to-chest")
     assert label.at_speed(1.0) is label
+
+
+def test_near_miss_label_expects_nothing_and_scores_every_timed_hold_second():
+    near = SQUATS.as_near_miss("plank")
+    assert (near.exercise, near.reps, near.rep_times, near.holds, near.near_miss_of) == ("plank", 0, (), (), "squat")
+    assert SQUATS.as_near_miss("squat") is SQUATS
+    s = score_clip(near, CountResult(1, ((0.0, 1.0),), (CountedHold(2.0, 5.0, 3.0),)))
+    assert (s.count_error, s.phantoms) == (1, 1)
+    assert s.hold is not None and s.hold.extra_s == pytest.approx(3.0) and s.hold.error_s == pytest.approx(3.0)

@@ -40,6 +40,13 @@ def eval_command(
         bool,
         typer.Option("--variants", help="Also run each clip mirrored, at x0.75 and x1.5 speed, and with landmark noise."),
     ] = False,
+    as_exercise: Annotated[
+        str | None,
+        typer.Option(
+            "--as-exercise",
+            help="Run this exercise's spec on every selected clip; clips of other exercises should then count nothing (a false-positive check).",
+        ),
+    ] = None,
     baseline: Annotated[
         Path | None,
         typer.Option("--baseline", help="Baseline table (joint angle + up/down degrees per exercise). Default: the built-in AIGym-style table."),
@@ -87,6 +94,7 @@ def eval_command(
                 specs_dir=specs,
                 baseline=rules,
                 variants=ev.VARIANTS if variants else (),
+                as_exercise=as_exercise,
                 on_clip=progress,
             )
     except PosecheckError as exc:

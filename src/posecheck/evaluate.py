@@ -95,6 +95,8 @@ class ClipLabel:
         reps: true rep count, or None when it could not be told (not scored for counts).
         rep_times: (start, end) seconds of every labelled rep, in time order (may be empty).
         holds: (start, end) seconds of every labelled hold (from ``hold`` or ``holds``).
+        near_miss_of: set when another exercise's spec is run on this clip (:meth:`as_near_miss`): the
+            exercise the clip really shows. Such a spec should count nothing and time no hold here.
     """
 
     clip: str
@@ -102,6 +104,7 @@ class ClipLabel:
     reps: int | None
     rep_times: tuple[Interval, ...] = ()
     holds: tuple[Interval, ...] = ()
+    near_miss_of: str | None = None
 
     @property
     def stem(self) -> str:
@@ -113,6 +116,13 @@ class ClipLabel:
         """Total labelled hold time in seconds."""
         return sum(end - start for start, end in self.holds)
 
+    def as_near_miss(self, exercise: str) -> ClipLabel:
+        """The label for running ``exercise``'s spec on this clip: its own label if it shows that
+        exercise, else a near miss that should count no rep and time no hold."""
+        if exercise == self.exercise:
+            return self
+        return ClipLabel(self.clip, exercise, 0, (), (), near_miss_of=self.exercise)
+
     def at_speed(self, speed: float) -> ClipLabel:
         """The label of the clip played ``speed`` times as fast (every time divided by ``speed``)."""
         if speed == 1.0:
@@ -121,7 +131,9 @@ class ClipLabel:
         def scaled(intervals: tuple[Interval, ...]) -> tuple[Interval, ...]:
             return tuple((s / speed, e / speed) for s, e in intervals)
 
-        return ClipLabel(self.clip, self.exercise, self.reps, scaled(self.rep_times), scaled(self.holds))
+        return ClipLabel(
+            self.clip, self.exercise, self.reps, scaled(self.rep_times), scaled(self.holds), self.near_miss_of
+        )
 
 
 def parse_labels(data: Any, source: str = "labels") -> list[ClipLabel]:
@@ -343,7 +355,9 @@ def score_clip(label: ClipLabel, result: CountResult) -> ClipScore:
         phantoms = len(phantom_idx)
         phantom_times = tuple(counted[i] for i in phantom_idx)
 
-    hold = score_holds(result.holds, label.holds) if label.holds and result.holds is not None else None
+    # A near miss is scored for holds too: every second timed there is an extra second.
+    hold_scored = (label.holds or label.near_miss_of is not None) and result.holds is not None
+    hold = score_holds(result.holds, label.holds) if hold_scored else None
     return ClipScore(
         clip=label.clip,
         exercise=label.exercise,
@@ -847,6 +861,7 @@ def evaluate(
     specs_dir: Path | None = None,
     baseline: dict[str, BaselineRule] | None = None,
     variants: Sequence[Variant] = (),
+    as_exercise: str | None = None,
     on_clip: Callable[[ClipReport], None] | None = None,
 ) -> Report:
     """Runs posecheck (and the baseline) on every labelled clip and scores them.
@@ -859,9 +874,20 @@ def evaluate(
         specs_dir: where to find specs (None: the built-in ones, as ``analyze`` does).
         baseline: the baseline rules per exercise (None or empty: no baseline).
         variants: robustness variants to run posecheck on as well.
+        as_exercise: run this exercise's spec on every clip instead of each clip's own; clips of other
+            exercises become near misses (:meth:`ClipLabel.as_near_miss`) that should count nothing.
         on_clip: called after each clip (progress output).
+
+    Raises:
+        UnknownExerciseError: ``as_exercise`` has no spec. SpecError: a spec is invalid.
     """
     load_spec = spec_loader(specs_dir)
+    if as_exercise is not None and load_spec(as_exercise) is None:
+        from posecheck.errors import UnknownExerciseError
+
+        raise UnknownExerciseError(f"no spec '{as_exercise}'")
+    if as_exercise is not None:
+        labels = [label.as_near_miss(as_exercise) for label in labels]
     reports: list[ClipReport] = []
     for label in labels:
         report = _evaluate_clip(label, run, load_spec(label.exercise), baseline or {}, variants)
@@ -949,7 +975,10 @@ def clip_table(report: Report) -> tuple[list[str], list[list[str]]]:
             _num(None if b is None else b.phantoms, "{}"),
         ]
         row += [str(c.variants[name].counted_reps) if name in c.variants else "-" for name in variant_names]
-        row.append(c.skipped or "")
+        note = c.skipped or ""
+        if c.label.near_miss_of is not None:
+            note = f"shows {c.label.near_miss_of}: should count nothing" + (f"; {note}" if note else "")
+        row.append(note)
         rows.append(row)
     return headers, rows
 
