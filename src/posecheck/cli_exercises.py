@@ -16,7 +16,7 @@ from posecheck.errors import InputError, SpecError
 
 app = typer.Typer(
     name="exercises",
-    help="List, show and validate exercise specs (YAML).",
+    help="List, show and validate exercise specs (YAML).\n\nExample: posecheck exercises show cat-cow",
     no_args_is_help=True,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
