@@ -584,6 +584,34 @@ def test_movement_under_the_minimum_range_is_noise():
     assert reps(events) == []
 
 
+ANCHOR_RAMP = [0.0] * 10 + [0.03 * k for k in range(1, 11)]  # rest, then a slow lift of 0.03 per frame from 1.0 s
+
+ANCHOR_TABLE = [
+    # (anchor, expected phases, when "top" began). min_range 0.2, down <= 0.3, top >= 0.7 of the range.
+    # first_phase: the rest reads 0.15 (mid-down), so top needs 0.55 x 0.2 = 0.11 of lift: reached at 0.12.
+    ("first_phase", ["down", "top"], 1.3),
+    # low: the rest reads 0, so top needs 0.7 x 0.2 = 0.14 of lift: reached at 0.15, one frame later.
+    ("low", ["down", "top"], 1.4),
+    # high: the rest is taken for the top of the range (for exercises that start at the top).
+    ("high", ["top"], 0.0),
+]
+
+
+@pytest.mark.parametrize(("anchor", "expected_phases", "top_at"), ANCHOR_TABLE, ids=[row[0] for row in ANCHOR_TABLE])
+def test_the_adaptive_anchor_places_the_first_value_in_the_narrow_range(anchor, expected_phases, top_at):
+    spec = make_spec(**{**ADAPTIVE, "adaptive": {**ADAPTIVE["adaptive"], "anchor": anchor}})
+    events, _ = run(spec, ANCHOR_RAMP)
+    assert phases(events) == expected_phases
+    top = next(e for e in events if isinstance(e, PhaseChanged) and e.phase == "top")
+    assert top.t == pytest.approx(top_at)
+
+
+def test_the_default_anchor_is_the_first_phase():
+    default_events, _ = run(make_spec(**ADAPTIVE), ANCHOR_RAMP)
+    explicit = make_spec(**{**ADAPTIVE, "adaptive": {**ADAPTIVE["adaptive"], "anchor": "first_phase"}})
+    assert run(explicit, ANCHOR_RAMP)[0] == default_events
+
+
 def test_the_learned_range_is_kept_after_learn_reps():
     lifts = signal((0.0, 1), (0.3, 1), (0.0, 1), (0.3, 1), (0.0, 1), (0.9, 1), (0.0, 1))
     _, engine = run(make_spec(**ADAPTIVE), lifts)

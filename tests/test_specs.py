@@ -231,6 +231,14 @@ def test_adaptive_ranges_must_be_fractions():
     )
 
 
+def test_adaptive_anchor_is_one_of_three_words():
+    data = yaml.safe_load(VALID)
+    data["adaptive"] = {"learn_reps": 2, "min_range": 0.1, "anchor": "middle"}
+    data["phases"]["ranges"] = {"down": {"max": 0.3}, "top": {"min": 0.7}}
+    problems = _problems(yaml.safe_dump(data, sort_keys=False))
+    assert [p.split(": ", 1)[1] for p in problems] == ["adaptive.anchor: Input should be 'first_phase', 'low' or 'high' (got 'middle')"]
+
+
 def test_load_spec_file_raises_spec_error_with_all_problems(tmp_path):
     path = tmp_path / "lift.yaml"
     path.write_text(VALID.replace("measure: lift", "measure: lifft").replace("[down, top, down]", "[down, peak, down]"))

@@ -128,7 +128,7 @@ class Engine:
                 hold = HoldTimer(spec.hold.min_seconds, spec.hold.exit_grace, spec.target.seconds, side)
             learner = None
             if spec.adaptive is not None:
-                learner = RangeLearner(spec.adaptive.learn_reps, spec.adaptive.min_range, _start_anchor(spec))
+                learner = RangeLearner(spec.adaptive.learn_reps, spec.adaptive.min_range, _start_anchor(spec, spec.adaptive.anchor))
             self._machines.append(
                 _Machine(side, key(phase_measure), PhaseTracker(ranges, spec.phases.hysteresis, spec.phases.min_dwell), reps, hold, learner)
             )
@@ -565,9 +565,14 @@ class Engine:
         return max(moving, key=lambda m: m.tracker.since or 0.0) if moving else self._machines[LEFT]
 
 
-def _start_anchor(spec: ExerciseSpec) -> float:
-    """Where in the learned range (0-1) a person who has not moved yet is assumed to be: the middle of the
-    rep's first phase (the middle of the range for hold-only specs)."""
+def _start_anchor(spec: ExerciseSpec, anchor: str) -> float:
+    """Where in the learned range (0-1) a person who has not moved yet is assumed to be (`adaptive.anchor`):
+    the bottom (low), the top (high), or by default the middle of the rep's first phase (the middle of the
+    range for hold-only specs)."""
+    if anchor == "low":
+        return 0.0
+    if anchor == "high":
+        return 1.0
     if spec.reps is None:
         return 0.5
     first = spec.phases.ranges[spec.reps.sequence[0]]

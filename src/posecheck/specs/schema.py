@@ -331,6 +331,12 @@ class Adaptive(_Strict):
     min_range: float = Field(
         gt=0, description="the learned range is never narrower than this (measure units): noise is not a rep"
     )
+    anchor: Literal["first_phase", "low", "high"] = Field(
+        "first_phase",
+        description="where the first value seen sits while the learned range is still narrower than min_range: "
+        "first_phase = the middle of the rep's first phase (the middle of the range for hold-only specs); "
+        "low = the bottom of the range (the person starts at rest and moves up); high = the top",
+    )
 
 
 # --------------------------------------------------------------------------------------------- metadata
