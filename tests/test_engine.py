@@ -235,6 +235,73 @@ def test_phases_and_reps(changes, lifts, expected_phases, expected_reps):
     assert engine.state.reps == expected_reps
 
 
+# reps.require: the position a rep must stay in. Here: the head (nose above the shoulders) must stay >= 0.
+REQUIRE = {"require": {"head": {"min": 0.0}}, "abandon_after": 0.5}
+THREE_CYCLES = UP_DOWN + signal((0.8, 1), (0.0, 1))  # down/top from 0 s, every second; tops at 1, 3, 5 s
+
+REQUIRE_TABLE = [
+    # (name, reps section, lift sequence, head per frame, expected reps, expected reps without require)
+    ("the position is kept: every rep counts", {"sequence": ["down", "top", "down"], **REQUIRE}, THREE_CYCLES, [0.1] * 70, 3, 3),
+    (
+        "a lapse shorter than abandon_after keeps the rep",
+        {"sequence": ["down", "top", "down"], **REQUIRE},
+        THREE_CYCLES,
+        [0.1] * 12 + [-0.5] * 3 + [0.1] * 55,
+        3,
+        3,
+    ),
+    (
+        # Out from 1.2 s (in top), abandoned at 1.7 s, back at 2.2 s in down (entered at 2.0 s, while out):
+        # the next rep starts at the next entry into down (4.0 s) and completes at 6.0 s.
+        "a lasting lapse abandons the rep; the next starts at the next entry into the first phase",
+        {"sequence": ["down", "top", "down"], **REQUIRE},
+        THREE_CYCLES,
+        [0.1] * 12 + [-0.5] * 10 + [0.1] * 48,
+        1,
+        3,
+    ),
+    (
+        # The phantom from a posture change: down entered in position, the position lost for 1 s while still
+        # in down, then back: top must not complete the rep begun before the lapse.
+        "coming back does not complete a rep begun before the lapse",
+        {"sequence": ["down", "top"], **REQUIRE},
+        signal((0.0, 2), (0.8, 1), (0.0, 1), (0.8, 1)),
+        [0.1] * 5 + [-0.5] * 10 + [0.1] * 35,
+        1,
+        2,
+    ),
+    (
+        "abandon_after 0 abandons at the first failing frame",
+        {"sequence": ["down", "top", "down"], "require": {"head": {"min": 0.0}}, "abandon_after": 0.0},
+        THREE_CYCLES,
+        [0.1] * 15 + [-0.5] + [0.1] * 54,
+        2,
+        3,
+    ),
+    (
+        "an unknown value does not abandon the rep",
+        {"sequence": ["down", "top", "down"], **REQUIRE},
+        THREE_CYCLES,
+        [0.1] * 12 + [None] * 10 + [0.1] * 48,
+        3,
+        3,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("reps_section", "lifts", "head", "expected", "expected_without"), [row[1:] for row in REQUIRE_TABLE], ids=[row[0] for row in REQUIRE_TABLE]
+)
+def test_reps_require_abandons_a_rep_when_the_position_is_lost(reps_section, lifts, head, expected, expected_without):
+    hidden = [[Landmark.NOSE] if h is None else [] for h in head]
+    head_values = [-0.5 if h is None else h for h in head]  # hidden: the value is unknown whatever it is
+    events, _ = run(make_spec(reps=reps_section), lifts, head=head_values, hidden=hidden)
+    without = {k: v for k, v in reps_section.items() if k not in ("require", "abandon_after")}
+    events_without, _ = run(make_spec(reps=without), lifts, head=head_values, hidden=hidden)
+    assert (len(reps(events)), len(reps(events_without))) == (expected, expected_without)
+    assert phases(events) == phases(events_without)  # the phases are not changed, only the reps
+
+
 def test_a_rep_record_has_timing_range_and_peaks():
     spec = make_spec(reps={"sequence": ["down", "top", "down"], "peaks": {"lift": "max", "head": "min"}})
     lifts = signal((0.0, 1), (0.4, 0.5), (0.9, 1), (0.0, 1))

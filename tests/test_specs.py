@@ -203,6 +203,13 @@ SEMANTIC = [
     pytest.param({"setup": {"view": "side", "visible_text": "x", "grace": 1}},
                  "setup: view: side needs view_ratio and view_text", id="side-view-needs-ratio"),
     pytest.param({"reps": None}, "(top level): a spec needs reps, hold, or both", id="counts-nothing"),
+    pytest.param({"reps": {"sequence": ["down", "top"], "require": {"nope": {"min": 0}}, "abandon_after": 1}},
+                 "reps.require.nope: unknown measure 'nope' (measures: head, lift)", id="reps-require-unknown-measure"),
+    pytest.param({"reps": {"sequence": ["down", "top"], "require": {"head": {"min": 0}}}},
+                 "reps: require needs abandon_after (seconds the position may be lost before the rep is abandoned)",
+                 id="reps-require-needs-abandon-after"),
+    pytest.param({"reps": {"sequence": ["down", "top"], "abandon_after": 1}},
+                 "reps: abandon_after applies to require only", id="abandon-after-without-require"),
 ]
 
 

@@ -67,6 +67,10 @@ class _Machine:
     hold: HoldTimer | None
     learner: RangeLearner | None
     count: int = 0
+    # reps.require: when its conditions began failing (None while they hold), and whether the person has
+    # been out of the rep's position for reps.abandon_after (reps are then not started).
+    out_since: float | None = None
+    out_of_position: bool = False
     entered: dict[str, float] = field(default_factory=dict)  # phase -> when last entered (tempo)
     left: dict[str, float] = field(default_factory=dict)  # phase -> when last left (tempo)
 
@@ -141,6 +145,10 @@ class Engine:
             for machine in self._machines:
                 if machine.hold is not None:
                     machine.hold.new_vote = self._new_vote
+
+        # the position a rep must stay in (reps.require)
+        self._rep_require = compile_conditions(spec.reps.require, per_side) if spec.reps else []
+        self._abandon_after = spec.reps.abandon_after if spec.reps and spec.reps.abandon_after is not None else 0.0
 
         # holds
         self._hold_phases = frozenset(spec.hold.phases) if spec.hold and spec.hold.phases else None
@@ -338,6 +346,7 @@ class Engine:
     def _reset_progress(self) -> None:
         for machine in self._machines:
             machine.tracker.reset()
+            machine.out_since, machine.out_of_position = None, False
             if machine.reps is not None:
                 machine.reps.reset()
 
@@ -434,6 +443,8 @@ class Engine:
             value = machine.learner.fraction(raw)
         change = machine.tracker.step(t, value, values, machine.side)
         reps = machine.reps
+        if reps is not None and self._rep_require:
+            self._check_rep_position(machine, reps, t, values)
         if reps is not None:
             reps.observe(t, raw, values)
             if reps.draft is not None and evidence is not None:
@@ -446,11 +457,28 @@ class Engine:
         previous, phase, since = change
         events.append(PhaseChanged(since, phase, previous, machine.side))
         self._phase_tempo_check(machine, previous, phase, since, t, events)
-        if reps is None:
+        if reps is None or machine.out_of_position:
             return
         done = reps.on_phase(phase, since)
         if done is not None and reps.counts(done):
             self._complete_rep(machine, done, since, t, events)
+
+    def _check_rep_position(self, machine: _Machine, reps: RepCounter, t: float, values: dict[str, float]) -> None:
+        """reps.require: abandons the rep in progress once the position has been lost for reps.abandon_after.
+
+        The phase is kept (the person may come back in it), so the next rep starts only at the next entry into
+        the sequence's first phase: a rep whose first phase was entered before leaving the position cannot
+        complete on coming back. An unknown condition neither starts nor ends a lapse.
+        """
+        held = check_all(self._rep_require, values, machine.side)
+        if held is True:
+            machine.out_since, machine.out_of_position = None, False
+        elif held is False:
+            if machine.out_since is None:
+                machine.out_since = t
+            if not machine.out_of_position and t - machine.out_since >= self._abandon_after:
+                machine.out_of_position = True
+                reps.abandon()
 
     def _phase_tempo_check(self, machine: _Machine, previous: str | None, phase: str, since: float, t: float, events: list[Event]) -> None:
         verdicts = []

@@ -61,10 +61,15 @@ class RepCounter:
         self.reset()
 
     def reset(self) -> None:
-        """Abandons the rep in progress; the next rep starts from the sequence's start again."""
+        """Starts afresh, as at the beginning of a session (after a long dropout): the rep in progress is
+        abandoned, and with ``start_anywhere`` the next phase seen may again be any phase of the cycle."""
+        self.abandon()
+        self._seen_any = False
+
+    def abandon(self) -> None:
+        """Abandons the rep in progress; the next rep starts at the next entry into the sequence's first phase."""
         self.progress = 0  # index of the next sequence phase expected; 0 = waiting for the start
         self.draft: RepDraft | None = None
-        self._seen_any = False
 
     def observe(self, t: float, value: float, values: dict[str, float]) -> None:
         """Records one frame's phase-measure value and peak measures into the rep in progress."""

@@ -76,6 +76,7 @@ def check_references(data: dict) -> list[Problem]:
             problems.append((("reps", "sequence", i), f"phase '{name}' twice in a row (a phase cannot follow itself)"))
     for name in _mapping(reps.get("peaks")):
         need_measure(("reps", "peaks", name), name)
+    need_conditions(("reps", "require"), reps.get("require"))
 
     # sides
     sides = _mapping(data.get("sides"))

@@ -166,6 +166,23 @@ class Reps(_Strict):
     peaks: dict[Name, Literal["min", "max"]] = Field(
         default_factory=dict, description="measure -> which extreme to record per rep (RepRecord.peaks)"
     )
+    require: Conditions | None = Field(
+        None,
+        description="the position the person must stay in during a rep (checked every frame, unlike a phase's "
+        "`also`, which is checked on entry): when these fail for abandon_after seconds the rep in progress is "
+        "abandoned, and the next rep starts at the next entry into the sequence's first phase once they hold again",
+    )
+    abandon_after: Seconds | None = Field(
+        None, description="seconds the require conditions may fail before the rep in progress is abandoned"
+    )
+
+    @model_validator(mode="after")
+    def _require_with_abandon_after(self) -> "Reps":
+        if self.require is not None and self.abandon_after is None:
+            raise ValueError("require needs abandon_after (seconds the position may be lost before the rep is abandoned)")
+        if self.require is None and self.abandon_after is not None:
+            raise ValueError("abandon_after applies to require only")
+        return self
 
 
 class Sides(_Strict):
