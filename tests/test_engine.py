@@ -716,3 +716,40 @@ def test_finish_closes_a_running_hold_and_an_open_gap():
     assert summary.exercise == "lift"
     assert [round(h.seconds, 2) for h in summary.holds] == [1.9]
     assert [(round(g.start, 2), g.end) for g in summary.gaps] == [(2.9, 4.0)]
+
+
+def test_end_emits_hold_finished_for_a_hold_still_running():
+    spec = make_spec(hold=HOLD, reps=None, target={"seconds": 30.0})
+    events, engine = run(spec, signal((0.0, 1), (0.8, 2)))
+    assert not [e for e in events if isinstance(e, HoldFinished)]  # the hold was never left
+    final = engine.end(2.95)
+    assert [(type(e).__name__, round(e.t, 3)) for e in final] == [("HoldFinished", 2.9)]  # its last frame in position
+    assert final[0].hold.seconds == pytest.approx(1.9)
+    assert engine.end(3.0) == []  # once
+    assert engine.finish(3.0).holds == [final[0].hold]
+    assert engine.state.hold_seconds is None
+
+
+@pytest.mark.parametrize(("lifts", "expected"), [(signal((0.0, 1), (0.8, 2)), 1), (signal((0.0, 1), (0.8, 2), (0.0, 1)), 0), (signal((0.0, 3)), 0)])
+def test_end_and_finish_agree_with_finish_alone(lifts, expected):
+    spec = make_spec(hold=HOLD, reps=None, target={"seconds": 30.0})
+    _, alone = run(spec, lifts)
+    _, ended = run(spec, lifts)
+    t_end = (len(lifts) - 1) * DT
+    assert len(ended.end(t_end)) == expected
+    assert ended.finish(t_end) == alone.finish(t_end)
+
+
+@pytest.mark.parametrize(("cue_seconds", "shown"), [(4.0, True), (0.5, False), (0.0, False)])
+def test_the_state_shows_a_cue_for_cue_seconds(cue_seconds, shown):
+    # The cue fires at 1.5 s (head down from 1.0 s, after 0.5 s); the state is read at 2.9 s.
+    head = [0.1] * 10 + [-0.5] * 6 + [0.1] * 14
+    engine = Engine(make_spec(form=[RULE]), cue_seconds=cue_seconds)
+    for i, lift in enumerate(signal((0.0, 3))):
+        engine.update(i * DT, make_pose(i * DT, lift, head=head[i]))
+    assert engine.state.cue == ("Let your head rest." if shown else None)
+
+
+def test_cue_seconds_cannot_be_negative():
+    with pytest.raises(ValueError, match="cue_seconds"):
+        Engine(make_spec(), cue_seconds=-1.0)

@@ -11,6 +11,7 @@ Usage::
     for t, pose in trace.poses():
         for event in engine.update(t, pose):
             ...
+    final_events = engine.end(trace.timestamps[-1])   # HoldFinished of a hold still running
     summary = engine.finish(trace.timestamps[-1])
 
 ``process_trace`` gives the same events as calling ``update`` frame by frame, but computes the geometry of
@@ -51,8 +52,9 @@ from posecheck.engine.sides import SideVote
 from posecheck.pose import NUM_LANDMARKS, Pose
 from posecheck.specs.schema import ExerciseSpec
 
-# How long EngineState.cue keeps showing the latest cue. A display choice for overlays: it decides nothing
-# about counting or cueing (those numbers live in the specs).
+# Default for how long EngineState.cue keeps showing the latest cue: time to read a one-line cue twice. A
+# display choice for overlays (Engine(cue_seconds=...) changes it): it decides nothing about counting or
+# cueing, whose numbers live in the specs.
 CUE_FRESH_SECONDS = 4.0
 
 
@@ -81,10 +83,14 @@ class Engine:
     Args:
         spec: a validated spec (`posecheck.specs.load_spec_by_id`). Everything is precompiled here, so
             `update` does no validation and builds no pydantic objects.
+        cue_seconds: how long `state.cue` shows the latest cue, in seconds of pose time (display only).
     """
 
-    def __init__(self, spec: ExerciseSpec):
+    def __init__(self, spec: ExerciseSpec, cue_seconds: float = CUE_FRESH_SECONDS):
+        if not cue_seconds >= 0:
+            raise ValueError(f"cue_seconds must be 0 or more, got {cue_seconds}")
         self.spec = spec
+        self.cue_seconds = cue_seconds
         self.measures = MeasureSet(spec)
         per_side = set(self.measures.per_side)
         self._per_side = per_side
@@ -191,7 +197,7 @@ class Engine:
         self._cues: list[Cue] = []
         self._gaps: list[Gap] = []
         self._last_cue: Cue | None = None
-        self._value_keys: list[str] | None = None
+        self._ended = False
 
     # ------------------------------------------------------------------------------------------ public API
     def update(self, t: float, pose: Pose | None) -> list[Event]:
@@ -259,7 +265,7 @@ class Engine:
         machine = self._display_machine()
         hold = next((m.hold for m in self._machines if m.hold is not None and m.hold.seconds is not None), None)
         cue = self._last_cue
-        fresh = cue is not None and self._t is not None and self._t - cue.t <= CUE_FRESH_SECONDS
+        fresh = cue is not None and self._t is not None and self._t - cue.t <= self.cue_seconds
         return EngineState(
             t=self._t if self._t is not None else 0.0,
             tracking=self._last_pose_t is not None and not self._lost_reported,
@@ -276,14 +282,33 @@ class Engine:
             cue=cue.text if fresh and cue is not None else None,
         )
 
-    def finish(self, t: float) -> SessionSummary:
-        """Ends the session at ``t``: closes a running hold and an open gap, and sums everything up."""
+    def end(self, t: float) -> list[Event]:
+        """Ends the session at ``t`` and returns the events that causes.
+
+        A hold still running is closed (dated to its last frame in position) and its ``HoldFinished`` is
+        returned, so that sinks see every hold finish, not only those the person left before the end; an
+        open gap is closed. Call it once, after the last `update` and before `finish`, and pass the events
+        on to the sinks; `finish` calls it itself when it was not called (the events are then only in the
+        summary). Later calls return nothing.
+
+        Args:
+            t: the session's last time in seconds (the last frame's timestamp).
+        """
+        if self._ended:
+            return []
+        self._ended = True
+        events: list[Event] = []
         for machine in self._machines:
             if machine.hold is not None:
-                machine.hold.finish(t)
+                events += machine.hold.finish(t)
         if self._gap_start is not None and (self._gap_long or t - self._gap_start >= self._lost_after):
             self._gaps.append(Gap(self._gap_start, t))
             self._gap_start, self._gap_long = None, False
+        return events
+
+    def finish(self, t: float) -> SessionSummary:
+        """Ends the session at ``t`` (see `end`, which it calls if needed) and sums everything up."""
+        self.end(t)
         holds = sorted((r for m in self._machines if m.hold for r in m.hold.records), key=lambda r: r.start)
         by_side = self._reps_by_side()
         asymmetry = None
