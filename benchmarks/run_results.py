@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,7 +30,6 @@ sys.path.insert(0, str(HERE))
 import live_rate  # noqa: E402
 import multi_clip  # noqa: E402
 import scaling  # noqa: E402
-import soak  # noqa: E402
 
 from posecheck.bench import BenchConfig, machine_info, run_bench  # noqa: E402
 
@@ -222,7 +222,10 @@ def main() -> int:
     clips = [SHARED / f"{name}.mp4" for name in args.clips]
     results["multi_clip"] = multi_clip.measure(clips, args.exercise, os.cpu_count() or 2, rounds, True, say)
     say(f"memory over {args.soak_minutes:g} minutes")
-    results["soak"] = soak.soak(args.source, args.soak_minutes, 5.0, args.exercise, True)
+    # In a new process, so that the memory it measures is the loop's alone, not what the parts above left.
+    done = subprocess.run([sys.executable, str(HERE / "soak.py"), "--source", str(args.source), "--minutes",
+                           str(args.soak_minutes), "--exercise", args.exercise], capture_output=True, text=True, check=True)
+    results["soak"] = json.loads(done.stdout)
     results["load_after"] = os.getloadavg()
     results["minutes"] = (time.perf_counter() - started) / 60.0
     if args.notes:

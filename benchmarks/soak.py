@@ -84,13 +84,15 @@ class RssSampler:
 
 
 def analyse_samples(samples: list[tuple[float, float]]) -> dict[str, float]:
-    """First/last minute medians and the slope (MB/min) after the first minute."""
+    """First/last minute medians and the slope (MB/min) after the first minute (the model, the first frames'
+    buffers and the codec settle in during it). Runs shorter than two minutes use halves instead of minutes."""
     t = np.array([s[0] for s in samples])
     mb = np.array([s[1] for s in samples])
-    settled = t >= min(60.0, t[-1] / 2)
+    settle = min(60.0, t[-1] / 2)
+    settled = t >= settle
     slope = float(np.polyfit(t[settled] / 60.0, mb[settled], 1)[0]) if settled.sum() >= 3 else float("nan")
-    first = mb[t <= min(60.0, t[-1] / 2)]
-    last = mb[t >= t[-1] - 60.0]
+    first = mb[t <= settle]
+    last = mb[t >= t[-1] - settle]
     return {
         "minutes": float(t[-1] / 60.0),
         "first_minute_mb": float(np.median(first)),
