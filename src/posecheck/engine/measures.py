@@ -77,6 +77,9 @@ class AutoSide:
             raise ValueError("AutoSide: left and right landmark lists must pair up")
         self.left, self.right = left, right
         self.margin, self.hold_seconds = margin, hold_seconds
+        # (2K, 1) landmark rows and (2,) columns: one fancy index gathers (N, 2K, [visibility, z]) per block.
+        self._rows = np.concatenate([left, right])[:, None]
+        self._cols = np.array([VISIBILITY, Z], dtype=np.intp)
         self.reset()
 
     def reset(self) -> None:
@@ -86,7 +89,7 @@ class AutoSide:
     def choose(self, ts: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         """(N,) chosen side per frame for (N,) times and (N, 33, 5) landmarks."""
         k = len(self.left)
-        cols = landmarks[:, np.concatenate([self.left, self.right])][:, :, [VISIBILITY, Z]]  # (N, 2K, 2)
+        cols = landmarks[:, self._rows, self._cols]  # (N, 2K, 2)
         means = cols.reshape(len(ts), 2, k, 2).sum(axis=2) / k  # (N, side, [visibility, z])
         score = means[:, :, 0].tolist()
         depth = means[:, :, 1].tolist()
