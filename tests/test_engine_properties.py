@@ -133,3 +133,26 @@ def test_time_scaling_turns_a_calm_rep_into_a_slow_down_cue():
     assert [e.rule for e in calm if type(e).__name__ == "Cue"] == []
     assert [e.rule for e in rushed if type(e).__name__ == "Cue"] == ["slow_down"]
     assert len(reps(calm)) == len(reps(rushed)) == 1
+
+
+def _run_with_head(spec, lifts, heads):
+    engine = Engine(spec)
+    return [e for i, (lv, hv) in enumerate(zip(lifts, heads)) for e in engine.update(i * DT, make_pose(i * DT, lv, head=hv))]
+
+
+REQUIRE_HEAD = {"require": {"head": {"min": 0.0}}, "abandon_after": 0.5}  # head >= 0: in position
+
+
+@SETTINGS
+@given(lifts=segments, heads=st.lists(st.tuples(st.sampled_from([-0.5, 0.1]), st.integers(1, 15)), min_size=1, max_size=25))
+def test_reps_require_only_ever_drops_reps(lifts, heads):
+    lv, hv = expand(lifts), expand(heads)
+    n = min(len(lv), len(hv))
+    sequence = {"sequence": ["down", "top", "down"]}
+    plain = _run_with_head(make_spec(reps=sequence), lv[:n], hv[:n])
+    required = _run_with_head(make_spec(reps={**sequence, **REQUIRE_HEAD}), lv[:n], hv[:n])
+    assert phases(required) == phases(plain)
+    # Every rep counted with require is a rep counted without it (same end), never one more.
+    assert {round(r.end, 6) for r in reps(required)} <= {round(r.end, 6) for r in reps(plain)}
+    if all(h >= 0 for h in hv[:n]):
+        assert required == plain  # always in position: require changes nothing
