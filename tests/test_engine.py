@@ -475,6 +475,31 @@ def test_hidden_landmarks_are_not_ready_until_visible():
     assert len(reps(events)) == 1
 
 
+MID_ONLY = {  # no measure resolves an auto side: the phase measure uses midpoints, the other an absolute name
+    "lift": {"kind": "height", "points": ["mid_wrist", "mid_shoulder"]},
+    "head": BASE["measures"]["head"],
+}
+LEFT_ARM = (Landmark.LEFT_WRIST, Landmark.LEFT_SHOULDER)  # a tuple: run() reads lists as per-frame values
+RIGHT_ARM = (Landmark.RIGHT_WRIST, Landmark.RIGHT_SHOULDER)
+
+VISIBLE_TABLE = [
+    # (name, measures, hidden landmarks, ready). setup.visible: [wrist, shoulder] (side-relative names).
+    ("auto side: the left side visible", BASE["measures"], RIGHT_ARM, True),
+    ("auto side: the right side visible", BASE["measures"], LEFT_ARM, True),  # the auto side is the visible one
+    ("auto side: neither side complete", BASE["measures"], (Landmark.LEFT_WRIST, Landmark.RIGHT_SHOULDER), False),
+    ("no auto side: the left side visible", MID_ONLY, RIGHT_ARM, True),
+    ("no auto side: the right side visible", MID_ONLY, LEFT_ARM, True),
+    ("no auto side: neither side complete", MID_ONLY, (Landmark.LEFT_WRIST, Landmark.RIGHT_SHOULDER), False),
+]
+
+
+@pytest.mark.parametrize(("measures", "hidden", "ready"), [row[1:] for row in VISIBLE_TABLE], ids=[row[0] for row in VISIBLE_TABLE])
+def test_setup_visible_side_relative_names(measures, hidden, ready):
+    spec = make_spec(measures=measures, setup={**BASE["setup"], "visible": ["wrist", "shoulder"]})
+    _, engine = run(spec, signal((0.0, 0.5)), hidden=hidden)
+    assert engine.state.ready is ready
+
+
 def test_counting_waits_for_the_start_position():
     setup = {**BASE["setup"], "start": {"when": {"head": {"min": 0.5}}, "text": "Lift your head to start."}}
     spec = make_spec(setup=setup)

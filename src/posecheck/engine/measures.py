@@ -183,7 +183,11 @@ class MeasureSet:
         required = spec.setup.visible or (phase_measure.points if phase_measure else [])
         self._required = {side: np.unique(point_indices(required, side)) for side in SIDES}
         mode = phase_measure.side if phase_measure and any(is_side_relative(p) for p in required) else "fixed"
-        self._required_mode = "auto" if mode == "auto" and self.auto is not None else mode
+        if mode == "auto" and self.auto is None:
+            # No measure picks an auto side (e.g. the phase measure uses mid_ points only): there is no side
+            # to check, so either side fully visible will do, as for side: both.
+            mode = "both"
+        self._required_mode = mode
 
     def reset(self) -> None:
         """Forgets the filter and side history (after tracking was lost for long)."""
