@@ -193,7 +193,15 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     parser.add_argument("--json", type=Path, help="also save every figure as JSON here")
     parser.add_argument("--quick", action="store_true", help="small numbers for a smoke run (not for publishing)")
+    parser.add_argument("--from-json", type=Path, help="measure nothing: re-write RESULTS.md from a saved --json file")
     args = parser.parse_args()
+    if args.from_json:
+        results = json.loads(args.from_json.read_text())
+        if args.notes:
+            results["notes"] = args.notes.read_text()
+        args.out.write_text(render(results))
+        say(f"wrote {args.out} from {args.from_json}")
+        return 0
     if args.quick:
         args.frames, args.warmup, args.rounds, args.soak_minutes = 60, 10, 1, 0.5
         args.clips = args.clips[:2]
