@@ -302,6 +302,44 @@ def test_reps_require_abandons_a_rep_when_the_position_is_lost(reps_section, lif
     assert phases(events) == phases(events_without)  # the phases are not changed, only the reps
 
 
+MAX_FROM_TABLE = [
+    # (name, reps section, lift sequence, expected reps with max_seconds_from start, with movement). max_seconds 2.
+    (
+        "a rest in the first phase longer than max_seconds",
+        {"sequence": ["down", "top", "down"]},
+        signal((0.0, 3), (0.8, 1), (0.0, 1)),
+        0,  # start: the rep begun at 0 s is abandoned at 2 s, while resting; top at 3 s has no rep to continue
+        1,
+    ),
+    ("a rep that stalls in the top", {"sequence": ["down", "top", "down"]}, signal((0.0, 1), (0.8, 3), (0.0, 1), (0.8, 1), (0.0, 1)), 1, 1),
+    (
+        "a rest, then a quick move through a transit phase",
+        {"sequence": ["down", "top"]},
+        signal((0.0, 5), (0.35, 1), (0.8, 1)),
+        0,
+        1,
+    ),
+    ("a slow move through a transit phase", {"sequence": ["down", "top"]}, signal((0.0, 1), (0.35, 2.5), (0.8, 1)), 0, 0),
+]
+
+
+@pytest.mark.parametrize(
+    ("reps_section", "lifts", "expected_from_start", "expected_from_movement"),
+    [row[1:] for row in MAX_FROM_TABLE],
+    ids=[row[0] for row in MAX_FROM_TABLE],
+)
+def test_max_seconds_from_start_or_movement(reps_section, lifts, expected_from_start, expected_from_movement):
+    ranges = {"down": {"max": 0.2}, "mid": {"min": 0.2, "max": 0.5}, "top": {"min": 0.5}}
+    phases_section = {**BASE["phases"], "ranges": ranges}
+    counts = []
+    for start_or_movement in ("start", "movement"):
+        spec = make_spec(phases=phases_section, reps={**reps_section, "max_seconds": 2.0, "max_seconds_from": start_or_movement})
+        counts.append(len(reps(run(spec, lifts)[0])))
+    default = make_spec(phases=phases_section, reps={**reps_section, "max_seconds": 2.0})
+    assert counts == [expected_from_start, expected_from_movement]
+    assert len(reps(run(default, lifts)[0])) == expected_from_start  # start is the default
+
+
 def test_a_rep_record_has_timing_range_and_peaks():
     spec = make_spec(reps={"sequence": ["down", "top", "down"], "peaks": {"lift": "max", "head": "min"}})
     lifts = signal((0.0, 1), (0.4, 0.5), (0.9, 1), (0.0, 1))

@@ -210,6 +210,8 @@ SEMANTIC = [
                  id="reps-require-needs-abandon-after"),
     pytest.param({"reps": {"sequence": ["down", "top"], "abandon_after": 1}},
                  "reps: abandon_after applies to require only", id="abandon-after-without-require"),
+    pytest.param({"reps": {"sequence": ["down", "top"], "max_seconds_from": "movement"}},
+                 "reps: max_seconds_from applies to max_seconds only", id="max-seconds-from-without-max-seconds"),
 ]
 
 

@@ -132,6 +132,7 @@ class Engine:
                     spec.reps.min_excursion,
                     spec.reps.max_seconds,
                     peaks,
+                    spec.reps.max_seconds_from == "movement",
                 )
             hold = None
             if spec.hold is not None:

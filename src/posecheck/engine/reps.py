@@ -16,6 +16,8 @@ class RepDraft:
     """A rep in progress (or just completed): when it began and what was seen during it."""
 
     start: float
+    first_phase: str  # the phase the rep began in
+    moving_since: float | None = None  # when that phase was left (max_seconds runs from here), None while in it
     low: float = math.inf  # extremes of the phase measure (raw units)
     high: float = -math.inf
     first_value: float = math.nan
@@ -42,6 +44,7 @@ class RepCounter:
         min_excursion: a completed rep with less range of motion is not counted (None: no limit).
         max_seconds: a rep unfinished after this long is abandoned (None: never).
         peaks: key in the frame values -> (name to report, "min" or "max").
+        max_from_movement: max_seconds counts from leaving the rep's first phase, not from entering it.
     """
 
     def __init__(
@@ -51,12 +54,14 @@ class RepCounter:
         min_excursion: float | None,
         max_seconds: float | None,
         peaks: dict[str, tuple[str, str]],
+        max_from_movement: bool = False,
     ):
         self.sequence = sequence
         self.cyclic = sequence[0] == sequence[-1]
         self.start_anywhere = start_anywhere
         self.min_excursion = min_excursion
         self.max_seconds = max_seconds
+        self.max_from_movement = max_from_movement
         self.peaks = peaks
         self.reset()
 
@@ -76,9 +81,13 @@ class RepCounter:
         draft = self.draft
         if draft is None:
             return
-        if self.max_seconds is not None and t - draft.start > self.max_seconds:
-            self.reset()
-            return
+        if self.max_seconds is not None:
+            # From the rep's start, or (max_from_movement) from leaving its first phase: then resting in the start
+            # position, however long, is not a stalled rep, and the rep that follows the rest is not lost.
+            since = draft.moving_since if self.max_from_movement else draft.start
+            if since is not None and t - since > self.max_seconds:
+                self.reset()
+                return
         if value == value:
             if draft.first_value != draft.first_value:
                 draft.first_value = value
@@ -98,6 +107,9 @@ class RepCounter:
 
         The returned draft is complete but not yet checked against min_excursion (see `counts`).
         """
+        draft = self.draft
+        if draft is not None and draft.moving_since is None and phase != draft.first_phase:
+            draft.moving_since = t  # any phase change, transit phases too, is the movement starting
         if phase not in self.sequence:
             return None
         first_seen = not self._seen_any
@@ -109,25 +121,25 @@ class RepCounter:
                 self.progress = 0
                 self.draft = None
                 if self.cyclic:
-                    self._begin(1, t)
+                    self._begin(1, t, phase)
                 return done
             return None
         if phase == self.sequence[0]:
-            self._begin(1, t)
+            self._begin(1, t, phase)
         elif first_seen and self.start_anywhere:
             # The clip began mid-cycle: pretend the earlier phases happened.
             index = self.sequence.index(phase, 1)
             if index < len(self.sequence) - 1:
-                self._begin(index + 1, t)
+                self._begin(index + 1, t, phase)
             elif self.cyclic:
-                self._begin(1, t)
+                self._begin(1, t, phase)
         else:
             self.progress, self.draft = 0, None
         return None
 
-    def _begin(self, progress: int, t: float) -> None:
+    def _begin(self, progress: int, t: float, phase: str) -> None:
         self.progress = progress
-        self.draft = RepDraft(start=t)
+        self.draft = RepDraft(start=t, first_phase=phase)
 
     def counts(self, draft: RepDraft) -> bool:
         """Whether a completed rep moved enough to count (noise guard)."""

@@ -163,6 +163,12 @@ class Reps(_Strict):
     max_seconds: PositiveSeconds | None = Field(
         None, description="a rep still unfinished after this long is abandoned (the person stopped mid-rep)"
     )
+    max_seconds_from: Literal["start", "movement"] = Field(
+        "start",
+        description="what max_seconds is counted from: start = when the rep's first phase was entered (time "
+        "resting in it counts); movement = when that phase was left (resting in the start position never "
+        "abandons the rep)",
+    )
     peaks: dict[Name, Literal["min", "max"]] = Field(
         default_factory=dict, description="measure -> which extreme to record per rep (RepRecord.peaks)"
     )
@@ -177,7 +183,9 @@ class Reps(_Strict):
     )
 
     @model_validator(mode="after")
-    def _require_with_abandon_after(self) -> "Reps":
+    def _paired_settings(self) -> "Reps":
+        if "max_seconds_from" in self.model_fields_set and self.max_seconds is None:
+            raise ValueError("max_seconds_from applies to max_seconds only")
         if self.require is not None and self.abandon_after is None:
             raise ValueError("require needs abandon_after (seconds the position may be lost before the rep is abandoned)")
         if self.require is None and self.abandon_after is not None:
