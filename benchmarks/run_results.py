@@ -103,6 +103,7 @@ def render(results: dict) -> str:
         out += ["### The engine alone on recorded traces", "", "| exercise | frames | frames/s | us/frame |",
                 "|---|---:|---:|---:|"]
         out += [f"| {name} | {e['frames']} | {_f(e['fps'], 0)} | {_f(e['us_per_frame'])} |" for name, e in main["engine"].items()]
+        out += [""] + [f"- {name}: skipped, its spec did not load ({why})" for name, why in main.get("engine_skipped", {}).items()]
         out += [""]
     startup = main.get("startup", {})
     if "help_s" in startup:

@@ -74,11 +74,18 @@ def test_traces_for_exercise_follow_the_clip_names():
 
 
 def test_engine_alone_reports_frames_and_rate_per_exercise():
-    result = bench_engine(TRACES, repeat=1, exercises=["cat-cow"])
+    result, skipped = bench_engine(TRACES, repeat=1, exercises=["cat-cow"])
+    assert skipped == {}
     (name, rate), = result.items()
     assert name == "cat-cow"
     assert rate.frames == sum(len(np.load(TRACES / t)["timestamps"]) for t in rate.traces)
     assert positive(rate.fps) and positive(rate.us_per_frame)
+
+
+def test_engine_alone_skips_a_spec_that_does_not_load(tmp_path):
+    (tmp_path / "cat-cow.yaml").write_text("id: cat-cow\nnot_a_field: 1\n")
+    result, skipped = bench_engine(TRACES, specs_dir=tmp_path, repeat=1, exercises=["cat-cow"])
+    assert result == {} and "cat-cow.yaml" in skipped["cat-cow"]
 
 
 def test_bench_needs_a_source():

@@ -311,18 +311,6 @@ def bench_decode(video: Path, count: int, warmup: int, times: StageTimes, height
                 times.add("decode", clock() - start)
 
 
-def bench_engine_on_poses(poses: list[tuple[float, Any]], exercise: str, warmup: int, times: StageTimes,
-                          specs_dir: Path | None = None) -> None:
-    """Times ``Engine.update`` (smoothing, measures, phases, reps, cues) per frame on given poses."""
-    from posecheck.engine.engine import Engine
-    from posecheck.specs import load_spec_by_id
-
-    engine = Engine(load_spec_by_id(exercise, specs_dir))
-    time_each(poses, lambda tp: engine.update(*tp), times, "engine", warmup)
-    if poses:
-        engine.finish(poses[-1][0])
-
-
 # ------------------------------------------------------------------------------------------- engine
 
 
@@ -357,24 +345,35 @@ def traces_for_exercise(exercise: str, traces_dir: Path) -> list[Path]:
 
 
 def bench_engine(traces_dir: Path, specs_dir: Path | None = None, repeat: int = 3,
-                 exercises: list[str] | None = None) -> dict[str, EngineRate]:
+                 exercises: list[str] | None = None) -> tuple[dict[str, EngineRate], dict[str, str]]:
     """Frames per second of the engine alone, per exercise, on that exercise's recorded traces.
 
-    Poses are built from the traces before timing starts, so only ``Engine.update``/``finish`` are
-    timed. Each exercise runs ``repeat`` times; the fastest run is kept (the others lost time to the
-    rest of the machine, not to the engine). Exercises without traces are left out.
+    Poses are built from the traces before timing starts, so only what the loop asks of the engine per
+    frame (``update``, then the ``state`` snapshot) and ``finish`` are timed. Each exercise runs ``repeat``
+    times; the fastest run is kept (the others lost time to the rest of the machine, not to the engine).
+
+    Returns:
+        exercise -> its rate (exercises without traces are left out), and exercise -> why it was skipped
+        (a spec that does not load).
     """
     from posecheck.engine.engine import Engine
+    from posecheck.errors import SpecError
     from posecheck.specs import SpecRegistry
     from posecheck.trace import Trace
 
     registry = SpecRegistry.default(specs_dir)
     results: dict[str, EngineRate] = {}
+    skipped: dict[str, str] = {}
     for exercise in exercises or registry.ids():
         paths = traces_for_exercise(exercise, traces_dir)
         if not paths:
             continue
-        spec = registry.load(exercise)
+        try:
+            spec = registry.load(exercise)
+        except SpecError as exc:
+            skipped[exercise] = "; ".join(exc.problems)
+            log.warning("engine benchmark skips %s: %s", exercise, skipped[exercise])
+            continue
         recordings = [list(Trace.load(p).poses()) for p in paths]
         frames = sum(len(r) for r in recordings)
         best = float("inf")
@@ -384,10 +383,11 @@ def bench_engine(traces_dir: Path, specs_dir: Path | None = None, repeat: int = 
                 engine = Engine(spec)
                 for t, pose in poses:
                     engine.update(t, pose)
+                    engine.state  # noqa: B018 - the loop reads the snapshot after every update
                 engine.finish(poses[-1][0] if poses else 0.0)
             best = min(best, time.perf_counter() - start)
         results[exercise] = EngineRate([p.name for p in paths], frames, best)
-    return results
+    return results, skipped
 
 
 # ------------------------------------------------------------------------------------------ start-up
@@ -556,14 +556,14 @@ class EndToEnd:
         }
 
 
-def run_end_to_end(source: Any, model_path: Path, exercise: str, frames: int, warmup: int, out_dir: Path, *,
-                   prefetch: int, background: int, specs_dir: Path | None = None, rss_every: int = 30) -> EndToEnd:
+def run_end_to_end(source: Any, model_path: Path, spec: Any, frames: int, warmup: int, out_dir: Path, *,
+                   prefetch: int, background: int, rss_every: int = 30) -> EndToEnd:
     """The loop ``posecheck analyze`` runs (estimator, engine, annotated video), on the first ``frames`` frames.
 
     Args:
         source: an opened frame source (a `VideoFileSource`, a `CameraSource`...); the caller closes it.
         model_path: the ``.task`` model.
-        exercise: spec id for the engine and the overlay.
+        spec: the `ExerciseSpec` for the engine and the overlay.
         frames, warmup: frames to run, of which the first ``warmup`` are not timed.
         out_dir: where the annotated video goes.
         prefetch, background: passed to `run_session` (0, 0: the serial loop).
@@ -574,9 +574,7 @@ def run_end_to_end(source: Any, model_path: Path, exercise: str, frames: int, wa
     from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
     from posecheck.render import annotate
     from posecheck.session import VideoWriterSink, run_session
-    from posecheck.specs import load_spec_by_id
 
-    spec = load_spec_by_id(exercise, specs_dir)
     first = FirstFrames(source, frames)
     clock = ClockSink(warmup, rss_every)
     # The same sinks as `posecheck analyze` (minus the progress bar), then the stopwatch.
@@ -593,8 +591,8 @@ def run_end_to_end(source: Any, model_path: Path, exercise: str, frames: int, wa
 # ------------------------------------------------------------------------------------ stages, in a row
 
 
-def bench_stages(video: Path | None, frames_bgr: list[np.ndarray], model_path: Path, exercise: str, warmup: int,
-                 out_dir: Path, specs_dir: Path | None = None) -> tuple[dict[str, StageSummary], list[str]]:
+def bench_stages(video: Path | None, frames_bgr: list[np.ndarray], model_path: Path, spec: Any, warmup: int,
+                 out_dir: Path) -> tuple[dict[str, StageSummary], list[str]]:
     """Each stage of the loop alone, one after the other, over the same frames.
 
     Returns:
@@ -605,7 +603,6 @@ def bench_stages(video: Path | None, frames_bgr: list[np.ndarray], model_path: P
     from posecheck.engine.engine import Engine
     from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
     from posecheck.render import annotate
-    from posecheck.specs import load_spec_by_id
 
     times = StageTimes()
     notes: list[str] = []
@@ -618,7 +615,6 @@ def bench_stages(video: Path | None, frames_bgr: list[np.ndarray], model_path: P
         poses = time_each(list(enumerate(rgb)), lambda item: estimator.estimate(item[1], item[0] / 30.0),
                           times, "infer", warmup)
     del rgb
-    spec = load_spec_by_id(exercise, specs_dir)
     engine = Engine(spec)
 
     def engine_step(item: tuple[int, Any]) -> Any:
@@ -728,7 +724,8 @@ def run_bench(config: BenchConfig, progress=None) -> dict[str, Any]:
         raise InputError("give a video with --source FILE or a camera with --camera N")
     if config.frames <= config.warmup + 1:
         raise InputError(f"--frames ({config.frames}) must be larger than the warm-up ({config.warmup}) + 1")
-    load_spec_by_id(config.exercise, config.specs_dir)  # an unknown exercise fails now, not after a minute
+    # Read once: an unknown exercise fails now, not after a minute, and every run uses the same spec.
+    spec = load_spec_by_id(config.exercise, config.specs_dir)
     model = resolve_model(config.model)
     report: dict[str, Any] = {"machine": machine_info(),
                               "model": {"path": str(model.path), "origin": model.origin, "sha256": model.sha256}}
@@ -745,9 +742,9 @@ def run_bench(config: BenchConfig, progress=None) -> dict[str, Any]:
             say(f"end to end, pipelined (round {round_index + 1})")
             with _open_source(config) as source:
                 info = source.info
-                pipelined.append(run_end_to_end(source, model.path, config.exercise, config.frames, config.warmup,
+                pipelined.append(run_end_to_end(source, model.path, spec, config.frames, config.warmup,
                                                 out_dir, prefetch=_pipeline_defaults()[0],
-                                                background=_pipeline_defaults()[1], specs_dir=config.specs_dir))
+                                                background=_pipeline_defaults()[1]))
             if frames_bgr is None:
                 _check_preload(info.width, info.height, config.frames)
                 say("decoding frames for the bare estimator")
@@ -760,8 +757,8 @@ def run_bench(config: BenchConfig, progress=None) -> dict[str, Any]:
             del frames_rgb
             say(f"end to end, serial (round {round_index + 1})")
             with _open_source(config) as source:
-                serial.append(run_end_to_end(source, model.path, config.exercise, config.frames, config.warmup,
-                                             out_dir, prefetch=0, background=0, specs_dir=config.specs_dir))
+                serial.append(run_end_to_end(source, model.path, spec, config.frames, config.warmup,
+                                             out_dir, prefetch=0, background=0))
 
         best_pipe = max(pipelined, key=lambda r: r.rate.fps)
         best_serial = max(serial, key=lambda r: r.rate.fps)
@@ -783,8 +780,8 @@ def run_bench(config: BenchConfig, progress=None) -> dict[str, Any]:
 
         if config.stages:
             say("stages one by one")
-            stages, notes = bench_stages(config.source, frames_bgr or [], model.path, config.exercise,
-                                         min(config.warmup, len(frames_bgr or []) // 2), out_dir, config.specs_dir)
+            stages, notes = bench_stages(config.source, frames_bgr or [], model.path, spec,
+                                         min(config.warmup, len(frames_bgr or []) // 2), out_dir)
             report["stages"] = {name: summary_dict(s) for name, s in stages.items()}
             report["stage_notes"] = notes
             if "engine" in stages and "infer" in stages and stages["infer"].mean_ms > 0:
@@ -800,7 +797,10 @@ def run_bench(config: BenchConfig, progress=None) -> dict[str, Any]:
             report["engine_note"] = "no traces folder (tests/data/traces of a source checkout)"
         else:
             say("engine alone on recorded traces")
-            report["engine"] = {k: v.to_dict() for k, v in bench_engine(traces_dir, config.specs_dir).items()}
+            rates, skipped = bench_engine(traces_dir, config.specs_dir)
+            report["engine"] = {k: v.to_dict() for k, v in rates.items()}
+            if skipped:
+                report["engine_skipped"] = skipped
     if config.startup:
         say("start-up")
         if config.source is not None:
