@@ -34,7 +34,7 @@ import scaling  # noqa: E402
 from posecheck.bench import BenchConfig, machine_info, run_bench  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "videos"
-DEFAULT_SOURCE = SHARED / "glute_bridge_03.mp4"  # 1280x720 H.264, 30 fps, one person on a mat, 10 s
+DEFAULT_SOURCE = Path("glute_bridge_03.mp4")  # 1280x720 H.264, 30 fps, one person on a mat, 10 s
 DEFAULT_CLIPS = ["cat_cow_03", "bird_dog_03", "glute_bridge_14", "dead_bug_02", "cobra_11", "plank_01"]
 TARGET_RATIO = 0.95
 TARGET_ENGINE_SHARE = 0.01
@@ -182,7 +182,8 @@ def render(results: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
+    parser.add_argument("--videos", type=Path, default=SHARED, help="folder of the shared clips")
+    parser.add_argument("--source", type=Path, help=f"clip for the main runs (default: {DEFAULT_SOURCE.name} in --videos)")
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=3)
@@ -203,6 +204,7 @@ def main() -> int:
         args.out.write_text(render(results))
         say(f"wrote {args.out} from {args.from_json}")
         return 0
+    args.source = args.source or args.videos / DEFAULT_SOURCE
     if args.quick:
         args.frames, args.warmup, args.rounds, args.soak_minutes = 60, 10, 1, 0.5
         args.clips = args.clips[:2]
@@ -228,7 +230,7 @@ def main() -> int:
         say("live loop, window")
         results["live"].append(live_rate.measure(args.source, args.exercise, window=True, warmup=args.warmup))
     say("several clips")
-    clips = [SHARED / f"{name}.mp4" for name in args.clips]
+    clips = [args.videos / f"{name}.mp4" for name in args.clips]
     results["multi_clip"] = multi_clip.measure(clips, args.exercise, os.cpu_count() or 2, rounds, True, say)
     say(f"memory over {args.soak_minutes:g} minutes")
     # In a new process, so that the memory it measures is the loop's alone, not what the parts above left.
