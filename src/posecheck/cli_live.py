@@ -6,6 +6,7 @@ session loop. Output options and the report are the same as ``posecheck analyze`
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
@@ -72,7 +73,6 @@ def live(
     print_json_only = json_out == "-"
     spec = cli._load_spec(exercise, specs)
     out_dir = out if out is not None else cli.DEFAULT_OUT_ROOT / f"live-{spec.id}-{time.strftime('%Y%m%d-%H%M%S')}"
-    cli._prepare_output_folder(out_dir)
     for path in (record, Path(json_out) if json_out and not print_json_only else None):
         if path is not None:
             cli._check_writable_file(path)
@@ -83,7 +83,15 @@ def live(
 
     if not headless:
         lv.require_display()
-    result, source_desc = _run(spec, camera, source, width, height, model, headless, record, mirror)
+    created = not out_dir.exists()
+    cli._prepare_output_folder(out_dir)
+    try:
+        result, source_desc = _run(spec, camera, source, width, height, model, headless, record, mirror)
+    except BaseException:
+        if created:  # no camera, no model...: leave no empty folder behind
+            with contextlib.suppress(OSError):
+                out_dir.rmdir()
+        raise
 
     from posecheck import report as rpt
 

@@ -120,7 +120,7 @@ def _probe_window() -> str | None:
     """Opens and closes a window in a child process; its last error line if that fails."""
     code = (
         "import cv2\n"
-        f"cv2.namedWindow({WINDOW_NAME + ' probe'!r}, cv2.WINDOW_NORMAL)\n"
+        "cv2.namedWindow('posecheck display check', cv2.WINDOW_NORMAL)\n"
         "cv2.destroyAllWindows()\n"
     )
     try:

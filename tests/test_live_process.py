@@ -1,0 +1,395 @@
+"""`posecheck live` as a real process: the window on a virtual X server (Xvfb), the headless view, and the
+one-line errors for a missing display or camera.
+
+The counting clip is the first 6 s of the shared cat_cow_01.mp4, re-encoded at half size and 6 fps into a
+temporary folder (never committed), so that the live loop keeps up with it even on a busy shared 2-core
+machine (at 10 fps it dropped frames there under a load average of 8): then no frame may be dropped, and
+the live count must equal `posecheck analyze`'s count of the same clip. The tests that quit early play the
+full clip, which outlasts any start-up delay.
+
+The window is checked from Xvfb's own framebuffer (``-fbdir``: an XWD image file the server keeps
+current), keys are sent with xdotool, and the window is closed the way a window manager's close button
+does it: a WM_DELETE_WINDOW message (sent with libX11 through ctypes).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import json
+import os
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+cv2 = pytest.importorskip("cv2")
+
+from posecheck import live, render  # noqa: E402
+
+from conftest import shared_clip  # noqa: E402
+
+XVFB = shutil.which("Xvfb")
+XDOTOOL = shutil.which("xdotool")
+LIBX11 = ctypes.util.find_library("X11")
+needs_x = pytest.mark.skipif(
+    not (XVFB and XDOTOOL and LIBX11),
+    reason="window tests need Xvfb, xdotool and libX11 (apt-get install xvfb xdotool)",
+)
+
+CLIP_SECONDS = 6.0
+CLIP_FRAME_STEP = 5  # 30 fps -> 6 fps
+CLIP_SCALE = 0.5  # 720x1280 -> 360x640
+SCREEN = (1280, 1024)
+PROCESS_TIMEOUT_S = 90
+
+
+def posecheck(*args: str) -> list[str]:
+    return [sys.executable, "-m", "posecheck", *args]
+
+
+def environment(display: str | None) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["COLUMNS"] = "200"
+    if display is not None:
+        env["DISPLAY"] = display
+    return env
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    """The test clip: 6 s of cat_cow_01 at 6 fps and 360x640 (see the module docstring)."""
+    source = shared_clip("cat_cow_01.mp4")
+    path = tmp_path_factory.mktemp("live-clip") / "cat_cow_short.mp4"
+    cap = cv2.VideoCapture(str(source))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    writer = None
+    index = 0
+    while index < CLIP_SECONDS * fps:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        if index % CLIP_FRAME_STEP == 0:
+            frame = cv2.resize(frame, None, fx=CLIP_SCALE, fy=CLIP_SCALE, interpolation=cv2.INTER_AREA)
+            if writer is None:
+                size = (frame.shape[1], frame.shape[0])
+                writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps / CLIP_FRAME_STEP, size)
+            writer.write(frame)
+        index += 1
+    cap.release()
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="module")
+def analyzed(clip, tmp_path_factory) -> dict:
+    """`posecheck analyze`'s report of the clip: what the live view must reproduce."""
+    out = tmp_path_factory.mktemp("analyze")
+    done = subprocess.run(
+        posecheck("analyze", str(clip), "-e", "cat-cow", "--out", str(out), "--no-video", "--json", "-"),
+        capture_output=True, text=True, timeout=PROCESS_TIMEOUT_S, env=environment(None),
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    # A count of 0 would make "live equals analyze" prove nothing: the clip holds one full cat-cow cycle.
+    assert report["reps"] >= 1, report
+    return report
+
+
+def assert_same_count(report: dict, analyzed: dict) -> None:
+    assert report["live"]["frames_dropped"] == 0, "the live loop fell behind a 6 fps clip"
+    assert report["frames"] == analyzed["frames"]
+    assert report["reps"] == analyzed["reps"]
+    assert [(r["start"], r["end"]) for r in report["rep_list"]] == [(r["start"], r["end"]) for r in analyzed["rep_list"]]
+
+
+# ------------------------------------------------------------------------------------------------ errors
+
+
+def test_without_a_display_one_line_suggests_headless(clip, tmp_path):
+    done = subprocess.run(
+        posecheck("live", "cat-cow", "--source", str(clip), "--out", str(tmp_path / "out")),
+        capture_output=True, text=True, timeout=PROCESS_TIMEOUT_S, env=environment(None),
+    )
+    assert done.returncode == 5
+    assert done.stderr == "Error: no display (DISPLAY is not set); use --headless to follow the count in the terminal\n"
+    assert done.stdout == ""
+    assert not (tmp_path / "out").exists(), "a failed start leaves no empty output folder behind"
+
+
+def test_an_unreachable_display_is_an_error_not_an_abort(clip, tmp_path):
+    done = subprocess.run(
+        posecheck("live", "cat-cow", "--source", str(clip), "--out", str(tmp_path)),
+        capture_output=True, text=True, timeout=PROCESS_TIMEOUT_S, env=environment(":87"),
+    )
+    assert done.returncode == 5, done.stderr  # not -6 (SIGABRT from Qt)
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: cannot open a window on display ':87'")
+    assert lines[0].endswith("use --headless to follow the count in the terminal")
+
+
+@pytest.mark.parametrize("camera", [0, 3])
+def test_no_camera_is_one_line_listing_the_cameras_that_open(camera, tmp_path):
+    done = subprocess.run(
+        posecheck("live", "cat-cow", "--headless", "--camera", str(camera), "--out", str(tmp_path / "out")),
+        capture_output=True, text=True, timeout=PROCESS_TIMEOUT_S, env=environment(None),
+    )
+    assert done.returncode == 2
+    assert done.stderr == f"Error: camera {camera} cannot be opened; no camera found\n"
+    assert not (tmp_path / "out").exists()
+
+
+# ------------------------------------------------------------------------------------------------ headless
+
+
+def test_headless_shows_the_count_in_the_terminal_and_counts_like_analyze(clip, analyzed, tmp_path):
+    done = subprocess.run(
+        posecheck("live", "cat-cow", "--source", str(clip), "--headless", "--out", str(tmp_path), "--json", "-"),
+        capture_output=True, text=True, timeout=PROCESS_TIMEOUT_S, env=environment(None),
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)  # stdout holds the report and nothing else
+    assert_same_count(report, analyzed)
+    assert report["live"]["ended_by"] == "end of video" and report["interrupted"] is False
+    assert json.loads((tmp_path / "report.json").read_text()) == report
+    # Not a terminal here: plain event lines, no status-line control characters.
+    assert "rep 1 / 10 in" in done.stderr and "\x1b" not in done.stderr
+    assert "Session ended: end of video." in done.stderr
+
+
+# ------------------------------------------------------------------------------------------------ window
+
+
+@dataclass
+class XServer:
+    display: str
+    fbdir: Path
+
+    def screenshot(self) -> np.ndarray:
+        """The whole screen as (H, W, 3) uint8 BGR, from the XWD file Xvfb keeps in ``fbdir``."""
+        data = (self.fbdir / "Xvfb_screen0").read_bytes()
+        header = struct.unpack(">25I", data[:100])
+        header_size, width, height, bits_per_pixel, bytes_per_line, ncolors = (
+            header[0], header[4], header[5], header[11], header[12], header[19])
+        assert bits_per_pixel == 32, "the server was started with a 24-bit screen"
+        offset = header_size + 12 * ncolors  # each colormap entry is 12 bytes
+        rows = np.frombuffer(data, np.uint8, count=bytes_per_line * height, offset=offset).reshape(height, bytes_per_line)
+        return rows[:, : 4 * width].reshape(height, width, 4)[..., :3].copy()  # LSB first: B, G, R, pad
+
+    def xdotool(self, *args: str) -> str:
+        done = subprocess.run([XDOTOOL, *args], capture_output=True, text=True, timeout=30, env=environment(self.display))
+        return done.stdout.strip()
+
+    def close_window(self, window: int) -> None:
+        """Asks the window to close, as a window manager's close button does (WM_DELETE_WINDOW)."""
+        x11 = ctypes.CDLL(LIBX11)
+        x11.XOpenDisplay.restype = ctypes.c_void_p
+        x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+        x11.XInternAtom.restype = ctypes.c_ulong
+        x11.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+        x11.XSendEvent.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_long, ctypes.c_void_p]
+        x11.XFlush.argtypes = x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+
+        class ClientMessage(ctypes.Structure):
+            _fields_ = [("type", ctypes.c_int), ("serial", ctypes.c_ulong), ("send_event", ctypes.c_int),
+                        ("display", ctypes.c_void_p), ("window", ctypes.c_ulong), ("message_type", ctypes.c_ulong),
+                        ("format", ctypes.c_int), ("data", ctypes.c_long * 5)]
+
+        class XEvent(ctypes.Union):
+            _fields_ = [("xclient", ClientMessage), ("pad", ctypes.c_long * 24)]
+
+        display = x11.XOpenDisplay(self.display.encode())
+        assert display, f"cannot open {self.display}"
+        try:
+            event = XEvent()
+            event.xclient.type = 33  # ClientMessage
+            event.xclient.window = window
+            event.xclient.format = 32
+            event.xclient.message_type = x11.XInternAtom(display, b"WM_PROTOCOLS", 0)
+            event.xclient.data[0] = x11.XInternAtom(display, b"WM_DELETE_WINDOW", 0)
+            assert x11.XSendEvent(display, window, 0, 0, ctypes.byref(event))
+            x11.XFlush(display)
+        finally:
+            x11.XCloseDisplay(display)
+
+
+@pytest.fixture(scope="module")
+def xserver(tmp_path_factory):
+    """A private Xvfb (1280x1024, 24 bit) with its framebuffer in a file, for this module's window tests."""
+    if not (XVFB and XDOTOOL and LIBX11):
+        pytest.skip("window tests need Xvfb, xdotool and libX11 (apt-get install xvfb xdotool)")
+    fbdir = tmp_path_factory.mktemp("xvfb")
+    read_end, write_end = os.pipe()
+    server = subprocess.Popen(
+        [XVFB, "-displayfd", str(write_end), "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24", "-fbdir", str(fbdir),
+         "-nolisten", "tcp"],
+        pass_fds=(write_end,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    os.close(write_end)
+    number = b""
+    deadline = time.monotonic() + 30
+    while not number.endswith(b"\n") and time.monotonic() < deadline:
+        ready, _, _ = select.select([read_end], [], [], 1.0)
+        if ready:
+            chunk = os.read(read_end, 16)
+            if not chunk:
+                break
+            number += chunk
+    os.close(read_end)
+    assert number.strip(), "Xvfb did not start"
+    yield XServer(display=f":{number.decode().strip()}", fbdir=fbdir)
+    server.terminate()
+    server.wait(timeout=10)
+
+
+class LiveWindow:
+    """A running `posecheck live` process with its window on the test X server."""
+
+    def __init__(self, xserver: XServer, clip: Path, out: Path, *extra: str) -> None:
+        self.x = xserver
+        self.out = out
+        self.process = subprocess.Popen(
+            posecheck("live", "cat-cow", "--source", str(clip), "--out", str(out), *extra),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment(xserver.display),
+        )
+        self.window = self._find_window()
+
+    def _find_window(self) -> int:
+        deadline = time.monotonic() + PROCESS_TIMEOUT_S
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"posecheck live exited early: {self.process.communicate()}"
+            windows = self.live_windows()
+            if windows:
+                return int(windows[0])
+            time.sleep(0.2)
+        raise AssertionError("the live window never appeared")
+
+    def live_windows(self) -> list[str]:
+        """This process's live window(s). By pid: a window of the previous test's process may linger for a
+        moment after it exited. By name: not the display check's short-lived window ("posecheck live"
+        until the title is set, then "posecheck live - <exercise> (keys)")."""
+        # --all: xdotool matches ANY of the conditions by default.
+        return self.x.xdotool("search", "--all", "--pid", str(self.process.pid), "--name", "^posecheck live( - |$)").split()
+
+    @property
+    def geometry(self) -> tuple[int, int, int, int] | None:
+        """x, y, width, height of the window now (it is resized once the first frame's size is known);
+        None while X does not know it (not mapped yet, or gone)."""
+        answer = self.x.xdotool("getwindowgeometry", "--shell", str(self.window))
+        shell = dict(line.split("=", 1) for line in answer.splitlines() if "=" in line)
+        if not {"X", "Y", "WIDTH", "HEIGHT"} <= shell.keys():
+            return None
+        return tuple(int(shell[key]) for key in ("X", "Y", "WIDTH", "HEIGHT"))
+
+    def view(self) -> np.ndarray:
+        """The window's pixels, from a screenshot of the screen (empty when the window is not known)."""
+        geometry = self.geometry
+        if geometry is None:
+            return np.zeros((0, 0, 3), np.uint8)
+        x, y, w, h = geometry
+        return self.x.screenshot()[y : y + h, x : x + w]
+
+    def wait_for_overlay(self) -> np.ndarray:
+        """Waits until the window shows the live overlay (the green count, top right); returns that view."""
+        deadline = time.monotonic() + PROCESS_TIMEOUT_S
+        seen = []
+        last_view = None
+        while time.monotonic() < deadline:
+            view = self.view()
+            h, w = view.shape[:2]
+            green = green_pixels(view[: h // 5, w // 2 :])
+            if green > 50:
+                return view
+            seen.append((view.shape[:2], green))
+            last_view = view if view.size else last_view
+            if self.process.poll() is not None:
+                if last_view is not None:
+                    cv2.imwrite(str(self.out / "last_view.png"), last_view)
+                raise AssertionError(
+                    f"the window never showed the overlay; (size, green pixels) seen: {seen[-20:]}; "
+                    f"last view: {self.out / 'last_view.png'}; posecheck said: {self.process.communicate()[1]}"
+                )
+            time.sleep(0.1)
+        raise AssertionError("the window never showed the overlay")
+
+    def finish(self) -> tuple[int, str, str, dict]:
+        stdout, stderr = self.process.communicate(timeout=PROCESS_TIMEOUT_S)
+        report_path = self.out / "report.json"
+        report = json.loads(report_path.read_text()) if report_path.exists() else {}
+        return self.process.returncode, stdout, stderr, report
+
+
+def green_pixels(image: np.ndarray) -> int:
+    return int(np.all(np.abs(image.astype(int) - np.array(live.COUNTER_COLOUR)) <= 30, axis=-1).sum())
+
+
+def skeleton_pixels(image: np.ndarray) -> int:
+    return sum(
+        int(np.all(np.abs(image.astype(int) - np.array(colour)) <= 20, axis=-1).sum())
+        for colour in (render.LEFT_COLOUR, render.RIGHT_COLOUR)
+    )
+
+
+@needs_x
+def test_window_shows_the_overlay_pauses_and_counts_like_analyze(xserver, clip, analyzed, tmp_path):
+    window = LiveWindow(xserver, clip, tmp_path, "--json", "-")
+    view = window.wait_for_overlay()
+    h, w = view.shape[:2]
+    assert (w, h) == (360, 640), "the window shows the clip at its size (it fits the screen)"
+    # What the overlay adds is there, and it is the overlay's doing: the raw clip has none of these colours.
+    first_frame = cv2.VideoCapture(str(clip)).read()[1]
+    assert green_pixels(first_frame[: h // 5, w // 2 :]) < 5
+    assert skeleton_pixels(view) > 200 and skeleton_pixels(first_frame) < 50
+
+    # Space pauses: the picture freezes (dimmed) until space again; no frame is lost by pausing.
+    window.x.xdotool("key", "--window", str(window.window), "space")
+    time.sleep(0.5)
+    paused = window.view()
+    time.sleep(0.6)
+    assert np.array_equal(window.view(), paused), "the paused picture does not change"
+    assert paused.mean() < 0.7 * view.mean()
+    window.x.xdotool("key", "--window", str(window.window), "space")
+
+    returncode, stdout, stderr, report = window.finish()
+    assert returncode == 0, stderr
+    assert json.loads(stdout) == report  # --json - : the report on stdout, nothing else
+    assert_same_count(report, analyzed)
+    assert report["live"]["ended_by"] == "end of video"
+
+
+@needs_x
+@pytest.mark.parametrize(
+    ("how", "ended_by"),
+    [("q key", "q key"), ("close button", "window closed"), ("Ctrl-C", "Ctrl-C")],
+)
+def test_every_way_out_saves_the_report(xserver, tmp_path, how, ended_by):
+    full_clip = shared_clip("cat_cow_01.mp4")  # 12.9 s: still playing when the quit arrives
+    window = LiveWindow(xserver, full_clip, tmp_path)
+    window.wait_for_overlay()
+    if how == "q key":
+        window.x.xdotool("key", "--window", str(window.window), "q")
+    elif how == "close button":
+        window.x.close_window(window.window)
+    else:
+        window.process.send_signal(signal.SIGINT)
+    returncode, stdout, stderr, report = window.finish()
+    assert returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert report["live"]["ended_by"] == ended_by
+    assert 0 < report["frames"] + report["live"]["frames_dropped"] < 387, "stopped before the end of the clip"
+    assert report["interrupted"] is True, "a video not played to the end gives a partial report"
+    assert (tmp_path / "reps.csv").exists()
+    assert f"Session ended: {ended_by}" in stderr
+    assert "Reps:" in stdout, "the summary is printed"
+    deadline = time.monotonic() + 5
+    while window.live_windows() and time.monotonic() < deadline:  # the server tidies up after the exit
+        time.sleep(0.1)
+    assert not window.live_windows(), "the window is gone"
