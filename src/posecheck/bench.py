@@ -610,7 +610,10 @@ def bench_stages(video: Path | None, frames_bgr: list[np.ndarray], model_path: P
         bench_decode(video, len(frames_bgr), warmup, times)
     else:
         notes.append("decode: not measured for a camera (frames arrive at the camera's pace)")
-    rgb = time_each(frames_bgr, lambda f: cv2.cvtColor(f, cv2.COLOR_BGR2RGB), times, "convert", warmup)
+    # Timed without keeping the results: holding hundreds of new frames would make every conversion fault
+    # in fresh memory, which the loop (where each frame's memory is soon reused) does not pay.
+    time_each(frames_bgr, lambda f: cv2.cvtColor(f, cv2.COLOR_BGR2RGB) is None, times, "convert", warmup)
+    rgb = [cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in frames_bgr]
     with MediaPipeEstimator(model_path) as estimator:
         poses = time_each(list(enumerate(rgb)), lambda item: estimator.estimate(item[1], item[0] / 30.0),
                           times, "infer", warmup)
