@@ -151,8 +151,10 @@ def test_no_camera_is_one_line_listing_the_cameras_that_open(camera, tmp_path):
 
 
 def test_headless_shows_the_count_in_the_terminal_and_counts_like_analyze(clip, analyzed, tmp_path):
+    recording = tmp_path / "session.mp4"
     done = subprocess.run(
-        posecheck("live", "cat-cow", "--source", str(clip), "--headless", "--out", str(tmp_path), "--json", "-"),
+        posecheck("live", "cat-cow", "--source", str(clip), "--headless", "--out", str(tmp_path), "--json", "-",
+                  "--record", str(recording)),
         capture_output=True, text=True, timeout=PROCESS_TIMEOUT_S, env=environment(None),
     )
     assert done.returncode == 0, done.stderr
@@ -163,6 +165,14 @@ def test_headless_shows_the_count_in_the_terminal_and_counts_like_analyze(clip, 
     # Not a terminal here: plain event lines, no status-line control characters.
     assert "rep 1 / 10 in" in done.stderr and "\x1b" not in done.stderr
     assert "Session ended: end of video." in done.stderr
+    # --record: the annotated session, frame for frame, at the clip's size and rate.
+    recorded = cv2.VideoCapture(str(recording))
+    assert int(recorded.get(cv2.CAP_PROP_FRAME_COUNT)) == analyzed["frames"]
+    assert recorded.get(cv2.CAP_PROP_FPS) == pytest.approx(analyzed["fps"], abs=0.01)
+    ok, last = recorded.read()
+    recorded.release()
+    assert ok and last.shape == (640, 360, 3)
+    assert green_pixels(last[: 640 // 5, 180:]) > 50, "the overlay (the green count) is in the recording"
 
 
 # ------------------------------------------------------------------------------------------------ window

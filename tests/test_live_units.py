@@ -82,13 +82,13 @@ def test_counter_text(state, expected):
 
 
 def test_target_text_follows_the_spec():
-    assert live.target_text(make_state(), SPEC) == "of 10 slow reps"  # cat-cow has a minimum rep time
+    assert live.target_text(SPEC) == "of 10 slow reps"  # cat-cow has a minimum rep time
     no_tempo = SPEC.model_copy(update={"tempo": None})
-    assert live.target_text(make_state(), no_tempo) == "of 10 reps"
+    assert live.target_text(no_tempo) == "of 10 reps"
     per_side = SPEC.model_copy(update={"target": SPEC.target.model_copy(update={"per_side": True})})
-    assert live.target_text(make_state(), per_side) == "10 each side"
+    assert live.target_text(per_side) == "10 each side"
     hold = SPEC.model_copy(update={"target": SPEC.target.model_copy(update={"reps": None, "seconds": 30.0})})
-    assert live.target_text(make_state(), hold) == "hold 30 s"
+    assert live.target_text(hold) == "hold 30 s"
 
 
 def test_flipped_pose_mirrors_positions_but_keeps_which_side_is_which(pose):

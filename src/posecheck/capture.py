@@ -186,7 +186,8 @@ class _LatestFrameSource:
         self._stop = threading.Event()
         self._resumed = threading.Event()
         self._resumed.set()
-        self._pause_lock = threading.Lock()
+        # Re-entrant: stop() may run in a signal handler on a thread that is inside pause() or resume().
+        self._pause_lock = threading.RLock()
         self._paused_at: float | None = None
         self._paused_before = 0.0  # seconds spent in pauses that have ended
         self._thread: threading.Thread | None = None

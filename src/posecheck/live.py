@@ -26,14 +26,17 @@ import signal
 import subprocess
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+import cv2
 import numpy as np
 
+from posecheck import render
 from posecheck.engine.events import (
     Cue,
     EngineState,
@@ -83,6 +86,11 @@ RING_TRACK_COLOUR = (90, 90, 90)
 COUNTER_MAX_WIDTH = 0.4
 READY_COLOUR = (60, 150, 40)  # dark green banner
 PAUSED_DIM = 0.45  # the paused frame is darkened to this fraction of its brightness
+# Sizes at posecheck.render's reference frame (480 px short side); they scale with the frame like render's.
+BASE_COUNTER_FONT_SCALE = 2.4
+BASE_COUNTER_THICKNESS = 5
+BASE_RING_RADIUS = 38
+BASE_RING_THICKNESS = 8
 
 
 # ------------------------------------------------------------------------------------------------ display
@@ -90,8 +98,6 @@ PAUSED_DIM = 0.45  # the paused frame is darkened to this fraction of its bright
 
 def gui_backend() -> str:
     """The GUI OpenCV was built with, from its build information ("QT5", "GTK3", "WIN32UI", ... or "NONE")."""
-    import cv2
-
     for line in cv2.getBuildInformation().splitlines():
         name, _, value = line.strip().partition(":")
         if name == "GUI":
@@ -106,18 +112,20 @@ def window_problem() -> str | None:
     this is checked before any window is created: first the environment (quick, precise messages), then
     by opening a window in a throw-away child process, which may die instead of us.
     """
-    if gui_backend().upper() == "NONE":
+    gui = gui_backend().upper()
+    if gui == "NONE":
         return "this OpenCV was built without GUI support (opencv-python-headless?)"
-    if sys.platform.startswith("linux") or "bsd" in sys.platform:
-        if not os.environ.get("DISPLAY"):
-            if os.environ.get("WAYLAND_DISPLAY"):
-                return "no X display: OpenCV's window needs X (XWayland), but only WAYLAND_DISPLAY is set"
+    if (sys.platform.startswith("linux") or "bsd" in sys.platform) and not os.environ.get("DISPLAY"):
+        if not os.environ.get("WAYLAND_DISPLAY"):
             return "no display (DISPLAY is not set)"
+        if gui.startswith("QT"):
+            # The Qt inside the opencv wheels has only the X (xcb) platform plugin.
+            return "no X display: OpenCV's window needs X (XWayland), but only WAYLAND_DISPLAY is set"
     return _probe_window()
 
 
 def _probe_window() -> str | None:
-    """Opens and closes a window in a child process; its last error line if that fails."""
+    """Opens and closes a window in a child process: None if that works, else why not (from its stderr)."""
     code = (
         "import cv2\n"
         "cv2.namedWindow('posecheck display check', cv2.WINDOW_NORMAL)\n"
@@ -267,13 +275,13 @@ class FrameRateMeter:
     def __init__(self, window_s: float = FPS_WINDOW_S, clock: Callable[[], float] = time.perf_counter) -> None:
         self.window_s = window_s
         self._clock = clock
-        self._times: list[float] = []
+        self._times: deque[float] = deque()
 
     def tick(self) -> None:
         now = self._clock()
         self._times.append(now)
         while len(self._times) > 2 and now - self._times[0] > self.window_s:
-            self._times.pop(0)
+            self._times.popleft()
 
     @property
     def fps(self) -> float | None:
@@ -311,7 +319,7 @@ def flipped_pose(pose: Pose) -> Pose:
     return replace(pose, landmarks=landmarks)
 
 
-def target_text(state: EngineState, spec) -> str | None:
+def target_text(spec) -> str | None:
     """The goal under the counter: "of 10 slow reps", "10 each side", "hold 30 s", or None."""
     target = spec.target
     if target.reps:
@@ -344,10 +352,6 @@ def draw_live_view(
     Returns:
         A new (H, W, 3) uint8 BGR image; ``frame`` is not modified.
     """
-    import cv2
-
-    from posecheck import render
-
     if status.mirror:
         image = cv2.flip(frame, 1)
         pose = flipped_pose(pose) if pose is not None else None
@@ -375,41 +379,27 @@ class _LiveStyle:
 
     @classmethod
     def for_frame(cls, width: int, height: int) -> _LiveStyle:
-        from posecheck import render
-
         scale = min(width, height) / render.REFERENCE_SHORT_SIDE
         return cls(scale=scale, margin=max(4, round(10 * scale)), thickness=max(1, round(2 * scale)))
 
 
 def _text_size(text: str, font_scale: float, thickness: int) -> tuple[int, int, int]:
-    import cv2
-
-    from posecheck import render
-
     (w, h), baseline = cv2.getTextSize(text, render.FONT, font_scale, thickness)
     return w, h, baseline
 
 
 def _put(image: np.ndarray, text: str, org: tuple[int, int], font_scale: float, colour, thickness: int) -> None:
-    import cv2
-
-    from posecheck import render
-
     cv2.putText(image, text, org, render.FONT, font_scale, colour, thickness, cv2.LINE_AA)
 
 
 def _draw_counter(image: np.ndarray, state: EngineState, spec, style: _LiveStyle) -> int:
     """Top-right box: the big count and the target under it. Returns the box's bottom y."""
-    import cv2
-
-    from posecheck import render
-
     big = counter_text(state)
-    small = target_text(state, spec) or ""
-    big_thick = max(2, round(5 * style.scale))
+    small = target_text(spec) or ""
+    big_thick = max(2, round(BASE_COUNTER_THICKNESS * style.scale))
     # As big as a glance needs, but never wider than COUNTER_MAX_WIDTH of the frame ("L 12  R 11").
     unit_width = _text_size(big, 1.0, big_thick)[0]
-    big_scale = min(2.4 * style.scale, COUNTER_MAX_WIDTH * image.shape[1] / max(unit_width, 1))
+    big_scale = min(BASE_COUNTER_FONT_SCALE * style.scale, COUNTER_MAX_WIDTH * image.shape[1] / max(unit_width, 1))
     small_scale, small_thick = 0.55 * style.scale, style.thickness
     bw, bh, bbase = _text_size(big, big_scale, big_thick)
     sw, sh, sbase = _text_size(small, small_scale, small_thick) if small else (0, 0, 0)
@@ -429,14 +419,10 @@ def _draw_counter(image: np.ndarray, state: EngineState, spec, style: _LiveStyle
 
 def _draw_hold_ring(image: np.ndarray, state: EngineState, spec, style: _LiveStyle, *, top: int) -> int:
     """A ring that fills as the hold's counted seconds reach the target. Returns the bottom y used."""
-    import cv2
-
-    from posecheck import render
-
     if spec.hold is None and state.hold_seconds is None:
         return top
-    radius = round(38 * style.scale)
-    thickness = max(3, round(8 * style.scale))
+    radius = round(BASE_RING_RADIUS * style.scale)
+    thickness = max(3, round(BASE_RING_THICKNESS * style.scale))
     centre = (image.shape[1] - style.margin - radius - thickness, top + style.margin + radius + thickness)
     cv2.circle(image, centre, radius + thickness, render.PANEL_COLOUR, -1, cv2.LINE_AA)
     cv2.circle(image, centre, radius, RING_TRACK_COLOUR, thickness, cv2.LINE_AA)
@@ -455,10 +441,6 @@ def _draw_hold_ring(image: np.ndarray, state: EngineState, spec, style: _LiveSty
 
 def _draw_fps(image: np.ndarray, fps: float | None, style: _LiveStyle, *, top: int) -> None:
     """The frame rate, small, on its own dark strip under the counter (readable on any background)."""
-    import cv2
-
-    from posecheck import render
-
     if fps is None:
         return
     label = f"{fps:.0f} fps"
@@ -473,10 +455,6 @@ def _draw_fps(image: np.ndarray, fps: float | None, style: _LiveStyle, *, top: i
 
 def _draw_ready_banner(image: np.ndarray, style: _LiveStyle) -> None:
     """"Counting" confirmation: a short-lived strip in the lower part, clear of the panels and the banner."""
-    import cv2
-
-    from posecheck import render
-
     text = "You're set - counting now"
     font_scale = 0.7 * style.scale
     w, h, base = _text_size(text, font_scale, style.thickness)
@@ -488,8 +466,6 @@ def _draw_ready_banner(image: np.ndarray, style: _LiveStyle) -> None:
 
 
 def _draw_paused(image: np.ndarray, style: _LiveStyle) -> None:
-    from posecheck import render
-
     image[:] = (image * PAUSED_DIM).astype(np.uint8)
     lines = [("Paused", 1.6), ("space: resume   q: quit", 0.6)]
     y = image.shape[0] // 2
@@ -499,6 +475,19 @@ def _draw_paused(image: np.ndarray, style: _LiveStyle) -> None:
         w, h, base = _text_size(text, font_scale, thickness)
         _put(image, text, ((image.shape[1] - w) // 2, y), font_scale, render.TEXT_COLOUR, thickness)
         y += h + base + 2 * style.margin
+
+
+def starting_screen(frame_size: tuple[int, int]) -> np.ndarray:
+    """A dark (H, W, 3) BGR picture saying the view is starting, shown until the first frame is ready."""
+    width, height = frame_size
+    image = np.full((height, width, 3), render.PANEL_COLOUR, np.uint8)
+    style = _LiveStyle.for_frame(width, height)
+    text = "Starting the camera view..."
+    font_scale = 0.7 * style.scale
+    w, h, _ = _text_size(text, font_scale, style.thickness)
+    _put(image, text, (max(style.margin, (width - w) // 2), (height + h) // 2), font_scale, render.TEXT_COLOUR,
+         style.thickness)
+    return image
 
 
 class LiveOverlay:
@@ -583,14 +572,15 @@ class WindowSink:
         self.latencies: list[float] = []
 
     def on_start(self, info: SessionInfo) -> None:
-        import cv2
-
         cv2.namedWindow(WINDOW_NAME, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
         width, height = info.frame_size
         fit = min(1.0, self.max_size[0] / width, self.max_size[1] / height)
         cv2.resizeWindow(WINDOW_NAME, max(1, round(width * fit)), max(1, round(height * fit)))
         cv2.setWindowTitle(WINDOW_NAME, f"posecheck live - {info.exercise}   ({KEYS_HELP})")
         self._open = True
+        # Something to look at at once: the first frame still has the model's warm-up ahead of it.
+        self._show(starting_screen(info.frame_size))
+        cv2.waitKey(1)
 
     def on_frame(self, frame_bgr: np.ndarray | None, pose: Pose | None, state: EngineState, events: list[Event]) -> None:
         self.overlay.observe(frame_bgr, pose, state, events)
@@ -610,14 +600,10 @@ class WindowSink:
             raise StopSession(self.controls.ended_by)
 
     def _show(self, image: np.ndarray) -> None:
-        import cv2
-
         cv2.imshow(WINDOW_NAME, image)
 
     def _poll_key(self, wait_ms: int) -> int:
         """Processes window events for ``wait_ms``; returns the key pressed (or -1). Notices a closed window."""
-        import cv2
-
         key = cv2.waitKey(wait_ms)
         if self._window_closed():
             self._open = False
@@ -626,8 +612,6 @@ class WindowSink:
 
     @staticmethod
     def _window_closed() -> bool:
-        import cv2
-
         try:
             return cv2.getWindowProperty(WINDOW_NAME, cv2.WND_PROP_VISIBLE) < 1
         except cv2.error:  # the window is already gone
@@ -647,8 +631,6 @@ class WindowSink:
             self.overlay.redraw()
 
     def on_finish(self, summary: SessionSummary) -> None:
-        import cv2
-
         if self._open:
             cv2.destroyWindow(WINDOW_NAME)
             cv2.waitKey(1)  # let the window system process the close
@@ -681,8 +663,6 @@ class RecordingSink:
         self.frames_written = 0
 
     def on_start(self, info: SessionInfo) -> None:
-        import cv2
-
         fourcc = "MJPG" if self.path.suffix.lower() == ".avi" else "mp4v"
         self._fps = info.fps
         self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*fourcc), info.fps, info.frame_size)
@@ -818,7 +798,7 @@ def describe_event(event: Event, state: EngineState) -> str | None:
 def status_line(state: EngineState, spec, fps: float | None) -> str:
     """The headless status line: count, target, phase, hold, frame rate, and the setup or cue text."""
     parts = [f"{spec.title}: {counter_text(state)}"]
-    target = target_text(state, spec)
+    target = target_text(spec)
     if target:
         parts[0] += f" {target}"
     if state.phase:
