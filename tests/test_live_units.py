@@ -70,15 +70,22 @@ def colour_pixels(image: np.ndarray, colour, tolerance: int = 30) -> int:
 # ------------------------------------------------------------------------------------------------ overlay
 
 
+PLANK = load_spec_by_id("plank")
+
+
 @pytest.mark.parametrize(
-    ("state", "expected"),
+    ("state", "spec", "last_hold", "expected"),
     [
-        (make_state(), "6"),
-        (make_state(reps=5, reps_by_side={"left": 3, "right": 2}), "L 3  R 2"),
+        (make_state(), SPEC, None, "6"),
+        (make_state(reps=5, reps_by_side={"left": 3, "right": 2}), SPEC, None, "L 3  R 2"),
+        # Hold exercises show the seconds held: the running hold, else the last one, else 0.
+        (make_state(reps=0, hold_seconds=11.6, hold_target=20.0), PLANK, 8.0, "12s"),
+        (make_state(reps=0), PLANK, 8.0, "8s"),
+        (make_state(reps=0), PLANK, None, "0s"),
     ],
 )
-def test_counter_text(state, expected):
-    assert live.counter_text(state) == expected
+def test_counter_text(state, spec, last_hold, expected):
+    assert live.counter_text(state, spec, last_hold) == expected
 
 
 def test_target_text_follows_the_spec():
@@ -88,7 +95,8 @@ def test_target_text_follows_the_spec():
     per_side = SPEC.model_copy(update={"target": SPEC.target.model_copy(update={"per_side": True})})
     assert live.target_text(per_side) == "10 each side"
     hold = SPEC.model_copy(update={"target": SPEC.target.model_copy(update={"reps": None, "seconds": 30.0})})
-    assert live.target_text(hold) == "hold 30 s"
+    assert live.target_text(hold) == "of 30 s"
+    assert live.target_text(PLANK) == "of 20 s"
 
 
 def test_flipped_pose_mirrors_positions_but_keeps_which_side_is_which(pose):
@@ -206,6 +214,11 @@ def test_terminal_view_rewrites_one_status_line_on_a_terminal():
     assert [s.split()[1] for s in statuses] == ["0", "2", "4", "5"]
     assert "00:02.0  cue: Breathe out as you round.\n" in text
     assert text.endswith("\r\x1b[K"), "the status line is cleared at the end"
+
+
+def test_status_line_of_a_hold_counts_seconds():
+    line = live.status_line(make_state(reps=0, phase="plank", hold_seconds=4.3, hold_target=20.0), PLANK, None)
+    assert line == "Plank: 4s of 20 s | phase plank"
 
 
 def test_status_line_shows_setup_guidance_before_counting():
@@ -408,3 +421,14 @@ def test_window_sink_stays_paused_until_space(monkeypatch):
     sink.on_frame(grey_frame(), None, make_state(), [])
     assert source.calls == ["pause", "resume"] and controls.mirror is True
     assert len(shown) == 6  # the frame, then the paused screen at every poll until space
+
+
+def test_overlay_remembers_the_last_hold_and_the_moment_counting_started():
+    controls = live.LiveControls(source=FakeSource())
+    overlay = live.LiveOverlay(PLANK, controls)
+    overlay.observe(grey_frame(), None, make_state(t=0.5), [Ready(0.5)])
+    assert overlay.status().counting_since == 0.5
+    overlay.observe(grey_frame(), None, make_state(t=9.0), [HoldFinished(9.0, HoldRecord(None, 1.0, 9.0, 7.5, 20.0))])
+    status = overlay.status()
+    assert status.last_hold_seconds == 7.5
+    assert status.counting_since is None, f"the confirmation shows for {live.READY_BANNER_SECONDS} s only"

@@ -300,12 +300,14 @@ class LiveStatus:
         paused: draw the paused screen.
         counting_since: session time (s) at which the setup last became right, while the "counting"
             confirmation should show; None otherwise.
+        last_hold_seconds: counted seconds of the last finished hold, None before the first.
     """
 
     fps: float | None = None
     mirror: bool = False
     paused: bool = False
     counting_since: float | None = None
+    last_hold_seconds: float | None = None
 
 
 def flipped_pose(pose: Pose) -> Pose:
@@ -319,19 +321,28 @@ def flipped_pose(pose: Pose) -> Pose:
     return replace(pose, landmarks=landmarks)
 
 
+def counts_seconds(spec) -> bool:
+    """True for hold exercises (a plank): the big number is the seconds held, not a rep count."""
+    return spec.reps is None and spec.hold is not None
+
+
 def target_text(spec) -> str | None:
-    """The goal under the counter: "of 10 slow reps", "10 each side", "hold 30 s", or None."""
+    """The goal under the big number: "of 10 slow reps", "10 each side", "of 20 s", or None."""
     target = spec.target
     if target.reps:
         slow = " slow" if spec.tempo is not None and spec.tempo.rep is not None and spec.tempo.rep.min else ""
         return f"{target.reps} each side" if target.per_side else f"of {target.reps}{slow} reps"
     if target.seconds:
-        return f"hold {target.seconds:.0f} s" + (" each side" if target.per_side else "")
+        return f"of {target.seconds:.0f} s" + (" each side" if target.per_side else "")
     return None
 
 
-def counter_text(state: EngineState) -> str:
-    """The big number: the count, or "L 3  R 2" for exercises counted per side."""
+def counter_text(state: EngineState, spec, last_hold_seconds: float | None = None) -> str:
+    """The big number: the count, "L 3  R 2" for exercises counted per side, or the seconds held ("12s")
+    for hold exercises (the running hold, else the last one)."""
+    if counts_seconds(spec):
+        held = state.hold_seconds if state.hold_seconds is not None else (last_hold_seconds or 0.0)
+        return f"{held:.0f}s"
     if state.reps_by_side:
         return "  ".join(f"{side[0].upper()} {count}" for side, count in sorted(state.reps_by_side.items()))
     return str(state.reps)
@@ -359,7 +370,7 @@ def draw_live_view(
         image = frame.copy()
     render.annotate(image, pose, state, spec, copy=False)
     style = _LiveStyle.for_frame(image.shape[1], image.shape[0])
-    counter_bottom = _draw_counter(image, state, spec, style)
+    counter_bottom = _draw_counter(image, counter_text(state, spec, status.last_hold_seconds), state, spec, style)
     ring_bottom = _draw_hold_ring(image, state, spec, style, top=counter_bottom)
     _draw_fps(image, status.fps, style, top=ring_bottom)
     if status.counting_since is not None and state.ready and state.tracking:
@@ -392,9 +403,8 @@ def _put(image: np.ndarray, text: str, org: tuple[int, int], font_scale: float, 
     cv2.putText(image, text, org, render.FONT, font_scale, colour, thickness, cv2.LINE_AA)
 
 
-def _draw_counter(image: np.ndarray, state: EngineState, spec, style: _LiveStyle) -> int:
-    """Top-right box: the big count and the target under it. Returns the box's bottom y."""
-    big = counter_text(state)
+def _draw_counter(image: np.ndarray, big: str, state: EngineState, spec, style: _LiveStyle) -> int:
+    """Top-right box: the big number and the target under it. Returns the box's bottom y."""
     small = target_text(spec) or ""
     big_thick = max(2, round(BASE_COUNTER_THICKNESS * style.scale))
     # As big as a glance needs, but never wider than COUNTER_MAX_WIDTH of the frame ("L 12  R 11").
@@ -503,6 +513,7 @@ class LiveOverlay:
         self.controls = controls
         self.meter = FrameRateMeter()
         self._counting_since: float | None = None
+        self._last_hold_seconds: float | None = None
         self._drawn: tuple[tuple[bool, bool], np.ndarray] | None = None  # (mirror, paused), image of `latest`
         self.latest: tuple[np.ndarray, Pose | None, EngineState] | None = None
 
@@ -514,6 +525,8 @@ class LiveOverlay:
                 self._counting_since = event.t
             elif isinstance(event, NotReady):
                 self._counting_since = None
+            elif isinstance(event, HoldFinished):
+                self._last_hold_seconds = event.hold.seconds
         if self._counting_since is not None and state.t - self._counting_since > READY_BANNER_SECONDS:
             self._counting_since = None
         if frame is not None:
@@ -526,6 +539,7 @@ class LiveOverlay:
             mirror=self.controls.mirror,
             paused=self.controls.paused,
             counting_since=self._counting_since,
+            last_hold_seconds=self._last_hold_seconds,
         )
 
     def draw_latest(self) -> np.ndarray | None:
@@ -797,13 +811,13 @@ def describe_event(event: Event, state: EngineState) -> str | None:
 
 def status_line(state: EngineState, spec, fps: float | None) -> str:
     """The headless status line: count, target, phase, hold, frame rate, and the setup or cue text."""
-    parts = [f"{spec.title}: {counter_text(state)}"]
+    parts = [f"{spec.title}: {counter_text(state, spec)}"]
     target = target_text(spec)
     if target:
         parts[0] += f" {target}"
     if state.phase:
         parts.append(f"phase {state.phase}")
-    if state.hold_seconds is not None:
+    if state.hold_seconds is not None and not counts_seconds(spec):
         hold_target = f"/{state.hold_target:.0f}" if state.hold_target else ""
         parts.append(f"hold {state.hold_seconds:.1f}{hold_target} s")
     if fps is not None:
