@@ -428,3 +428,38 @@ def test_every_way_out_saves_the_report(xserver, tmp_path, how, ended_by):
     while window.live_windows() and time.monotonic() < deadline:  # the server tidies up after the exit
         time.sleep(0.1)
     assert not window.live_windows(), "the window is gone"
+
+
+# ------------------------------------------------------------------------------------------------ camera
+
+
+def test_a_camera_that_goes_away_ends_the_session_with_the_report_saved(clip, tmp_path, monkeypatch):
+    """The camera path of the command, with the clip standing in for a camera that is unplugged when it ends."""
+    from typer.testing import CliRunner
+
+    from posecheck import capture
+    from posecheck.cli import app
+
+    opened = []
+
+    class UnpluggedCamera(capture.PacedFileSource):
+        def __init__(self, index, width=None, height=None):
+            super().__init__(clip)
+            opened.append((index, width, height))
+
+        def _run(self):
+            super()._run()
+            self.end_reason = f"camera {opened[0][0]} stopped delivering frames (unplugged or in use?)"
+
+    monkeypatch.setattr(capture, "CameraSource", UnpluggedCamera)
+    result = CliRunner().invoke(
+        app, ["live", "cat-cow", "--camera", "2", "--width", "640", "--height", "480", "--headless", "--out", str(tmp_path)]
+    )
+    assert opened == [(2, 640, 480)]
+    assert result.exit_code == 2, result.output
+    assert "Error: camera 2 stopped delivering frames (unplugged or in use?); report saved in" in result.output
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["source"]["kind"] == "camera" and report["source"]["path"] == "camera:2"
+    assert report["live"]["ended_by"] == "camera 2 stopped delivering frames (unplugged or in use?)"
+    assert report["interrupted"] is False, "a camera has no end to miss"
+    assert report["frames"] > 0
