@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from posecheck import __version__, cli
 from posecheck.cli import app
+from posecheck.errors import InputError, SpecError
 
 from conftest import REPO_ROOT, requires_shared_videos, shared_clip, trace_path
 
@@ -82,6 +83,16 @@ def test_real_process_help_is_fast_to_import_and_complete():
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+def test_an_error_listing_several_problems_prints_one_error_line_each(capsys):
+    cli.print_error(InputError("labels.yaml: a.mp4: reps: must be >= 0\nlabels.yaml: b.mp4: exercise missing"))
+    assert capsys.readouterr().err.splitlines() == [
+        "Error: labels.yaml: a.mp4: reps: must be >= 0",
+        "Error: labels.yaml: b.mp4: exercise missing",
+    ]
+    cli.print_error(SpecError(["a.yaml:3: phases: empty", "a.yaml:9: reps: unknown phase 'x'"]))
+    assert capsys.readouterr().err == "Error: a.yaml:3: phases: empty\nError: a.yaml:9: reps: unknown phase 'x'\n"
 
 
 def test_lazy_commands_missing_modules_are_skipped_and_functions_become_commands(monkeypatch):

@@ -23,7 +23,7 @@ import typer
 from typer.core import TyperGroup
 
 from posecheck import __version__
-from posecheck.errors import InputError, NoPersonError, PosecheckError, SpecError
+from posecheck.errors import InputError, NoPersonError, PosecheckError
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
@@ -91,9 +91,8 @@ def _load_lazy_command(name: str) -> Any:
 
 
 def print_error(exc: PosecheckError) -> None:
-    """One ``Error: ...`` line per problem on stderr (a SpecError can hold several)."""
-    problems = exc.problems if isinstance(exc, SpecError) else [str(exc)]
-    for problem in problems or ["unknown problem"]:
+    """One ``Error: ...`` line per problem on stderr: an error can list several, one per line (SpecError)."""
+    for problem in str(exc).splitlines() or ["unknown problem"]:
         typer.echo(f"Error: {problem}", err=True)
 
 

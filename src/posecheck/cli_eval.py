@@ -10,11 +10,14 @@ import json
 import sys
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from posecheck.errors import InputError, PosecheckError
+from posecheck.errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from posecheck import evaluate as ev
 
 
 def eval_command(
@@ -61,46 +64,41 @@ def eval_command(
     from posecheck import evaluate as ev
     from posecheck.cli import quiet_native_stderr
 
-    try:
-        if videos is not None and traces is not None:
-            raise InputError("give either --videos or --traces, not both")
-        clips = ev.select_clips(ev.load_labels(labels), only)
-        rules = ev.load_baseline_table(baseline)
-        if traces is not None:
-            if not traces.is_dir():
-                raise InputError(f"{traces}: no such folder of traces")
-            source, run = "traces", partial(ev.replay_trace, traces)
-        else:
-            videos_dir = videos if videos is not None else labels.parent
-            if not videos_dir.is_dir():
-                raise InputError(f"{videos_dir}: no such folder of videos")
-            source, run = "videos", partial(ev.analyze_video, videos_dir)
-        if specs is not None and not specs.is_dir():
-            raise InputError(f"{specs}: no such folder of specs")
+    if videos is not None and traces is not None:
+        raise InputError("give either --videos or --traces, not both")
+    clips = ev.select_clips(ev.load_labels(labels), only)
+    rules = ev.load_baseline_table(baseline)
+    if traces is not None:
+        if not traces.is_dir():
+            raise InputError(f"{traces}: no such folder of traces")
+        source, run = "traces", partial(ev.replay_trace, traces)
+    else:
+        videos_dir = videos if videos is not None else labels.parent
+        if not videos_dir.is_dir():
+            raise InputError(f"{videos_dir}: no such folder of videos")
+        source, run = "videos", partial(ev.analyze_video, videos_dir)
+    if specs is not None and not specs.is_dir():
+        raise InputError(f"{specs}: no such folder of specs")
 
-        def progress(clip: ev.ClipReport) -> None:
-            # Decoding video takes seconds per clip: say where we are (stderr, so --json - stays clean).
-            if source == "videos":
-                done = f"skipped ({clip.skipped})" if clip.posecheck is None else f"{clip.posecheck.counted_reps} reps"
-                typer.echo(f"{clip.label.clip}: {done}", err=True)
+    def progress(clip: ev.ClipReport) -> None:
+        # Decoding video takes seconds per clip: say where we are (stderr, so --json - stays clean).
+        if source == "videos":
+            done = f"skipped ({clip.skipped})" if clip.posecheck is None else f"{clip.posecheck.counted_reps} reps"
+            typer.echo(f"{clip.label.clip}: {done}", err=True)
 
-        # Decoding runs mediapipe, whose native libraries chatter on fd 2: silence them as analyze does.
-        quiet = quiet_native_stderr() if source == "videos" else contextlib.nullcontext()
-        with quiet:
-            report = ev.evaluate(
-                clips,
-                run,
-                source=source,
-                specs_dir=specs,
-                baseline=rules,
-                variants=ev.VARIANTS if variants else (),
-                as_exercise=as_exercise,
-                on_clip=progress,
-            )
-    except PosecheckError as exc:
-        for line in str(exc).splitlines() or [type(exc).__name__]:
-            typer.echo(f"Error: {line}", err=True)
-        raise typer.Exit(exc.exit_code) from None
+    # Decoding runs mediapipe, whose native libraries chatter on fd 2: silence them as analyze does.
+    quiet = quiet_native_stderr() if source == "videos" else contextlib.nullcontext()
+    with quiet:
+        report = ev.evaluate(
+            clips,
+            run,
+            source=source,
+            specs_dir=specs,
+            baseline=rules,
+            variants=ev.VARIANTS if variants else (),
+            as_exercise=as_exercise,
+            on_clip=progress,
+        )
 
     if json_out is not None:
         text = json.dumps(report.to_dict(), indent=2)
@@ -110,18 +108,16 @@ def eval_command(
         try:
             Path(json_out).write_text(text + "\n", encoding="utf-8")
         except OSError as exc:
-            typer.echo(f"Error: cannot write {json_out}: {exc.strerror or exc}", err=True)
-            raise typer.Exit(InputError.exit_code) from None
+            raise InputError(f"cannot write {json_out}: {exc.strerror or exc}") from exc
     _print_report(report)
 
 
-def _print_report(report: object) -> None:
+def _print_report(report: ev.Report) -> None:
     from rich.console import Console
     from rich.table import Table
 
     from posecheck import evaluate as ev
 
-    assert isinstance(report, ev.Report)
     console = Console()
     if not console.is_terminal:
         # Piped to a file or a pager: don't squeeze the tables into 80 columns.
