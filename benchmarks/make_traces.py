@@ -1,6 +1,8 @@
 """Computes posecheck landmark traces for every clip in a folder (default ../shared/videos) into tests/data/traces.
 
 The traces are posecheck's own output (landmarks), not footage, so they may be committed as test data.
+Each clip goes through the loop ``posecheck analyze CLIP --save-trace`` runs (the session loop with the
+trace recorder sink), so a trace here is the same as one saved by the command.
 Usage: python benchmarks/make_traces.py [--videos DIR] [--out DIR] [--jobs N] [CLIP ...]
 """
 
@@ -8,39 +10,33 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+#: The session loop needs an engine; the poses it records do not depend on the spec that engine runs.
+ANY_SPEC = "cat-cow"
 
 
 def extract(video: Path, out_dir: Path) -> str:
-    import cv2
-
     from posecheck import __version__
     from posecheck.capture import VideoFileSource
+    from posecheck.engine.engine import Engine
     from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
     from posecheck.estimators.model import resolve_model
-    from posecheck.trace import Trace
+    from posecheck.session import TraceRecorderSink, run_session
+    from posecheck.specs import load_spec_by_id
 
+    spec = load_spec_by_id(ANY_SPEC)
     model = resolve_model()
-    frames = []
-    start = time.perf_counter()
-    with VideoFileSource(video) as source, MediaPipeEstimator(model.path) as estimator:
-        for t, frame in source:
-            frames.append((t, estimator.estimate(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), t)))
-        info = source.info
-    trace = Trace.from_poses(
-        frames,
-        (info.width, info.height),
-        info.fps,
-        meta={"source": video.name, "model": model.path.name, "model_sha256": model.sha256, "posecheck": __version__},
-    )
     out = out_dir / (video.stem + ".npz")
-    trace.save(out)
-    found = int(trace.has_pose.sum())
-    return f"{video.name}: {len(trace)} frames, pose in {found}, {len(trace) / (time.perf_counter() - start):.0f} fps -> {out}"
+    recorder = TraceRecorderSink(
+        out, {"source": video.name, "model": model.path.name, "model_sha256": model.sha256, "posecheck": __version__}
+    )
+    with VideoFileSource(video) as source, MediaPipeEstimator(model.path) as estimator:
+        result = run_session(source, estimator, Engine(spec), [recorder], exercise=spec.id)
+    return (f"{video.name}: {result.frames} frames, pose in {result.frames_with_pose}, "
+            f"{result.processing_fps:.0f} fps -> {out}")
 
 
 def main() -> int:
