@@ -9,7 +9,7 @@ from posecheck.errors import TraceError
 from posecheck.estimators.base import PoseEstimator
 from posecheck.estimators.replay import BLANK_CANVAS_BGR, ReplayEstimator, TraceFrameSource
 from posecheck.pose import NUM_LANDMARKS, Pose
-from posecheck.session import FrameSource
+from posecheck.session import FrameSource, run_session
 from posecheck.trace import Trace
 
 from conftest import trace_path
@@ -70,6 +70,35 @@ def test_trace_frame_source_yields_times_and_optional_canvases():
     assert frames[0] is not frames[1]  # each frame can be drawn on without touching the next
     source = TraceFrameSource(trace, "x.npz")
     assert (source.info.fps, source.info.frame_count, source.info.width, source.info.height) == (FPS, 5, 40, 30)
+
+
+def test_replay_through_the_session_converts_no_frame_for_the_estimator():
+    """Blank canvases (for an annotated video) reach the sinks, but the replay is asked by time alone."""
+    given, drawn = [], []
+
+    class Watched(ReplayEstimator):
+        def estimate(self, frame_rgb, t):
+            given.append(frame_rgb)
+            return super().estimate(frame_rgb, t)
+
+    class Canvases:
+        def on_start(self, info):
+            pass
+
+        def on_frame(self, frame_bgr, pose, state, events):
+            drawn.append(frame_bgr is not None)
+
+        def on_finish(self, summary):
+            pass
+
+    from posecheck.engine.engine import Engine
+    from posecheck.specs import load_spec_by_id
+
+    trace = _trace()
+    result = run_session(TraceFrameSource(trace, blank_frames=True), Watched(trace), Engine(load_spec_by_id("cat-cow")),
+                         [Canvases()], exercise="cat-cow", background=0)
+    assert given == [None] * len(trace) and drawn == [True] * len(trace)
+    assert result.frames_with_pose == int(trace.has_pose.sum()) == 4
 
 
 def test_save_load_round_trip_keeps_every_value(tmp_path):

@@ -34,6 +34,9 @@ class ReplayEstimator:
         trace: the recording to replay.
     """
 
+    #: Answers by time alone: the session loop hands it None instead of converting each frame to RGB.
+    needs_frames = False
+
     def __init__(self, trace: Trace) -> None:
         self.trace = trace
         self._tolerance = 0.5 / trace.fps if trace.fps > 0 else 0.0
