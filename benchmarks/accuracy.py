@@ -19,8 +19,9 @@ import platform
 import subprocess
 import sys
 from functools import partial
-from importlib import metadata
 from pathlib import Path
+
+from posecheck.bench import cpu_model, package_version
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_LABELS = ROOT / "tests" / "data" / "labels.yaml"
@@ -47,21 +48,8 @@ within one rep, hold time within 1 s, zero phantom reps, clearly ahead of the ba
 """
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
+    return package_version(dist) or "not installed"
 
 
 def _git(*args: str) -> str:
@@ -111,7 +99,7 @@ def render(report, *, command: str, labels: Path) -> str:
         "",
         f"- Date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- Commit: {_commit()}",
-        f"- Machine: {_cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
+        f"- Machine: {cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
         (f"- Python {platform.python_version()}, mediapipe {_version('mediapipe')}, numpy {_version('numpy')},"
         f" opencv-contrib-python {_version('opencv-contrib-python')}"),
         f"- Poses from: {report.source} ({'committed landmark traces, replayed' if report.source == 'traces' else 'videos decoded and run through MediaPipe'})",

@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -112,7 +112,8 @@ def summary_dict(s: StageSummary) -> dict[str, float]:
 # ------------------------------------------------------------------------------------------- machine
 
 
-def _version(dist: str) -> str | None:
+def package_version(dist: str) -> str | None:
+    """The installed version of distribution ``dist`` (e.g. ``"mediapipe"``), None when it is not installed."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -121,7 +122,8 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo; elsewhere what `platform` knows)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -156,12 +158,12 @@ def machine_info() -> dict[str, Any]:
     except OSError:  # pragma: no cover - not on every platform
         load = None
     return {
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "load_1min": load,
         "platform": platform.platform(),
         "python": platform.python_version(),
-        "mediapipe": _version("mediapipe"),
+        "mediapipe": package_version("mediapipe"),
         "opencv": cv2.__version__,
         "numpy": np.__version__,
         "posecheck": __version__,
