@@ -32,7 +32,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from itertools import islice
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from posecheck.errors import InputError
-from posecheck.pipeline import StageSummary, StageTimes
+from posecheck.pipeline import DEFAULT_BACKGROUND, DEFAULT_PREFETCH, StageSummary, StageTimes
 
 log = logging.getLogger(__name__)
 
@@ -200,14 +201,6 @@ def resize_to_height(frame: np.ndarray, height: int | None) -> np.ndarray:
     return cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
 
 
-def limited(frames: Iterable[tuple[float, np.ndarray]], count: int) -> Iterator[tuple[float, np.ndarray]]:
-    """The first ``count`` (t, frame) items."""
-    for i, item in enumerate(frames):
-        if i >= count:
-            return
-        yield item
-
-
 def preload_frames(video: Path, count: int, height: int | None = None) -> list[tuple[float, np.ndarray]]:
     """Decodes the first ``count`` frames of ``video`` into memory as (t, (H, W, 3) uint8 BGR).
 
@@ -223,7 +216,7 @@ def preload_frames(video: Path, count: int, height: int | None = None) -> list[t
         if need > MAX_PRELOAD_BYTES:
             raise InputError(f"{count} frames of {w:.0f}x{h} need {need / 1e9:.1f} GB in memory; "
                              f"ask for fewer --frames (at most {int(MAX_PRELOAD_BYTES // (h * w * 3))})")
-        return [(t, resize_to_height(frame, height)) for t, frame in limited(source, count)]
+        return [(t, resize_to_height(frame, height)) for t, frame in islice(source, count)]
 
 
 def write_video(frames: list[tuple[float, np.ndarray]], path: Path, fps: float) -> Path:
@@ -465,8 +458,6 @@ class FirstFrames:
     """
 
     def __init__(self, source: Any, count: int) -> None:
-        from dataclasses import replace
-
         self.source = source
         self.count = count
         announced = source.info.frame_count
@@ -475,9 +466,7 @@ class FirstFrames:
         self.read_at: list[float] = []
 
     def __iter__(self) -> Iterator[tuple[float, np.ndarray | None]]:
-        for i, (t, frame) in enumerate(self.source):
-            if i >= self.count:
-                return
+        for t, frame in islice(self.source, self.count):
             self.read_at.append(time.perf_counter())
             yield t, frame
 
@@ -707,7 +696,7 @@ def _open_source(config: BenchConfig):
 def _capture_frames(config: BenchConfig, count: int) -> list[np.ndarray]:
     """The frames the bare estimator and the stages run on: the source's first ``count`` (BGR)."""
     with _open_source(config) as source:
-        return [frame for _, frame in limited(source, count)]
+        return [frame for _, frame in islice(source, count)]
 
 
 def run_bench(config: BenchConfig, progress=None) -> dict[str, Any]:
@@ -721,6 +710,8 @@ def run_bench(config: BenchConfig, progress=None) -> dict[str, Any]:
         InputError: no source, an unreadable source, or too many frames to hold in memory.
         CameraError, ModelError, UnknownExerciseError: as the commands that use them.
     """
+    import cv2
+
     from posecheck.estimators.model import resolve_model
     from posecheck.specs import load_spec_by_id
 
@@ -748,15 +739,12 @@ def run_bench(config: BenchConfig, progress=None) -> dict[str, Any]:
             with _open_source(config) as source:
                 info = source.info
                 pipelined.append(run_end_to_end(source, model.path, spec, config.frames, config.warmup,
-                                                out_dir, prefetch=_pipeline_defaults()[0],
-                                                background=_pipeline_defaults()[1]))
+                                                out_dir, prefetch=DEFAULT_PREFETCH, background=DEFAULT_BACKGROUND))
             if frames_bgr is None:
                 _check_preload(info.width, info.height, config.frames)
                 say("decoding frames for the bare estimator")
                 frames_bgr = _capture_frames(config, config.frames)
             say(f"bare estimator (round {round_index + 1})")
-            import cv2
-
             frames_rgb = [cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in frames_bgr]
             raw.append(bench_raw_estimator(frames_rgb, model.path, config.warmup))
             del frames_rgb
@@ -813,12 +801,6 @@ def run_bench(config: BenchConfig, progress=None) -> dict[str, Any]:
         else:
             report["startup"] = {"note": "start-up is measured on a video file (--source)"}
     return report
-
-
-def _pipeline_defaults() -> tuple[int, int]:
-    from posecheck.pipeline import DEFAULT_BACKGROUND, DEFAULT_PREFETCH
-
-    return DEFAULT_PREFETCH, DEFAULT_BACKGROUND
 
 
 def _check_preload(width: int, height: int, count: int) -> None:
