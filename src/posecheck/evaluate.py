@@ -39,7 +39,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError, model_validator
 
 from posecheck.errors import InputError
-from posecheck.pose import LEFT_RIGHT_PAIRS, VISIBILITY, Landmark, Pose, X, Y
+from posecheck.geometry import joint_angle
+from posecheck.pose import MIRROR, VISIBILITY, Landmark, Pose, X, Y
 from posecheck.trace import Trace
 
 logger = logging.getLogger(__name__)
@@ -491,33 +492,23 @@ def load_baseline_table(path: str | Path | None = None) -> dict[str, BaselineRul
         raise InputError(f"{source}: not valid YAML ({exc})") from exc
 
 
-_MIRROR_OF = {left: right for left, right in LEFT_RIGHT_PAIRS}
-
-
-def joint_angle_deg(pose: Pose, points: tuple[Landmark, Landmark, Landmark]) -> float:
+def joint_angle_deg(pose: Pose, points: Sequence[int]) -> float:
     """Interior angle at points[1] between the segments to points[0] and points[2], in image pixels.
 
     Returns:
-        Degrees in [0, 180]; NaN if two points coincide.
+        Degrees in [0, 180]; NaN if points[0] or points[2] coincides with points[1].
     """
-    xy = pose.xy_px
-    a, b, c = (xy[p] for p in points)
-    u, v = a - b, c - b
-    norms = float(np.linalg.norm(u) * np.linalg.norm(v))
-    if norms == 0.0:
-        return math.nan
-    cos = float(np.dot(u, v)) / norms
-    return math.degrees(math.acos(max(-1.0, min(1.0, cos))))
+    a, b, c = pose.xy_px[list(points)]
+    return float(joint_angle(a, b, c))
 
 
 def baseline_angle(pose: Pose, rule: BaselineRule) -> float:
     """The rule's joint angle on the more visible side of this frame (AIGym uses one fixed side; picking
     the side by visibility per frame is the kindest version of that for side-on floor clips)."""
-    left = rule.points
-    right = tuple(_MIRROR_OF[p] for p in left)
+    left = list(rule.points)
+    right = MIRROR[left]
     vis = pose.landmarks[:, VISIBILITY]
-    side = left if vis[list(left)].mean() >= vis[list(right)].mean() else right
-    return joint_angle_deg(pose, side)  # type: ignore[arg-type]
+    return joint_angle_deg(pose, left if vis[left].mean() >= vis[right].mean() else right)
 
 
 class AIGymCounter:
