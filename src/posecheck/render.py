@@ -86,9 +86,11 @@ def annotate(frame: np.ndarray, pose: Pose | None, state: EngineState | None, sp
     style = _Style.for_frame(width, height)
     min_visibility = spec.tracking.min_visibility if spec is not None else DEFAULT_MIN_VISIBILITY
     if pose is not None:
-        _draw_skeleton(out, pose, style, min_visibility)
+        xy = _scaled_xy(pose, out)
+        visible = pose.visibility >= min_visibility
+        _draw_skeleton(out, xy, visible, style)
         if spec is not None:
-            _draw_main_measure(out, pose, state, spec, style, min_visibility)
+            _draw_main_measure(out, pose, xy, visible, state, spec, style)
     if state is not None:
         _draw_panel(out, state, spec, style)
         _draw_banner(out, state, style)
@@ -98,23 +100,28 @@ def annotate(frame: np.ndarray, pose: Pose | None, state: EngineState | None, sp
 # ------------------------------------------------------------------------------------------------ skeleton
 
 
-def _bone_colour(a: Landmark, b: Landmark) -> tuple[int, int, int]:
-    if a in _LEFT_LANDMARKS and b in _LEFT_LANDMARKS:
+def _side_colour(*landmarks: Landmark) -> tuple[int, int, int]:
+    """The person's left side, their right side, or the centre (a bone across both sides)."""
+    if all(lm in _LEFT_LANDMARKS for lm in landmarks):
         return LEFT_COLOUR
-    if a in _RIGHT_LANDMARKS and b in _RIGHT_LANDMARKS:
+    if all(lm in _RIGHT_LANDMARKS for lm in landmarks):
         return RIGHT_COLOUR
     return CENTRE_COLOUR
 
 
-def _draw_skeleton(img: np.ndarray, pose: Pose, style: _Style, min_visibility: float) -> None:
-    xy = np.round(_scaled_xy(pose, img)).astype(int)
-    visible = pose.visibility >= min_visibility
-    for a, b in SKELETON:
+# Fixed by the landmark tables: worked out once, not per frame.
+_BONES = tuple((a, b, _side_colour(a, b)) for a, b in SKELETON)
+_JOINT_COLOURS = tuple(_side_colour(lm) for lm in Landmark)
+
+
+def _draw_skeleton(img: np.ndarray, xy: np.ndarray, visible: np.ndarray, style: _Style) -> None:
+    """Bones and joints of the visible landmarks; ``xy`` (33, 2) pixels in ``img``, ``visible`` (33,) bool."""
+    xy = np.round(xy).astype(int)
+    for a, b, colour in _BONES:
         if visible[a] and visible[b]:
-            cv2.line(img, tuple(xy[a]), tuple(xy[b]), _bone_colour(a, b), style.thickness, cv2.LINE_AA)
-    for lm in Landmark:
+            cv2.line(img, tuple(xy[a]), tuple(xy[b]), colour, style.thickness, cv2.LINE_AA)
+    for lm, colour in zip(Landmark, _JOINT_COLOURS):
         if visible[lm]:
-            colour = LEFT_COLOUR if lm in _LEFT_LANDMARKS else RIGHT_COLOUR if lm in _RIGHT_LANDMARKS else CENTRE_COLOUR
             cv2.circle(img, tuple(xy[lm]), style.radius, colour, -1, cv2.LINE_AA)
 
 
@@ -125,15 +132,16 @@ def _scaled_xy(pose: Pose, img: np.ndarray) -> np.ndarray:
 
 
 def _draw_main_measure(
-    img: np.ndarray, pose: Pose, state: EngineState | None, spec, style: _Style, min_visibility: float
+    img: np.ndarray, pose: Pose, xy: np.ndarray, visible: np.ndarray, state: EngineState | None, spec, style: _Style
 ) -> None:
-    """Highlights the segments of the phase measure (e.g. shoulder-hip-knee) and writes its value there."""
+    """Highlights the segments of the phase measure (e.g. shoulder-hip-knee) and writes its value there.
+
+    ``xy`` (33, 2) are the landmarks in pixels of ``img``, ``visible`` (33,) which of them to trust.
+    """
     from posecheck.specs.names import resolve_point
 
     name = spec.phases.measure
     measure = spec.measures[name]
-    xy = _scaled_xy(pose, img)
-    visible = pose.visibility >= min_visibility
     sides = ("left", "right") if measure.side == "both" else (_drawn_side(measure.side, state, pose),)
     for side in sides:
         pairs = [resolve_point(point, side) for point in measure.points]
@@ -226,7 +234,7 @@ def _draw_banner(img: np.ndarray, state: EngineState, style: _Style) -> None:
     else:
         return
     height, width = img.shape[:2]
-    lines = _wrap(_ascii(text), width - 4 * style.margin, style)
+    lines = _wrap(text, width - 4 * style.margin, style)
     top = height - style.margin - len(lines) * style.line_height - style.margin
     cv2.rectangle(img, (style.margin, top), (width - style.margin, height - style.margin), colour, -1)
     for i, line in enumerate(lines):
@@ -259,15 +267,16 @@ def _ascii(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
 
 
-def _wrap(text: str, max_width: int, style: _Style) -> list[str]:
-    """Splits ``text`` into lines no wider than ``max_width`` pixels (a single long word stays whole)."""
+@lru_cache(maxsize=32)  # a banner stays up for many frames: measure its words once
+def _wrap(text: str, max_width: int, style: _Style) -> tuple[str, ...]:
+    """``text`` in ASCII, split into lines no wider than ``max_width`` pixels (a single long word stays whole)."""
     lines: list[str] = []
     current = ""
-    for word in text.split():
+    for word in _ascii(text).split():
         candidate = f"{current} {word}".strip()
         if current and cv2.getTextSize(candidate, FONT, style.font_scale, style.thickness)[0][0] > max_width:
             lines.append(current)
             current = word
         else:
             current = candidate
-    return lines + [current] if current else lines or [""]
+    return tuple(lines + [current] if current else lines or [""])
