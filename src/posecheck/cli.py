@@ -5,6 +5,8 @@ Heavy packages (cv2, mediapipe, numpy-heavy modules) are imported inside the com
 stderr and the error's exit code; a traceback means a bug.
 
 Command groups owned by other modules are registered in `LAZY_COMMANDS` and imported only when used.
+The options and steps several commands share (`SpecsOption`, `ModelOption`, `load_spec`, `save_report`,
+`print_summary`...) are public here, for those modules to use.
 """
 
 from __future__ import annotations
@@ -196,6 +198,131 @@ def _stderr_console() -> "Console":
     return Console(stderr=True)
 
 
+# ------------------------------------------------------------------------------------------------ shared
+# Options and steps that analyze, live, bench, eval and exercises share, declared once.
+
+SpecsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--specs",
+        help="Extra folder of exercise specs (YAML); same ids override the built-in ones. Also: $POSECHECK_SPECS.",
+        show_default=False,
+    ),
+]
+ModelOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--model",
+        help="Pose model: an official pose_landmarker_{lite,full,heavy}.task. Default: built offline from the mediapipe wheel.",
+        show_default=False,
+    ),
+]
+ReportJsonOption = Annotated[
+    str | None,
+    typer.Option("--json", metavar="FILE|-", help="Also write the report JSON to FILE; '-' prints it to stdout and nothing else there."),
+]
+
+
+def load_spec(exercise: str, specs: Path | None):
+    """The spec ``exercise`` from the built-in specs, ``$POSECHECK_SPECS`` and ``--specs``."""
+    from posecheck.specs import load_spec_by_id
+
+    return load_spec_by_id(exercise, specs_dir=specs)
+
+
+def prepare_output_folder(folder: Path) -> None:
+    """Creates ``folder`` and proves it is writable before minutes of analysis, not after."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".posecheck-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(f"cannot write to output folder {folder}: {exc.strerror or exc}") from exc
+
+
+def check_writable_file(path: Path) -> None:
+    """Fails now, not after the analysis, if ``path`` cannot be created (its folder is missing or read-only)."""
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"cannot write {path}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"cannot write {path}: folder {parent} is not writable")
+
+
+def describe_model(info) -> dict[str, str]:
+    """The report's ``source.model`` for a `ModelInfo`: file name, sha256 and origin."""
+    return {"name": info.path.name, "sha256": info.sha256, "origin": info.origin}
+
+
+def build_spec_report(spec, summary, stats, source) -> dict:
+    """`report.build_report` for a session of ``spec``: its title, its rep target and its phase measure's unit."""
+    from posecheck import report as rpt
+
+    return rpt.build_report(
+        summary,
+        stats,
+        source,
+        rom_unit=spec.measures[spec.phases.measure].unit,
+        target_reps=spec.target.reps,
+        exercise_title=spec.title,
+    )
+
+
+def save_report(report: dict, out_dir: Path, json_out: str | None, media: list[Path]) -> list[Path]:
+    """Writes report.json and reps.csv into ``out_dir``, and the report to ``--json FILE`` (not for ``-``).
+
+    Returns:
+        The files written, as the summary lists them: report.json, reps.csv, those of ``media`` (videos the
+        session wrote) that exist, the --json file.
+    """
+    from posecheck import report as rpt
+
+    written = [rpt.write_json(report, out_dir / "report.json"), rpt.write_reps_csv(report, out_dir / "reps.csv")]
+    written += [path for path in media if path.exists()]
+    if json_out and json_out != "-":
+        written.append(rpt.write_json(report, Path(json_out)))
+    return written
+
+
+def print_summary(report: dict, written: list[Path], result, console: "Console") -> None:
+    """The human summary of a report: counts, holds, gaps, the table of reps, the cues, the files written."""
+    from rich.table import Table
+
+    seen = report["frames_with_pose"] / report["frames"] * 100 if report["frames"] else 0.0
+    console.print(f"[bold]{report['exercise_title'] or report['exercise']}[/] - {report['source']['path']}")
+    console.print(
+        f"{report['frames']} frames ({report['duration']:.1f} s at {report['fps']:g} fps), person found in {seen:.0f} %"
+        f" - analysed at {result.processing_fps:.0f} fps"
+    )
+    reps = f"Reps: [bold]{report['reps']}[/]" + (f" of {report['target_reps']}" if report["target_reps"] else "")
+    if report["reps_by_side"]:
+        reps += " (" + ", ".join(f"{side} {n}" for side, n in sorted(report["reps_by_side"].items())) + ")"
+    console.print(reps)
+    for hold in report["holds"]:
+        side = f" {hold['side']}" if hold["side"] else ""
+        target = f" of {hold['target_seconds']:g} s" if hold["target_seconds"] else ""
+        console.print(f"Hold{side}: [bold]{hold['seconds']:.1f} s[/]{target} ({hold['start']:.1f}-{hold['end']:.1f} s)")
+    for gap in report["gaps"]:
+        console.print(f"Tracking lost: {gap['start']:.1f}-{gap['end']:.1f} s")
+    if report["rep_list"]:
+        table = Table(title="Reps", title_justify="left")
+        for column, justify in (("#", "right"), ("side", "left"), ("start s", "right"), ("duration s", "right"), ("ROM", "right"), ("cues", "left")):
+            table.add_column(column, justify=justify)
+        for rep in report["rep_list"]:
+            rom = "-" if rep["rom"] is None else f"{rep['rom']:.0f} deg" if rep["rom_unit"] == "deg" else f"{rep['rom']:.2f} {rep['rom_unit'] or ''}"
+            table.add_row(str(rep["index"]), rep["side"] or "", f"{rep['start']:.1f}", f"{rep['duration']:.1f}", rom, "; ".join(rep["cues"]))
+        console.print(table)
+    if report["cues"]:
+        console.print("Cues:")
+        for cue in report["cues"]:
+            console.print(f"  {cue['t']:6.1f} s  {cue['text']}", markup=False)
+    else:
+        console.print("Cues: none")
+    for path in written:
+        console.print(f"Wrote {path}", markup=False, highlight=False)
+
+
 # ------------------------------------------------------------------------------------------------ analyze
 
 
@@ -216,17 +343,9 @@ def analyze(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Output folder. Default: ./posecheck-out/<video name>/", show_default=False)
     ] = None,
-    json_out: Annotated[
-        str | None,
-        typer.Option("--json", metavar="FILE|-", help="Also write the report JSON to FILE; '-' prints it to stdout and nothing else there."),
-    ] = None,
-    specs: Annotated[
-        Path | None, typer.Option("--specs", help="Extra folder of exercise specs (YAML); same ids override the built-in ones.")
-    ] = None,
-    model: Annotated[
-        Path | None,
-        typer.Option("--model", help="Pose model: an official pose_landmarker_{lite,full,heavy}.task. Default: built offline from the mediapipe wheel."),
-    ] = None,
+    json_out: ReportJsonOption = None,
+    specs: SpecsOption = None,
+    model: ModelOption = None,
     save_trace: Annotated[
         Path | None, typer.Option("--save-trace", help="Save every frame's landmarks to this .npz trace (replay it later with analyze).")
     ] = None,
@@ -255,13 +374,13 @@ def analyze(
         return
     (video,) = clips
     print_json_only = json_out == "-"
-    spec = _load_spec(exercise, specs)
+    spec = load_spec(exercise, specs)
     out_dir = out if out is not None else DEFAULT_OUT_ROOT / video.stem
-    _prepare_output_folder(out_dir)
+    prepare_output_folder(out_dir)
     if save_trace is not None:
-        _check_writable_file(save_trace)
+        check_writable_file(save_trace)
     if json_out and not print_json_only:
-        _check_writable_file(Path(json_out))
+        check_writable_file(Path(json_out))
 
     if is_trace_path(video):
         if model is not None:
@@ -279,20 +398,8 @@ def analyze(
         duration=result.frames / result.info.fps if result.info.fps else 0.0,
         interrupted=result.interrupted,
     )
-    phase_measure = spec.measures[spec.phases.measure]
-    report = rpt.build_report(
-        result.summary,
-        stats,
-        source_desc,
-        rom_unit=phase_measure.unit,
-        target_reps=spec.target.reps,
-        exercise_title=spec.title,
-    )
-    written = [rpt.write_json(report, out_dir / "report.json"), rpt.write_reps_csv(report, out_dir / "reps.csv")]
-    if write_video and (out_dir / "annotated.mp4").exists():
-        written.append(out_dir / "annotated.mp4")
-    if json_out and not print_json_only:
-        written.append(rpt.write_json(report, Path(json_out)))
+    report = build_spec_report(spec, result.summary, stats, source_desc)
+    written = save_report(report, out_dir, json_out, media=[out_dir / "annotated.mp4"] if write_video else [])
     if save_trace is not None:
         written.append(save_trace)
 
@@ -303,7 +410,7 @@ def analyze(
         from rich.console import Console
 
         # soft_wrap: long paths stay whole, for copy and paste.
-        _print_summary(report, written, result, Console(soft_wrap=True))
+        print_summary(report, written, result, Console(soft_wrap=True))
 
     if result.interrupted:
         typer.echo(f"Interrupted: the report covers the first {stats.duration:.1f} s ({out_dir / 'report.json'}).", err=True)
@@ -334,18 +441,18 @@ def _analyze_many(clips: list[Path], exercise: str, out: Path | None, json_out: 
 
     from posecheck.pipeline import default_jobs, run_clips
 
-    _load_spec(exercise, specs)  # an unknown exercise fails once, before any worker starts
+    load_spec(exercise, specs)  # an unknown exercise fails once, before any worker starts
     names = [clip.stem for clip in clips]
     twice = sorted({name for name in names if names.count(name) > 1})
     if twice:
         raise InputError(f"several clips are named {', '.join(twice)}: their outputs would overwrite each other")
     print_json_only = json_out == "-"
     root = out if out is not None else DEFAULT_OUT_ROOT
-    _prepare_output_folder(root)
+    prepare_output_folder(root)
     if save_trace is not None:
-        _prepare_output_folder(save_trace)
+        prepare_output_folder(save_trace)
     if json_out and not print_json_only:
-        _check_writable_file(Path(json_out))
+        check_writable_file(Path(json_out))
     workers = min(jobs or default_jobs(), len(clips))
     environ = {"COLUMNS": str(shutil.get_terminal_size().columns)}
     if "OPENCV_FFMPEG_LOGLEVEL" in os.environ:
@@ -404,31 +511,6 @@ def _analyze_clip_in_worker(clip: Path, exercise: str, specs: Path | None, model
     return code, report
 
 
-def _load_spec(exercise: str, specs: Path | None):
-    from posecheck.specs import load_spec_by_id
-
-    return load_spec_by_id(exercise, specs_dir=specs)
-
-
-def _prepare_output_folder(folder: Path) -> None:
-    """Creates ``folder`` and proves it is writable before minutes of analysis, not after."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".posecheck-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise InputError(f"cannot write to output folder {folder}: {exc.strerror or exc}") from exc
-
-
-def _check_writable_file(path: Path) -> None:
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise InputError(f"cannot write {path}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise InputError(f"cannot write {path}: folder {parent} is not writable")
-
-
 def _sinks(spec, out_dir: Path, save_trace: Path | None, write_video: bool, trace_meta: dict, show_progress: bool) -> list:
     from functools import partial
 
@@ -460,12 +542,11 @@ def _analyze_video(video: Path, spec, model: Path | None, out_dir: Path, save_tr
 
     with VideoFileSource(video) as source:
         model_info = resolve_model(model)
-        model_desc = {"name": model_info.path.name, "sha256": model_info.sha256, "origin": model_info.origin}
         meta = {"source": video.name, "model": model_info.path.name, "model_sha256": model_info.sha256, "posecheck": __version__}
         sinks = _sinks(spec, out_dir, save_trace, write_video, meta, _show_progress())
         with quiet_native_stderr(), MediaPipeEstimator(model_info.path) as estimator:
             result = run_session(source, estimator, Engine(spec), sinks, exercise=spec.id)
-        desc = SourceDescription(str(video), "video", (source.info.width, source.info.height), model_desc)
+        desc = SourceDescription(str(video), "video", (source.info.width, source.info.height), describe_model(model_info))
     return result, desc
 
 
@@ -510,43 +591,6 @@ class _ProgressSink:
     def on_finish(self, summary) -> None:
         if self._progress is not None:
             self._progress.stop()
-
-
-def _print_summary(report: dict, written: list[Path], result, console: "Console") -> None:
-    from rich.table import Table
-
-    seen = report["frames_with_pose"] / report["frames"] * 100 if report["frames"] else 0.0
-    console.print(f"[bold]{report['exercise_title'] or report['exercise']}[/] - {report['source']['path']}")
-    console.print(
-        f"{report['frames']} frames ({report['duration']:.1f} s at {report['fps']:g} fps), person found in {seen:.0f} %"
-        f" - analysed at {result.processing_fps:.0f} fps"
-    )
-    reps = f"Reps: [bold]{report['reps']}[/]" + (f" of {report['target_reps']}" if report["target_reps"] else "")
-    if report["reps_by_side"]:
-        reps += " (" + ", ".join(f"{side} {n}" for side, n in sorted(report["reps_by_side"].items())) + ")"
-    console.print(reps)
-    for hold in report["holds"]:
-        side = f" {hold['side']}" if hold["side"] else ""
-        target = f" of {hold['target_seconds']:g} s" if hold["target_seconds"] else ""
-        console.print(f"Hold{side}: [bold]{hold['seconds']:.1f} s[/]{target} ({hold['start']:.1f}-{hold['end']:.1f} s)")
-    for gap in report["gaps"]:
-        console.print(f"Tracking lost: {gap['start']:.1f}-{gap['end']:.1f} s")
-    if report["rep_list"]:
-        table = Table(title="Reps", title_justify="left")
-        for column, justify in (("#", "right"), ("side", "left"), ("start s", "right"), ("duration s", "right"), ("ROM", "right"), ("cues", "left")):
-            table.add_column(column, justify=justify)
-        for rep in report["rep_list"]:
-            rom = "-" if rep["rom"] is None else f"{rep['rom']:.0f} deg" if rep["rom_unit"] == "deg" else f"{rep['rom']:.2f} {rep['rom_unit'] or ''}"
-            table.add_row(str(rep["index"]), rep["side"] or "", f"{rep['start']:.1f}", f"{rep['duration']:.1f}", rom, "; ".join(rep["cues"]))
-        console.print(table)
-    if report["cues"]:
-        console.print("Cues:")
-        for cue in report["cues"]:
-            console.print(f"  {cue['t']:6.1f} s  {cue['text']}", markup=False)
-    else:
-        console.print("Cues: none")
-    for path in written:
-        console.print(f"Wrote {path}", markup=False, highlight=False)
 
 
 # ------------------------------------------------------------------------------------------------ models

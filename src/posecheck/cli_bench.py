@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from posecheck.cli import ModelOption, SpecsOption, quiet_native_stderr
+
 app = typer.Typer()
 
 
@@ -19,16 +21,14 @@ def bench(
     frames: Annotated[int, typer.Option("--frames", min=2, help="Frames per run, warm-up included.")] = 300,
     warmup: Annotated[int, typer.Option("--warmup", min=0, help="Frames at the start of each run that are not timed.")] = 30,
     exercise: Annotated[str, typer.Option("--exercise", "-e", help="Exercise id for the engine and the overlay.")] = "cat-cow",
-    model: Annotated[
-        Path | None, typer.Option("--model", help="Pose model .task file (e.g. an official lite/heavy model). Default: the bundled full model.")
-    ] = None,
+    model: ModelOption = None,
     rounds: Annotated[
         int, typer.Option("--rounds", min=1, help="Run the loop and the bare estimator this often, alternately; the fastest of each counts.")
     ] = 1,
     stages: Annotated[bool, typer.Option("--stages/--no-stages", help="Time each stage alone.")] = True,
     engine: Annotated[bool, typer.Option("--engine/--no-engine", help="Time the engine alone on the recorded traces.")] = True,
     startup: Annotated[bool, typer.Option("--startup/--no-startup", help="Time `posecheck --help` and the first analysed frame.")] = True,
-    specs: Annotated[Path | None, typer.Option("--specs", help="Extra folder of exercise specs (YAML).")] = None,
+    specs: SpecsOption = None,
     json_out: Annotated[
         str | None, typer.Option("--json", metavar="FILE|-", help="Write the whole report as JSON to FILE; '-' prints only that to stdout.")
     ] = None,
@@ -42,7 +42,6 @@ def bench(
     Example: posecheck bench --source cat_cow_01.mp4 --frames 300
     """
     from posecheck.bench import BenchConfig, format_report, run_bench
-    from posecheck.cli import quiet_native_stderr
     from posecheck.errors import InputError
 
     if (source is None) == (camera is None):

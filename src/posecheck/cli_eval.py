@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from posecheck.cli import SpecsOption, quiet_native_stderr
 from posecheck.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,9 +31,7 @@ def eval_command(
         Path | None,
         typer.Option("--traces", help="Folder of landmark traces <clip stem>.npz: replay them instead of decoding video (fast)."),
     ] = None,
-    specs: Annotated[
-        Path | None, typer.Option("--specs", help="Extra folder of exercise specs; its specs replace built-in ones with the same id.")
-    ] = None,
+    specs: SpecsOption = None,
     only: Annotated[
         list[str] | None, typer.Option("--only", help="Run only this clip (file name or stem); repeat for more.")
     ] = None,
@@ -62,7 +61,6 @@ def eval_command(
     Example: posecheck eval shared/videos/labels.yaml --traces tests/data/traces --only cat_cow_01.mp4
     """
     from posecheck import evaluate as ev
-    from posecheck.cli import quiet_native_stderr
 
     if videos is not None and traces is not None:
         raise InputError("give either --videos or --traces, not both")

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from posecheck.cli import SpecsOption
 from posecheck.errors import InputError, SpecError
 
 app = typer.Typer(
@@ -21,15 +22,6 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-SpecsOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--specs",
-        help="Extra folder of exercise specs; same ids override the built-in ones. Also: $POSECHECK_SPECS.",
-        show_default=False,
-    ),
-]
 
 
 def _target_text(spec) -> str:

@@ -15,6 +15,8 @@ from typing import Annotated
 
 import typer
 
+from posecheck import cli
+from posecheck.cli import ModelOption, ReportJsonOption, SpecsOption
 from posecheck.errors import CameraError, NoPersonError
 
 log = logging.getLogger(__name__)
@@ -46,17 +48,9 @@ def live(
         Path | None,
         typer.Option("--out", "-o", help="Output folder. Default: ./posecheck-out/live-<exercise>-<date-time>/", show_default=False),
     ] = None,
-    json_out: Annotated[
-        str | None,
-        typer.Option("--json", metavar="FILE|-", help="Also write the report JSON to FILE; '-' prints it to stdout when the session ends, and nothing else there."),
-    ] = None,
-    specs: Annotated[
-        Path | None, typer.Option("--specs", help="Extra folder of exercise specs (YAML); same ids override the built-in ones.")
-    ] = None,
-    model: Annotated[
-        Path | None,
-        typer.Option("--model", help="Pose model: an official pose_landmarker_{lite,full,heavy}.task. Default: built offline from the mediapipe wheel."),
-    ] = None,
+    json_out: ReportJsonOption = None,
+    specs: SpecsOption = None,
+    model: ModelOption = None,
 ) -> None:
     """Live coaching in front of a camera: skeleton, count, hold timer and gentle cues as you move.
 
@@ -68,14 +62,12 @@ def live(
 
     Example: posecheck live cat-cow --camera 0 --record my_session.mp4
     """
-    from posecheck import cli
-
     print_json_only = json_out == "-"
-    spec = cli._load_spec(exercise, specs)
+    spec = cli.load_spec(exercise, specs)
     out_dir = out if out is not None else cli.DEFAULT_OUT_ROOT / f"live-{spec.id}-{time.strftime('%Y%m%d-%H%M%S')}"
     for path in (record, Path(json_out) if json_out and not print_json_only else None):
         if path is not None:
-            cli._check_writable_file(path)
+            cli.check_writable_file(path)
     if source is not None and (width or height):
         log.warning("--width/--height set the camera's capture size; they are ignored with --source")
 
@@ -84,7 +76,7 @@ def live(
     if not headless:
         lv.require_display()
     created = not out_dir.exists()
-    cli._prepare_output_folder(out_dir)
+    cli.prepare_output_folder(out_dir)
     try:
         result, source_desc = _run(spec, camera, source, width, height, model, headless, record, mirror)
     except BaseException:
@@ -107,26 +99,14 @@ def live(
         # A video that was not played to the end gives a partial report; a camera has no end to miss.
         interrupted=session.interrupted or (source is not None and not played_to_end),
     )
-    phase_measure = spec.measures[spec.phases.measure]
-    report = rpt.build_report(
-        session.summary,
-        stats,
-        source_desc,
-        rom_unit=phase_measure.unit,
-        target_reps=spec.target.reps,
-        exercise_title=spec.title,
-    )
+    report = cli.build_spec_report(spec, session.summary, stats, source_desc)
     report["live"] = {
         "ended_by": result.ended_by,
         "frames_dropped": result.frames_dropped,
         "resets": len(result.discarded),
         "reps_before_resets": [discarded.reps for discarded in result.discarded],
     }
-    written = [rpt.write_json(report, out_dir / "report.json"), rpt.write_reps_csv(report, out_dir / "reps.csv")]
-    if record is not None and record.exists():
-        written.append(record)
-    if json_out and not print_json_only:
-        written.append(rpt.write_json(report, Path(json_out)))
+    written = cli.save_report(report, out_dir, json_out, media=[record] if record is not None else [])
 
     if print_json_only:
         sys.stdout.write(rpt.to_json(report))
@@ -134,7 +114,7 @@ def live(
     else:
         from rich.console import Console
 
-        cli._print_summary(report, written, session, Console())
+        cli.print_summary(report, written, session, Console())
     typer.echo(_ending_line(result), err=True)
 
     if session.interrupted:
@@ -151,7 +131,6 @@ def live(
 def _run(spec, camera: int, source: Path | None, width, height, model, headless: bool, record, mirror):
     """Opens the source and the model, runs the session, closes both."""
     from posecheck.capture import CameraSource, PacedFileSource
-    from posecheck.cli import quiet_native_stderr
     from posecheck.engine.engine import Engine
     from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
     from posecheck.estimators.model import resolve_model
@@ -161,10 +140,9 @@ def _run(spec, camera: int, source: Path | None, width, height, model, headless:
     frames = PacedFileSource(source) if source is not None else CameraSource(camera, width, height)
     with frames:
         model_info = resolve_model(model)
-        model_desc = {"name": model_info.path.name, "sha256": model_info.sha256, "origin": model_info.origin}
         if not headless:
             typer.echo(f"Live view open ({source or f'camera {camera}'}): q quit, space pause, r reset, m mirror.", err=True)
-        with quiet_native_stderr(), MediaPipeEstimator(model_info.path) as estimator:
+        with cli.quiet_native_stderr(), MediaPipeEstimator(model_info.path) as estimator:
             result = run_live(
                 spec,
                 frames,
@@ -177,7 +155,7 @@ def _run(spec, camera: int, source: Path | None, width, height, model, headless:
         kind = "video" if source is not None else "camera"
         desc = SourceDescription(
             str(source) if source is not None else f"camera:{camera}", kind,
-            (frames.info.width, frames.info.height), model_desc,
+            (frames.info.width, frames.info.height), cli.describe_model(model_info),
         )
     return result, desc
 
