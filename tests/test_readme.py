@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 import shlex
 
+import pytest
 import typer
+from typer.testing import CliRunner
 
 from posecheck.cli import app
 
@@ -86,6 +88,26 @@ def test_documented_command_lines_exist_with_their_options():
                     assert token.split("=")[0] in known, f"README: 'posecheck {' '.join(args)}': unknown option {token}"
 
 
+#: README command lines that need nothing but the checkout: run for real from the repository root, as a
+#: reader would paste them.
+RUNNABLE_AS_WRITTEN = [
+    ("posecheck exercises list", "cat-cow"),
+    ("posecheck exercises show cat-cow", "How to do it:"),
+    ("posecheck exercises validate exercise_specs/", "ok: exercise_specs/cat-cow.yaml"),
+    ("posecheck samples list", "cat_cow_01"),
+    ("posecheck eval tests/data/labels.yaml --traces tests/data/traces --only cat_cow_01.mp4", "cat_cow_01.mp4"),
+]
+
+
+@pytest.mark.parametrize(("line", "expected"), RUNNABLE_AS_WRITTEN)
+def test_self_contained_readme_commands_run_as_written(line, expected, monkeypatch):
+    assert shlex.split(line)[1:] in _command_lines(), f"README no longer shows '{line}'"
+    monkeypatch.chdir(REPO_ROOT)
+    result = CliRunner().invoke(app, shlex.split(line)[1:])
+    assert result.exit_code == 0, (line, result.output)
+    assert expected in result.stdout
+
+
 def test_quick_start_is_exactly_two_commands_with_their_scripts():
     section = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
     first_block = _code_blocks(section)[0]
@@ -101,7 +123,7 @@ def test_quick_start_is_exactly_two_commands_with_their_scripts():
 
 def test_ci_runs_the_readme_test_command():
     ci = (REPO_ROOT / ".ci" / "run").read_text()
-    assert "bash scripts/test.sh" in ci
+    assert "exec bash scripts/test.sh" in ci and "bash scripts/test.sh" in README
 
 
 def test_readme_explains_the_dependency_choices_and_formats():

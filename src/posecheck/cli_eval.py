@@ -58,7 +58,7 @@ def eval_command(
 
     Runs every labelled clip through posecheck with the spec named by its `exercise` field and compares the counted reps, rep times and hold seconds with the labels. An AIGym-style counter (one joint angle, fixed up/down thresholds) runs on the same poses for comparison.
 
-    Example: posecheck eval shared/videos/labels.yaml --traces tests/data/traces --only cat_cow_01.mp4
+    Example: posecheck eval tests/data/labels.yaml --traces tests/data/traces --only cat_cow_01.mp4
     """
     from posecheck import evaluate as ev
 
