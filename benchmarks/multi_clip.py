@@ -20,15 +20,12 @@ import tempfile
 import time
 from pathlib import Path
 
-
-def _posecheck() -> list[str]:
-    script = Path(sys.executable).parent / "posecheck"
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "posecheck"]
+from posecheck.bench import posecheck_command
 
 
 def run_folder(folder: Path, exercise: str, jobs: int, out: Path, video: bool) -> float:
     """Seconds for ``posecheck analyze folder --jobs jobs``; raises if the command fails."""
-    command = [*_posecheck(), "analyze", str(folder), "-e", exercise, "--out", str(out), "--jobs", str(jobs)]
+    command = [*posecheck_command(), "analyze", str(folder), "-e", exercise, "--out", str(out), "--jobs", str(jobs)]
     if not video:
         command.append("--no-video")
     start = time.perf_counter()
@@ -70,13 +67,12 @@ def measure(clips: list[Path], exercise: str, jobs: int, rounds: int, video: boo
 
 
 def _count_frames(clips: list[Path]) -> int:
-    import cv2
+    from posecheck.capture import VideoFileSource
 
     total = 0
     for clip in clips:
-        cap = cv2.VideoCapture(str(clip))
-        total += int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        cap.release()
+        with VideoFileSource(clip) as source:
+            total += source.info.frame_count
     return total
 
 

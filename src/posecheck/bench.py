@@ -416,6 +416,13 @@ def _run_probe(args: list[str], env: dict[str, str]) -> dict[str, Any]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def posecheck_command() -> list[str]:
+    """How to start ``posecheck`` in a new process: the installed console script, which is what users start;
+    without one (a bare checkout), the same entry point through this Python."""
+    script = Path(sys.executable).parent / "posecheck"
+    return [str(script)] if script.is_file() else [sys.executable, "-c", "from posecheck.cli import main; main()"]
+
+
 def bench_startup(video: Path, model: Path | None = None, help_runs: int = 3) -> dict[str, Any]:
     """Start-up costs, each in a new process.
 
@@ -426,9 +433,7 @@ def bench_startup(video: Path, model: Path | None = None, help_runs: int = 3) ->
         the model cached. With ``model`` given, both use that file and nothing is built.
     """
     env = dict(os.environ)
-    # The installed console script is what users start; without one (a bare checkout), the same entry point.
-    script = Path(sys.executable).parent / "posecheck"
-    command = [str(script)] if script.is_file() else [sys.executable, "-c", "from posecheck.cli import main; main()"]
+    command = posecheck_command()
     help_times = []
     for _ in range(help_runs):
         start = time.perf_counter()
