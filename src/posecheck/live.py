@@ -344,7 +344,7 @@ def counter_text(state: EngineState, spec, last_hold_seconds: float | None = Non
         held = state.hold_seconds if state.hold_seconds is not None else (last_hold_seconds or 0.0)
         return f"{held:.0f}s"
     if state.reps_by_side:
-        return "  ".join(f"{side[0].upper()} {count}" for side, count in sorted(state.reps_by_side.items()))
+        return render.per_side_text(state.reps_by_side)
     return str(state.reps)
 
 
@@ -369,7 +369,7 @@ def draw_live_view(
     else:
         image = frame.copy()
     render.annotate(image, pose, state, spec, copy=False)
-    style = _LiveStyle.for_frame(image.shape[1], image.shape[0])
+    style = render.Style.for_frame(image.shape[1], image.shape[0])
     counter_bottom = _draw_counter(image, counter_text(state, spec, status.last_hold_seconds), state, spec, style)
     ring_bottom = _draw_hold_ring(image, state, spec, style, top=counter_bottom)
     _draw_fps(image, status.fps, style, top=ring_bottom)
@@ -378,20 +378,6 @@ def draw_live_view(
     if status.paused:
         _draw_paused(image, style)
     return image
-
-
-@dataclass(frozen=True)
-class _LiveStyle:
-    """Sizes of the live elements for one frame size (scaled like `posecheck.render`)."""
-
-    scale: float
-    margin: int
-    thickness: int
-
-    @classmethod
-    def for_frame(cls, width: int, height: int) -> _LiveStyle:
-        scale = min(width, height) / render.REFERENCE_SHORT_SIDE
-        return cls(scale=scale, margin=max(4, round(10 * scale)), thickness=max(1, round(2 * scale)))
 
 
 def _text_size(text: str, font_scale: float, thickness: int) -> tuple[int, int, int]:
@@ -403,7 +389,7 @@ def _put(image: np.ndarray, text: str, org: tuple[int, int], font_scale: float, 
     cv2.putText(image, text, org, render.FONT, font_scale, colour, thickness, cv2.LINE_AA)
 
 
-def _draw_counter(image: np.ndarray, big: str, state: EngineState, spec, style: _LiveStyle) -> int:
+def _draw_counter(image: np.ndarray, big: str, state: EngineState, spec, style: render.Style) -> int:
     """Top-right box: the big number and the target under it. Returns the box's bottom y."""
     small = target_text(spec) or ""
     big_thick = max(2, round(BASE_COUNTER_THICKNESS * style.scale))
@@ -427,7 +413,7 @@ def _draw_counter(image: np.ndarray, big: str, state: EngineState, spec, style: 
     return top + box_h
 
 
-def _draw_hold_ring(image: np.ndarray, state: EngineState, spec, style: _LiveStyle, *, top: int) -> int:
+def _draw_hold_ring(image: np.ndarray, state: EngineState, spec, style: render.Style, *, top: int) -> int:
     """A ring that fills as the hold's counted seconds reach the target. Returns the bottom y used."""
     if spec.hold is None and state.hold_seconds is None:
         return top
@@ -449,7 +435,7 @@ def _draw_hold_ring(image: np.ndarray, state: EngineState, spec, style: _LiveSty
     return centre[1] + radius + thickness
 
 
-def _draw_fps(image: np.ndarray, fps: float | None, style: _LiveStyle, *, top: int) -> None:
+def _draw_fps(image: np.ndarray, fps: float | None, style: render.Style, *, top: int) -> None:
     """The frame rate, small, on its own dark strip under the counter (readable on any background)."""
     if fps is None:
         return
@@ -463,7 +449,7 @@ def _draw_fps(image: np.ndarray, fps: float | None, style: _LiveStyle, *, top: i
     _put(image, label, (right - w - pad, top + pad + h), font_scale, render.TEXT_COLOUR, 1)
 
 
-def _draw_ready_banner(image: np.ndarray, style: _LiveStyle) -> None:
+def _draw_ready_banner(image: np.ndarray, style: render.Style) -> None:
     """"Counting" confirmation: a short-lived strip in the lower part, clear of the panels and the banner."""
     text = "You're set - counting now"
     font_scale = 0.7 * style.scale
@@ -475,7 +461,7 @@ def _draw_ready_banner(image: np.ndarray, style: _LiveStyle) -> None:
     _put(image, text, (x, y), font_scale, render.TEXT_COLOUR, style.thickness)
 
 
-def _draw_paused(image: np.ndarray, style: _LiveStyle) -> None:
+def _draw_paused(image: np.ndarray, style: render.Style) -> None:
     image[:] = (image * PAUSED_DIM).astype(np.uint8)
     lines = [("Paused", 1.6), ("space: resume   q: quit", 0.6)]
     y = image.shape[0] // 2
@@ -491,7 +477,7 @@ def starting_screen(frame_size: tuple[int, int]) -> np.ndarray:
     """A dark (H, W, 3) BGR picture saying the view is starting, shown until the first frame is ready."""
     width, height = frame_size
     image = np.full((height, width, 3), render.PANEL_COLOUR, np.uint8)
-    style = _LiveStyle.for_frame(width, height)
+    style = render.Style.for_frame(width, height)
     text = "Starting the camera view..."
     font_scale = 0.7 * style.scale
     w, h, _ = _text_size(text, font_scale, style.thickness)

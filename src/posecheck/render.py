@@ -43,9 +43,16 @@ _ASCII_REPLACEMENTS = {"°": " deg", "–": "-", "—": "-", "’": "'", "‘": 
 
 
 @dataclass(frozen=True)
-class _Style:
-    """Sizes for one frame size."""
+class Style:
+    """Sizes for one frame size (`posecheck.live` sizes its own elements from it too).
 
+    Attributes:
+        scale: the frame's short side / REFERENCE_SHORT_SIDE.
+        font_scale, thickness, radius: text size, line thickness and joint radius (pixels).
+        line_height, margin: text line spacing and the gap kept from edges and between elements (pixels).
+    """
+
+    scale: float
     font_scale: float
     thickness: int
     radius: int
@@ -54,12 +61,13 @@ class _Style:
 
     @classmethod
     @lru_cache(maxsize=8)  # one per frame size; text metrics are not free
-    def for_frame(cls, width: int, height: int) -> "_Style":
+    def for_frame(cls, width: int, height: int) -> "Style":
         scale = min(width, height) / REFERENCE_SHORT_SIDE
         font_scale = BASE_FONT_SCALE * scale
         thickness = max(1, round(BASE_LINE_THICKNESS * scale))
         (_, text_h), baseline = cv2.getTextSize("Ag", FONT, font_scale, thickness)
         return cls(
+            scale=scale,
             font_scale=font_scale,
             thickness=thickness,
             radius=max(2, round(BASE_JOINT_RADIUS * scale)),
@@ -83,7 +91,7 @@ def annotate(frame: np.ndarray, pose: Pose | None, state: EngineState | None, sp
     """
     out = frame.copy() if copy else frame
     height, width = out.shape[:2]
-    style = _Style.for_frame(width, height)
+    style = Style.for_frame(width, height)
     min_visibility = spec.tracking.min_visibility if spec is not None else DEFAULT_MIN_VISIBILITY
     if pose is not None:
         xy = _scaled_xy(pose, out)
@@ -114,7 +122,7 @@ _BONES = tuple((a, b, _side_colour(a, b)) for a, b in SKELETON)
 _JOINT_COLOURS = tuple(_side_colour(lm) for lm in Landmark)
 
 
-def _draw_skeleton(img: np.ndarray, xy: np.ndarray, visible: np.ndarray, style: _Style) -> None:
+def _draw_skeleton(img: np.ndarray, xy: np.ndarray, visible: np.ndarray, style: Style) -> None:
     """Bones and joints of the visible landmarks; ``xy`` (33, 2) pixels in ``img``, ``visible`` (33,) bool."""
     xy = np.round(xy).astype(int)
     for a, b, colour in _BONES:
@@ -132,7 +140,7 @@ def _scaled_xy(pose: Pose, img: np.ndarray) -> np.ndarray:
 
 
 def _draw_main_measure(
-    img: np.ndarray, pose: Pose, xy: np.ndarray, visible: np.ndarray, state: EngineState | None, spec, style: _Style
+    img: np.ndarray, pose: Pose, xy: np.ndarray, visible: np.ndarray, state: EngineState | None, spec, style: Style
 ) -> None:
     """Highlights the segments of the phase measure (e.g. shoulder-hip-knee) and writes its value there.
 
@@ -192,12 +200,11 @@ def _format_value(value: float, unit: str | None) -> str:
 # ------------------------------------------------------------------------------------------------ text
 
 
-def _draw_panel(img: np.ndarray, state: EngineState, spec, style: _Style) -> None:
+def _draw_panel(img: np.ndarray, state: EngineState, spec, style: Style) -> None:
     """Top-left panel: exercise, count, phase, hold timer and every measure's current value."""
     lines = [spec.title if spec is not None else "posecheck"]
     if state.reps_by_side:
-        per_side = "  ".join(f"{side[0].upper()} {count}" for side, count in sorted(state.reps_by_side.items()))
-        lines.append(f"Reps {state.reps}  ({per_side})")
+        lines.append(f"Reps {state.reps}  ({per_side_text(state.reps_by_side)})")
     else:
         target = f" / {state.target_reps}" if state.target_reps else ""
         lines.append(f"Reps {state.reps}{target}")
@@ -212,6 +219,11 @@ def _draw_panel(img: np.ndarray, state: EngineState, spec, style: _Style) -> Non
     _text_block(img, lines, (style.margin, style.margin), style)
 
 
+def per_side_text(reps_by_side: dict[str, int]) -> str:
+    """Reps per side as "L 3  R 2" (the panel here, the live view's big counter)."""
+    return "  ".join(f"{side[0].upper()} {count}" for side, count in sorted(reps_by_side.items()))
+
+
 def _unit_of(spec, key: str) -> str | None:
     if spec is None:
         return None
@@ -223,7 +235,7 @@ def _unit_of(spec, key: str) -> str | None:
     return measure.unit if measure is not None else None
 
 
-def _draw_banner(img: np.ndarray, state: EngineState, style: _Style) -> None:
+def _draw_banner(img: np.ndarray, state: EngineState, style: Style) -> None:
     """Bottom banner: tracking lost, then setup guidance, then the latest cue (one at a time)."""
     if not state.tracking:
         text, colour = "Looking for you - please step into view", WARNING_COLOUR
@@ -242,7 +254,7 @@ def _draw_banner(img: np.ndarray, state: EngineState, style: _Style) -> None:
         _text(img, line, (2 * style.margin, y), style, TEXT_COLOUR, ascii_done=True)
 
 
-def _text_block(img: np.ndarray, lines: list[str], origin: tuple[int, int], style: _Style) -> None:
+def _text_block(img: np.ndarray, lines: list[str], origin: tuple[int, int], style: Style) -> None:
     lines = [_ascii(line) for line in lines]
     widths = [cv2.getTextSize(line, FONT, style.font_scale, style.thickness)[0][0] for line in lines]
     x, y = origin
@@ -254,7 +266,7 @@ def _text_block(img: np.ndarray, lines: list[str], origin: tuple[int, int], styl
 
 
 def _text(
-    img, text: str, org: tuple[int, int], style: _Style, colour, *, ascii_done: bool = False, extra_thickness: int = 0
+    img, text: str, org: tuple[int, int], style: Style, colour, *, ascii_done: bool = False, extra_thickness: int = 0
 ) -> None:
     thickness = style.thickness + extra_thickness
     cv2.putText(img, text if ascii_done else _ascii(text), org, FONT, style.font_scale, colour, thickness, cv2.LINE_AA)
@@ -268,7 +280,7 @@ def _ascii(text: str) -> str:
 
 
 @lru_cache(maxsize=32)  # a banner stays up for many frames: measure its words once
-def _wrap(text: str, max_width: int, style: _Style) -> tuple[str, ...]:
+def _wrap(text: str, max_width: int, style: Style) -> tuple[str, ...]:
     """``text`` in ASCII, split into lines no wider than ``max_width`` pixels (a single long word stays whole)."""
     lines: list[str] = []
     current = ""
