@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,8 +123,6 @@ def fetch(
     *,
     mirror: str | Path | None = None,
     mirror_optional: bool = False,
-    download: bool = True,
-    on_progress: Callable[[Sample, int, int], None] | None = None,
 ) -> list[FetchResult]:
     """Puts each sample in ``dest``, verified, and says where it came from.
 
@@ -134,8 +132,6 @@ def fetch(
         mirror: a folder holding ``<name>.mp4`` copies, or None to download.
         mirror_optional: False (a mirror the user named): a missing or mismatching copy is an error.
             True (a mirror found automatically): such a sample is downloaded instead.
-        download: allow downloading from the sample's URL when no mirror is given.
-        on_progress: ``on_progress(sample, bytes_done, bytes_total)`` while downloading.
 
     Raises:
         InputError: one line naming the sample and the problem (network, checksum, disk).
@@ -154,11 +150,9 @@ def fetch(
         if mirror is not None and not (mirror_optional and not _usable_mirror_copy(sample, Path(mirror))):
             _copy_from_mirror(sample, Path(mirror), target)
             results.append(FetchResult(sample, target, "mirror"))
-        elif download:
-            _download(sample, target, on_progress)
-            results.append(FetchResult(sample, target, "download"))
         else:
-            raise InputError(f"{sample.name}: not in {dest} and downloading is off")
+            _download(sample, target)
+            results.append(FetchResult(sample, target, "download"))
     return results
 
 
@@ -187,17 +181,11 @@ def _copy_file(source: Path, out) -> None:
         shutil.copyfileobj(fh, out, _CHUNK)
 
 
-def _download(sample: Sample, target: Path, on_progress) -> None:
+def _download(sample: Sample, target: Path) -> None:
     def write(out) -> None:
         try:
             with urllib.request.urlopen(sample.url, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:
-                total = int(response.headers.get("Content-Length") or sample.bytes)
-                done = 0
-                for chunk in iter(lambda: response.read(_CHUNK), b""):
-                    out.write(chunk)
-                    done += len(chunk)
-                    if on_progress:
-                        on_progress(sample, done, total)
+                shutil.copyfileobj(response, out, _CHUNK)
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", None) or exc
             raise InputError(
