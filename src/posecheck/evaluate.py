@@ -38,7 +38,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError, model_validator
 
-from posecheck.errors import InputError
+from posecheck.errors import InputError, UnknownExerciseError
 from posecheck.geometry import joint_angle
 from posecheck.pose import MIRROR, VISIBILITY, Landmark, Pose, X, Y
 from posecheck.trace import Trace
@@ -874,8 +874,6 @@ def evaluate(
     """
     load_spec = spec_loader(specs_dir)
     if as_exercise is not None and load_spec(as_exercise) is None:
-        from posecheck.errors import UnknownExerciseError
-
         raise UnknownExerciseError(f"no spec '{as_exercise}'")
     if as_exercise is not None:
         labels = [label.as_near_miss(as_exercise) for label in labels]
@@ -933,9 +931,7 @@ def _hold_cell(score: ClipScore | None) -> str:
 
 
 def _timing_cell(score: ClipScore | None) -> str:
-    if score is None or score.matched is None:
-        return "-"
-    if score.counted_reps == 0:
+    if score is None or score.matched is None or score.counted_reps == 0:
         return "-"
     return f"{score.matched}/{score.counted_reps} {_num(score.mean_start_offset_s, '{:+.1f}')}/{_num(score.mean_end_offset_s, '{:+.1f}')}"
 
