@@ -143,6 +143,9 @@ def test_person_leaving_the_frame_is_a_reported_gap(tmp_path):
     gap = report["gaps"][0]
     assert gap["start"] == pytest.approx(5.0, abs=0.1) and gap["end"] == pytest.approx(8.0, abs=0.1)
     assert "Tracking lost: 5.0-8.0 s" in result.stdout
+    # Still the hand count (2), and no rep is counted across the 3 s without a person.
+    assert report["reps"] == 2
+    assert all(rep["end"] <= gap["start"] or rep["start"] >= gap["end"] for rep in report["rep_list"]), report["rep_list"]
 
 
 @requires_shared_videos
@@ -166,6 +169,7 @@ def test_real_video_where_the_person_leaves(tmp_path):
     report = json.loads((tmp_path / "o" / "report.json").read_text())
     assert report["frames"] == 185 and report["frames_with_pose"] <= 185 - 30
     assert any(abs(g["start"] - 2.0) < 0.2 and abs(g["end"] - 3.0) < 0.3 for g in report["gaps"]), report["gaps"]
+    assert report["reps"] == 1  # the hand count of cat_cow_03: the 1 s blank inside the rep neither adds nor loses one
 
 
 def test_no_traceback_for_a_missing_specs_folder(tmp_path):
