@@ -30,6 +30,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -380,7 +381,9 @@ def draw_live_view(
     return image
 
 
+@lru_cache(maxsize=64)  # the count, the target, "Paused": the same few texts frame after frame
 def _text_size(text: str, font_scale: float, thickness: int) -> tuple[int, int, int]:
+    """(width, height, baseline) in pixels of ``text`` in render's font."""
     (w, h), baseline = cv2.getTextSize(text, render.FONT, font_scale, thickness)
     return w, h, baseline
 
