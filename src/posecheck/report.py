@@ -33,8 +33,9 @@ class FrameStats:
         frames: frames analysed.
         frames_with_pose: frames in which a person was found.
         fps: frame rate of the source.
-        duration: seconds covered (frames / fps).
-        interrupted: the analysis was stopped early (Ctrl-C); the report covers the frames before that.
+        duration: seconds covered (frames / fps; live: first to last frame, dropped frames included).
+        interrupted: the analysis was stopped early (Ctrl-C, or a live --source video quit before its end);
+            the report covers the frames before that.
     """
 
     frames: int
@@ -50,7 +51,7 @@ class SourceDescription:
 
     Attributes:
         path: the video or trace file as given.
-        kind: "video" or "trace".
+        kind: "video", "trace" or "camera" (live).
         frame_size: (width, height) in pixels.
         model: for videos, {"name", "sha256", "origin"} of the pose model; for traces, the model recorded in
             the trace (if it says); None when unknown.
