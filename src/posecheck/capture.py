@@ -160,11 +160,6 @@ class LatestFrameSlot:
                 raise self._error
             return None
 
-    @property
-    def ended(self) -> bool:
-        with self._cond:
-            return self._ended
-
 
 class _LatestFrameSource:
     """Base of the live sources: a reader thread fills a `LatestFrameSlot`; iterating takes from it.

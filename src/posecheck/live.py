@@ -29,7 +29,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -716,7 +716,6 @@ class TerminalSink:
     meter: FrameRateMeter | None = None
     _last_status_at: float = -1e9
     _status_shown: bool = False
-    lines_printed: int = 0
 
     def __post_init__(self) -> None:
         if self.meter is None:
@@ -753,7 +752,6 @@ class TerminalSink:
         self._clear_status()
         self._out.write(text + "\n")
         self._out.flush()
-        self.lines_printed += 1
 
     def _status(self, text: str) -> None:
         # \r and "erase to end of line": the line is rewritten in place, whatever its previous length.

@@ -83,9 +83,6 @@ class StageTimes:
         self._count[stage] += 1
         self._total[stage] += seconds
 
-    def stages(self) -> list[str]:
-        return list(self._samples)
-
     def summary(self) -> dict[str, StageSummary]:
         """Stage name -> count, mean, median and 95th percentile of its durations (milliseconds)."""
         return {stage: StageSummary.of(list(self._samples[stage]), self._count[stage], self._total[stage])
