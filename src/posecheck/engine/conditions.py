@@ -10,20 +10,24 @@ Pure module.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
+from posecheck.engine.measures import side_key
 from posecheck.specs.schema import Conditions
 
 
 class Condition:
     """One ``measure: {min, max}`` entry."""
 
-    __slots__ = ("name", "low", "high", "per_side")
+    __slots__ = ("name", "low", "high", "per_side", "_side_keys")
 
     def __init__(self, name: str, low: float | None, high: float | None, per_side: bool):
         self.name = name
         self.low = -math.inf if low is None else low
         self.high = math.inf if high is None else high
         self.per_side = per_side
+        # The frame-value keys of each side, built once rather than on every frame.
+        self._side_keys = {side: side_key(name, side) for side in ("left", "right")}
 
     def check(self, values: dict[str, float], side: str | None) -> bool | None:
         """True/False, or None if unknown.
@@ -34,8 +38,9 @@ class Condition:
         if not self.per_side:
             return self._in(values[self.name])
         if side is not None:
-            return self._in(values[f"{self.name}.{side}"])
-        results = [r for r in (self._in(values[f"{self.name}.left"]), self._in(values[f"{self.name}.right"])) if r is not None]
+            return self._in(values[self._side_keys[side]])
+        keys = self._side_keys
+        results = [r for r in (self._in(values[keys["left"]]), self._in(values[keys["right"]])) if r is not None]
         return all(results) if results else None
 
     def _in(self, value: float) -> bool | None:
@@ -49,7 +54,7 @@ def compile_conditions(conditions: Conditions | None, per_side: set[str]) -> lis
     return [Condition(name, r.min, r.max, name in per_side) for name, r in (conditions or {}).items()]
 
 
-def check_all(conditions: list[Condition], values: dict[str, float], side: str | None = None) -> bool | None:
+def check_all(conditions: Iterable[Condition], values: dict[str, float], side: str | None = None) -> bool | None:
     """AND of the conditions: False if any fails, None if none fails but some is unknown, else True."""
     unknown = False
     for condition in conditions:

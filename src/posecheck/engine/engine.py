@@ -45,7 +45,7 @@ from posecheck.engine.events import (
     TrackingRegained,
 )
 from posecheck.engine.holds import HoldTimer
-from posecheck.engine.measures import LEFT, SIDES, MeasureBlock, MeasureSet
+from posecheck.engine.measures import LEFT, SIDES, MeasureBlock, MeasureSet, side_key
 from posecheck.engine.phases import PhaseRangeC, PhaseTracker, RangeLearner
 from posecheck.engine.reps import RepCounter, RepDraft
 from posecheck.engine.sides import SideVote
@@ -93,7 +93,6 @@ class Engine:
         self.cue_seconds = cue_seconds
         self.measures = MeasureSet(spec)
         per_side = set(self.measures.per_side)
-        self._per_side = per_side
         tracking = spec.tracking
         self._lost_after = tracking.lost_after
         self._reset_after = tracking.reset_after
@@ -112,7 +111,7 @@ class Engine:
         self._machines: list[_Machine] = []
         for side in machine_sides:
             def key(name: str, side: Side | None = side) -> str:
-                return f"{name}.{side}" if name in per_side and side is not None else name
+                return side_key(name, side) if name in per_side and side is not None else name
 
             ranges = [
                 PhaseRangeC(
@@ -183,7 +182,6 @@ class Engine:
 
         # session state
         self._t: float | None = None
-        self._first_t: float | None = None
         self._last_pose_t: float | None = None
         self._lost_reported = False
         self._gap_start: float | None = None  # start of the current stretch without a pose
@@ -337,8 +335,6 @@ class Engine:
     def _no_pose(self, t: float) -> list[Event]:
         events: list[Event] = []
         self._t = t
-        if self._first_t is None:
-            self._first_t = t
         if self._gap_start is None:
             self._gap_start = self._last_pose_t if self._last_pose_t is not None else t
         if not self._gap_long and t - self._gap_start >= self._lost_after:
@@ -379,8 +375,6 @@ class Engine:
     # ------------------------------------------------------------------------------------------ per frame
     def _frame(self, t: float, block: MeasureBlock, i: int, events: list[Event]) -> None:
         self._t = t
-        if self._first_t is None:
-            self._first_t = t
         self._last_pose_t = t
         values = {key: float(array[i]) for key, array in block.values.items()}
         self._values = values

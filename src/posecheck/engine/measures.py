@@ -33,6 +33,11 @@ _TORSO_NORMALISED = ("distance", "height", "lateral")
 _NO_WORLD = np.full((NUM_LANDMARKS, 3), np.nan)
 
 
+def side_key(name: str, side: str) -> str:
+    """The key of one side of a per-side measure (reduce: per_side) in the frame values: ``name.left``."""
+    return f"{name}.{side}"
+
+
 def point_indices(names: list[str], side: str) -> np.ndarray:
     """(P, 2) landmark index pairs (a point is the midpoint of its pair) for point names on ``side``."""
     return np.array([[int(i) for i in resolve_point(name, side)] for name in names], dtype=np.intp)  # type: ignore[arg-type]
@@ -118,10 +123,8 @@ class MeasureSet:
     """
 
     def __init__(self, spec: ExerciseSpec):
-        self.spec = spec
         self.min_visibility = spec.tracking.min_visibility
         self.filter = OneEuroFilter(spec.smoothing.min_cutoff, spec.smoothing.beta, spec.smoothing.d_cutoff)
-        self.measures = spec.measures
         self.per_side = [name for name, m in spec.measures.items() if m.side == "both" and m.reduce == "per_side"]
 
         # Every (measure, side) variant that has to be computed: sided measures need the sides their
@@ -156,8 +159,9 @@ class MeasureSet:
         self._torso_spaces = sorted({space for kind, space, *_ in self._groups if kind in _TORSO_NORMALISED})
         self._needs_view = spec.setup.view != "any"
 
-        # How each measure's value(s) are read off the variant columns: (name, mode, left col, right col).
-        self._plan: list[tuple[str, Measure, str, int, int]] = []
+        # How each measure's value(s) are read off the variant columns: (name, measure, mode, left col, right
+        # col, both cols as an index array for side: both).
+        self._plan: list[tuple[str, Measure, str, int, int, np.ndarray]] = []
         for name, measure in spec.measures.items():
             if not _sided(measure):
                 col = self._variant_of[(name, "left")]
@@ -168,7 +172,7 @@ class MeasureSet:
             else:
                 mode = measure.side
                 left_col, right_col = self._variant_of[(name, "left")], self._variant_of[(name, "right")]
-            self._plan.append((name, measure, mode, left_col, right_col))
+            self._plan.append((name, measure, mode, left_col, right_col, np.array([left_col, right_col], dtype=np.intp)))
 
         auto_names = [n for n, m in spec.measures.items() if m.side == "auto" and _sided(m)]
         side_points = sorted({p for n in auto_names for p in spec.measures[n].points if is_side_relative(p)})
@@ -233,18 +237,18 @@ class MeasureSet:
             variants[(~visible).astype(np.float64) @ self._membership > 0] = np.nan  # hidden: unknown
             view = geometry.view_ratio(image) if self._needs_view else np.full(n, np.nan)
 
-        auto_side = self.auto.choose(ts, landmarks) if self.auto is not None else np.zeros(n, dtype=np.intp)
-        values: dict[str, np.ndarray] = {}
-        both: dict[str, np.ndarray] = {}
-        for name, measure, mode, left_col, right_col in self._plan:
-            if mode == "single":
-                values[name] = variants[:, left_col]
-            elif mode == "auto":
-                values[name] = np.where(auto_side == LEFT, variants[:, left_col], variants[:, right_col])
-            else:
-                pair = variants[:, [left_col, right_col]]
-                both[name] = pair
-                values.update(_reduced(name, measure, pair))
+            auto_side = self.auto.choose(ts, landmarks) if self.auto is not None else np.zeros(n, dtype=np.intp)
+            values: dict[str, np.ndarray] = {}
+            both: dict[str, np.ndarray] = {}
+            for name, measure, mode, left_col, right_col, pair_cols in self._plan:
+                if mode == "single":
+                    values[name] = variants[:, left_col]
+                elif mode == "auto":
+                    values[name] = np.where(auto_side == LEFT, variants[:, left_col], variants[:, right_col])
+                else:
+                    pair = variants[:, pair_cols]
+                    both[name] = pair
+                    values.update(_reduced(name, measure, pair))
 
         visible_ok = visible[:, self._required["left"]].all(axis=1)
         if self._required_mode != "fixed":
@@ -259,15 +263,17 @@ class MeasureSet:
 
 
 def _reduced(name: str, measure: Measure, pair: np.ndarray) -> dict[str, np.ndarray]:
-    """The value(s) of a side: both measure from its (N, 2) left/right values. A hidden side is ignored."""
+    """The value(s) of a side: both measure from its (N, 2) left/right values. A hidden side is ignored.
+
+    Called inside `MeasureSet.compute`'s errstate block (one per block, not one per measure).
+    """
     if measure.reduce == "per_side":
-        return {f"{name}.left": pair[:, LEFT], f"{name}.right": pair[:, RIGHT]}
-    with np.errstate(invalid="ignore"):
-        if measure.reduce == "min":
-            return {name: np.fmin(pair[:, LEFT], pair[:, RIGHT])}
-        if measure.reduce == "max":
-            return {name: np.fmax(pair[:, LEFT], pair[:, RIGHT])}
-        known = ~np.isnan(pair)
-        total = np.where(known, pair, 0.0).sum(axis=1)
-        count = known.sum(axis=1)
-        return {name: np.where(count > 0, total / np.maximum(count, 1), np.nan)}
+        return {side_key(name, "left"): pair[:, LEFT], side_key(name, "right"): pair[:, RIGHT]}
+    if measure.reduce == "min":
+        return {name: np.fmin(pair[:, LEFT], pair[:, RIGHT])}
+    if measure.reduce == "max":
+        return {name: np.fmax(pair[:, LEFT], pair[:, RIGHT])}
+    known = ~np.isnan(pair)
+    total = np.where(known, pair, 0.0).sum(axis=1)
+    count = known.sum(axis=1)
+    return {name: np.where(count > 0, total / np.maximum(count, 1), np.nan)}

@@ -49,7 +49,7 @@ class PhaseTracker:
 
     def _raw(self, value: float, values: dict[str, float], side: str | None) -> str | None:
         for r in self.ranges:
-            if r.low <= value <= r.high and (not r.also or check_all(list(r.also), values, side) is True):
+            if r.low <= value <= r.high and (not r.also or check_all(r.also, values, side) is True):
                 return r.name
         return None
 
