@@ -47,11 +47,6 @@ class HoldTimer:
         self._prev_good = False
 
     @property
-    def active(self) -> bool:
-        """A hold is running (reported or not yet)."""
-        return self._active
-
-    @property
     def seconds(self) -> float | None:
         """Counted seconds of the running, reported hold; None otherwise."""
         return self._seconds if self._active and self._reported else None

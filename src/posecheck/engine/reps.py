@@ -20,7 +20,6 @@ class RepDraft:
     moving_since: float | None = None  # when that phase was left (max_seconds runs from here), None while in it
     low: float = math.inf  # extremes of the phase measure (raw units)
     high: float = -math.inf
-    first_value: float = math.nan
     peaks: dict[str, float] = field(default_factory=dict)
     cues: list[str] = field(default_factory=list)
     tempo_ok: bool = True
@@ -89,8 +88,6 @@ class RepCounter:
                 self.reset()
                 return
         if value == value:
-            if draft.first_value != draft.first_value:
-                draft.first_value = value
             if value < draft.low:
                 draft.low = value
             if value > draft.high:

@@ -42,9 +42,6 @@ class Range(_Strict):
             raise ValueError(f"min ({self.min:g}) must be less than max ({self.max:g})")
         return self
 
-    def contains(self, value: float) -> bool:
-        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
-
 
 #: measure name -> the range its value must be in. Several entries must all hold (AND).
 Conditions = dict[Name, Range]
