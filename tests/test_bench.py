@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from conftest import TRACES, requires_shared_videos, shared_clip
+from posecheck import bench
 from posecheck.bench import (
     BenchConfig,
     FirstFrames,
@@ -29,17 +30,22 @@ def positive(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
 
 
-def test_rate_clock_times_only_frames_after_the_warmup():
+def test_rate_clock_times_only_frames_after_the_warmup(monkeypatch):
+    # A fake clock: the test checks the arithmetic, not the speed of this machine.
+    now = [0.0]
+    monkeypatch.setattr(bench, "time", SimpleNamespace(perf_counter=lambda: now[0], process_time=lambda: now[0] / 2))
     clock = RateClock(warmup=3)
     for _ in range(3):
-        time.sleep(0.05)  # warm-up frames are slow: they must not count
+        now[0] += 1.0  # warm-up frames are slow: they must not count
         clock.tick()
     for _ in range(10):
+        now[0] += 0.01
         clock.tick()
     rate = clock.rate()
     assert rate.frames == 10
-    assert rate.seconds < 0.05
-    assert rate.fps > 200
+    assert rate.seconds == pytest.approx(0.1)
+    assert rate.fps == pytest.approx(100.0)
+    assert rate.cpu_share == pytest.approx(0.5)
 
 
 def test_rate_clock_without_enough_frames_reports_zero():
