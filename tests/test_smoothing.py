@@ -1,11 +1,11 @@
-"""One Euro filter and visibility gating."""
+"""One Euro filter."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from posecheck.smoothing import OneEuroFilter, gate
+from posecheck.smoothing import OneEuroFilter
 
 FPS = 30.0
 
@@ -74,10 +74,3 @@ def test_reset_forgets_the_past():
 def test_bad_parameters_are_rejected(min_cutoff, beta, d_cutoff):
     with pytest.raises(ValueError):
         OneEuroFilter(min_cutoff, beta, d_cutoff)
-
-
-def test_gate_hides_points_below_the_visibility_threshold():
-    values = np.arange(6, dtype=float).reshape(3, 2)
-    out = gate(values, np.array([0.9, 0.49, 0.5]), 0.5)
-    assert np.isnan(out[1]).all()
-    assert np.array_equal(out[[0, 2]], values[[0, 2]])

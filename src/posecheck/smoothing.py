@@ -1,9 +1,11 @@
-"""Landmark smoothing (One Euro filter) and visibility gating.
+"""Landmark smoothing: the One Euro filter.
 
 MediaPipe's Tasks API has no landmark smoothing (the legacy graph had it), so raw landmarks jitter by a few
 pixels frame to frame. The One Euro filter (Casiez, Roussel, Vogel, CHI 2012) is a first-order low-pass
 filter whose cutoff rises with speed: heavy smoothing when still (no jitter), little lag when moving. The
-existing Python packages filter one scalar at a time; this one filters a whole array per call.
+existing Python packages filter one scalar at a time; this one filters a whole array per call. (Visibility
+gating is not done here: `posecheck.engine.measures` makes a measure unknown when one of its landmarks is
+hidden, while the filter keeps following every landmark.)
 
 Pure module: numpy only.
 """
@@ -89,17 +91,3 @@ class OneEuroFilter:
         for i in range(len(ts)):
             out[i] = self(float(ts[i]), xs[i])
         return out
-
-
-def gate(values: np.ndarray, visibility: np.ndarray, min_visibility: float) -> np.ndarray:
-    """Values whose visibility is below ``min_visibility`` become NaN (unknown), never guessed.
-
-    Args:
-        values: (..., K, D) coordinates.
-        visibility: (..., K) visibility in [0, 1].
-        min_visibility: threshold in [0, 1].
-
-    Returns:
-        (..., K, D) copy of values with hidden points set to NaN.
-    """
-    return np.where((visibility >= min_visibility)[..., None], values, np.nan)
