@@ -10,88 +10,10 @@ import numpy as np
 import pytest
 
 from conftest import requires_shared_videos, shared_clip
-from posecheck.capture import VideoInfo
-from posecheck.engine.events import EngineState, SessionSummary, TrackingLost
-from posecheck.pose import NUM_LANDMARKS, Pose
-from posecheck.session import StopSession, TraceRecorderSink, run_session
+from posecheck.session import TraceRecorderSink, run_session
 from posecheck.trace import Trace
 
-FPS = 10.0
-SIZE = (64, 48)
-
-
-class ListSource:
-    """Frames whose pixels hold their index; raises ``raise_at_index`` = (index, exception) when reached."""
-
-    def __init__(self, n: int, *, raise_at_index=None):
-        self.n, self.raise_at = n, raise_at_index
-        self.info = VideoInfo(Path("fake.mp4"), FPS, n, *SIZE)
-        self.closed = False
-
-    def __iter__(self):
-        for i in range(self.n):
-            if self.raise_at is not None and i == self.raise_at[0]:
-                raise self.raise_at[1]
-            yield i / FPS, np.full((SIZE[1], SIZE[0], 3), i % 256, dtype=np.uint8)
-
-    def close(self):
-        self.closed = True
-
-
-class EveryOtherEstimator:
-    """Finds a person in even frames only; keeps the frames it was given."""
-
-    def __init__(self):
-        self.given = []
-
-    def estimate(self, frame_rgb, t):
-        self.given.append(frame_rgb)
-        if round(t * FPS) % 2:
-            return None
-        return Pose(t, np.full((NUM_LANDMARKS, 5), 0.5, dtype=np.float32), None, SIZE)
-
-
-class CountingEngine:
-    """Counts frames with a pose as 'reps'; a TrackingLost event for the others."""
-
-    def __init__(self):
-        self._reps, self._t = 0, 0.0
-
-    def update(self, t, pose):
-        self._t = t
-        if pose is None:
-            return [TrackingLost(t)]
-        self._reps += 1
-        return []
-
-    @property
-    def state(self):
-        return EngineState(t=self._t, tracking=True, ready=True, not_ready_reason=None, phase=None, side=None,
-                           reps=self._reps, reps_by_side={}, target_reps=None, hold_seconds=None, hold_target=None,
-                           measures={}, cue=None)
-
-    def finish(self, t_end):
-        return SessionSummary("fake", self._reps, {}, [], [], [], [])
-
-
-class RecordingSink:
-    """Records its calls (frame pixel, pose found, reps, events); raises StopSession after ``stop_after`` frames."""
-
-    def __init__(self, stop_after: int | None = None):
-        self.calls: list[tuple] = []
-        self.stop_after = stop_after
-
-    def on_start(self, info):
-        self.calls.append(("start", info))
-
-    def on_frame(self, frame_bgr, pose, state, events):
-        self.calls.append(("frame", int(frame_bgr[0, 0, 0]), pose is not None, state.reps,
-                           tuple(type(e).__name__ for e in events)))
-        if self.stop_after is not None and sum(c[0] == "frame" for c in self.calls) >= self.stop_after:
-            raise StopSession
-
-    def on_finish(self, summary):
-        self.calls.append(("finish", summary.reps))
+from session_stand_ins import CountingEngine, EveryOtherEstimator, ListSource, RecordingSink
 
 
 class FileSink(RecordingSink):

@@ -2,104 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from posecheck.capture import VideoInfo
-from posecheck.engine.events import EngineState, Gap, SessionSummary, TrackingLost
-from posecheck.pose import NUM_LANDMARKS, Pose
-from posecheck.session import FrameSource, Sink, StopSession, TraceRecorderSink, VideoWriterSink, run_session
+from posecheck.session import FrameSource, Sink, TraceRecorderSink, VideoWriterSink, run_session
 from posecheck.trace import Trace
 
-FPS = 10.0
-SIZE = (64, 48)
-
-
-def _pose(t: float) -> Pose:
-    lms = np.full((NUM_LANDMARKS, 5), 0.5, dtype=np.float32)
-    lms[:, 0] = (t % 1.0) * 0.5 + 0.25  # moves, so a trace shows different values per frame
-    return Pose(t, lms, None, SIZE)
-
-
-class ListSource:
-    """Frames from a list; raises ``raise_at_index`` (an exception instance) when that frame is reached."""
-
-    def __init__(self, n: int, *, frames: bool = True, announced: int | None = None, raise_at_index=None):
-        self.n = n
-        self.frames = frames
-        self.raise_at = raise_at_index
-        self.info = VideoInfo(Path("fake.mp4"), FPS, n if announced is None else announced, *SIZE)
-        self.closed = False
-
-    def __iter__(self):
-        for i in range(self.n):
-            if self.raise_at is not None and i == self.raise_at[0]:
-                raise self.raise_at[1]
-            frame = np.full((SIZE[1], SIZE[0], 3), i % 256, dtype=np.uint8) if self.frames else None
-            yield i / FPS, frame
-
-    def close(self):
-        self.closed = True
-
-
-class EveryOtherEstimator:
-    """Finds a person in even frames only; records what it was given."""
-
-    def __init__(self, needs_frames: bool = True):
-        self.needs_frames = needs_frames
-        self.given: list[object] = []
-
-    def estimate(self, frame_rgb, t):
-        self.given.append(frame_rgb)
-        return _pose(t) if round(t * FPS) % 2 == 0 else None
-
-
-class CountingEngine:
-    """Stand-in engine: counts frames with a pose as 'reps'; reports a TrackingLost event for None poses."""
-
-    def __init__(self):
-        self.updates: list[tuple[float, bool]] = []
-        self.finished_at: float | None = None
-        self._reps = 0
-        self._t = 0.0
-
-    def update(self, t, pose):
-        self.updates.append((t, pose is not None))
-        self._t = t
-        if pose is None:
-            return [TrackingLost(t)]
-        self._reps += 1
-        return []
-
-    @property
-    def state(self):
-        return EngineState(
-            t=self._t, tracking=True, ready=True, not_ready_reason=None, phase=None, side=None, reps=self._reps,
-            reps_by_side={}, target_reps=None, hold_seconds=None, hold_target=None, measures={}, cue=None,
-        )
-
-    def finish(self, t_end):
-        self.finished_at = t_end
-        return SessionSummary("fake", self._reps, {}, [], [], [], [Gap(0.1, 0.2)])
-
-
-class RecordingSink:
-    def __init__(self, stop_after: int | None = None):
-        self.calls: list[tuple] = []
-        self.stop_after = stop_after
-
-    def on_start(self, info):
-        self.calls.append(("start", info))
-
-    def on_frame(self, frame_bgr, pose, state, events):
-        self.calls.append(("frame", frame_bgr is not None, pose is not None, state.reps, tuple(type(e).__name__ for e in events)))
-        if self.stop_after is not None and sum(c[0] == "frame" for c in self.calls) >= self.stop_after:
-            raise StopSession
-
-    def on_finish(self, summary):
-        self.calls.append(("finish", summary.reps))
+from session_stand_ins import FPS, SIZE, CountingEngine, EveryOtherEstimator, ListSource, RecordingSink, stand_in_pose
 
 
 def test_fakes_satisfy_the_protocols():
@@ -175,7 +84,7 @@ def test_trace_recorder_saves_every_frame(tmp_path):
     assert len(trace) == 6 and trace.fps == FPS and trace.frame_size == SIZE
     assert trace.has_pose.tolist() == [True, False, True, False, True, False]
     assert trace.timestamps == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4, 0.5])
-    np.testing.assert_array_equal(trace.pose_at(2).landmarks, _pose(0.2).landmarks)
+    np.testing.assert_array_equal(trace.pose_at(2).landmarks, stand_in_pose(0.2).landmarks)
     assert trace.meta == {"source": "fake"}
 
 
