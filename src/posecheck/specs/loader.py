@@ -127,11 +127,16 @@ def check_spec_text(text: str, filename: str) -> tuple[ExerciseSpec | None, list
         return None, [f"{filename}: a spec is a YAML mapping (id: ..., title: ..., ...), got {type(data).__name__}"]
     lines = _line_map(root)
 
-    def where(path: FieldPath) -> str:
+    def line_of(path: FieldPath) -> int:
+        """The line of ``path``, or of its nearest written ancestor (a missing key has no line); 0 if none."""
         for end in range(len(path), 0, -1):
             if path[:end] in lines:
-                return f"{filename}:{lines[path[:end]]}"
-        return filename
+                return lines[path[:end]]
+        return 0
+
+    def where(path: FieldPath) -> str:
+        line = line_of(path)
+        return f"{filename}:{line}" if line else filename
 
     found: list[tuple[FieldPath, str]] = []
     # A duplicate key has no path of its own (the line map keeps the last one): report it at its line.
@@ -145,11 +150,6 @@ def check_spec_text(text: str, filename: str) -> tuple[ExerciseSpec | None, list
     stem = Path(filename).stem
     if isinstance(data.get("id"), str) and data["id"] != stem:
         found.append((("id",), f"'{data['id']}' does not match the file name '{stem}' (the registry finds specs by file name)"))
-    def line_of(path: FieldPath) -> int:
-        for end in range(len(path), 0, -1):
-            if path[:end] in lines:
-                return lines[path[:end]]
-        return 0
 
     located = [(line_of(path), f"{where(path)}: {_dotted(path)}: {message}") for path, message in found]
     located += duplicates
