@@ -87,8 +87,7 @@ def render(report, *, command: str, labels: Path) -> str:
     def check(ok: bool) -> str:
         return "met" if ok else "NOT met"
 
-    scored = [c.posecheck for c in report.clips if c.posecheck is not None and c.posecheck.count_error is not None]
-    within_one = all(s.within_one for s in scored) if scored else False
+    within_one = p.obo == 1.0  # every scored clip within one rep (None when no clip was scored)
     hold_ok = p.max_hold_error_s is None or p.max_hold_error_s <= 1.0
     ahead = p.mae is not None and b.mae is not None and p.mae < b.mae and (p.exact or 0) > (b.exact or 0)
     lines = [
