@@ -88,8 +88,8 @@ class Measure(_Strict):
     )
     reduce: Literal["min", "max", "mean", "per_side"] | None = Field(
         None,
-        description="side: both only. min/max/mean combine the two sides into one value (min/max also tell "
-        "which side it came from); per_side keeps both values (one phase machine per side)",
+        description="side: both only. min/max/mean combine the two sides into one value (a hidden side is "
+        "ignored); per_side keeps both values (one phase machine per side)",
     )
     description: str | None = None
 
@@ -343,7 +343,11 @@ class Tracking(_Strict):
     side_seconds: Seconds = Field(1.0, description="auto side: the lead must last this long")
     # A few frames without a person (at 30 fps) are detector hiccups, not the person leaving.
     lost_after: Seconds = Field(0.2, description="seconds without a pose before TrackingLost is reported")
-    reset_after: Seconds = Field(2.0, description="a dropout longer than this abandons the rep in progress")
+    reset_after: Seconds = Field(
+        2.0,
+        description="a dropout longer than this abandons the rep in progress (and so does counting paused this "
+        "long by a setup problem)",
+    )
 
 
 class Adaptive(_Strict):
