@@ -95,7 +95,8 @@ class Trace:
         return cls(ts, lms, world, (int(frame_size[0]), int(frame_size[1])), float(fps), dict(meta or {}))
 
     def save(self, path: str | Path) -> None:
-        """Writes the trace as a compressed ``.npz`` (the extension is added if missing)."""
+        """Writes the trace as a compressed ``.npz`` to ``path`` as given (no extension is added: `is_trace_path`
+        recognises traces by their ``.npz`` name, so give one)."""
         path = Path(path)
         try:
             with path.open("wb") as fh:

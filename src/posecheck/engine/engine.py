@@ -299,7 +299,7 @@ class Engine:
         events: list[Event] = []
         for machine in self._machines:
             if machine.hold is not None:
-                events += machine.hold.finish(t)
+                events += machine.hold.finish()
         if self._gap_start is not None and (self._gap_long or t - self._gap_start >= self._lost_after):
             self._gaps.append(Gap(self._gap_start, t))
             self._gap_start, self._gap_long = None, False

@@ -86,8 +86,8 @@ class HoldTimer:
         """A frame with no usable pose (tracking lost or setup not ready): counts as out of position."""
         return self.step(t, False, False)
 
-    def finish(self, t: float) -> list:
-        """Ends a running hold at the end of the session."""
+    def finish(self) -> list:
+        """Ends a running hold at the end of the session (dated to its last frame in position)."""
         return self._end() if self._active else []
 
     def _end(self) -> list:
