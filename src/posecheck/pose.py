@@ -14,7 +14,6 @@ import numpy as np
 NUM_LANDMARKS = 33
 # Columns of Pose.landmarks.
 X, Y, Z, VISIBILITY, PRESENCE = range(5)
-LANDMARK_COLUMNS = ("x", "y", "z", "visibility", "presence")
 
 
 class Landmark(IntEnum):
