@@ -67,10 +67,16 @@ class EveryOtherEstimator:
 
 
 class CountingEngine:
-    """Counts frames with a pose as 'reps'; reports a TrackingLost event for the others."""
+    """Counts frames with a pose as 'reps'; reports a TrackingLost event for the others.
 
-    def __init__(self):
+    Args:
+        end_events: what ``end`` returns (e.g. the HoldFinished of a hold still running).
+    """
+
+    def __init__(self, end_events: list | None = None):
         self.updates: list[tuple[float, bool]] = []
+        self.end_events = list(end_events or [])
+        self.ended_at: float | None = None
         self.finished_at: float | None = None
         self._reps = 0
         self._t = 0.0
@@ -90,14 +96,18 @@ class CountingEngine:
             reps_by_side={}, target_reps=None, hold_seconds=None, hold_target=None, measures={}, cue=None,
         )
 
+    def end(self, t_end):
+        self.ended_at = t_end
+        return self.end_events
+
     def finish(self, t_end):
         self.finished_at = t_end
         return SessionSummary("fake", self._reps, {}, [], [], [], [Gap(0.1, 0.2)])
 
 
 class RecordingSink:
-    """Records its calls: ("frame", pixel value or None, pose found, reps, event names); raises StopSession
-    after ``stop_after`` frames."""
+    """Records its calls: ("frame", pixel value or None, pose found, reps, event names), ("end", reps, event
+    names), ("finish", reps); raises StopSession after ``stop_after`` frames."""
 
     def __init__(self, stop_after: int | None = None):
         self.calls: list[tuple] = []
@@ -111,6 +121,9 @@ class RecordingSink:
         self.calls.append(("frame", pixel, pose is not None, state.reps, tuple(type(e).__name__ for e in events)))
         if self.stop_after is not None and sum(c[0] == "frame" for c in self.calls) >= self.stop_after:
             raise StopSession
+
+    def on_end(self, state, events):
+        self.calls.append(("end", state.reps, tuple(type(e).__name__ for e in events)))
 
     def on_finish(self, summary):
         self.calls.append(("finish", summary.reps))

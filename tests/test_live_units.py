@@ -216,6 +216,17 @@ def test_terminal_view_rewrites_one_status_line_on_a_terminal():
     assert text.endswith("\r\x1b[K"), "the status line is cleared at the end"
 
 
+def test_terminal_view_tells_the_hold_still_running_when_the_session_ended():
+    out = io.StringIO()
+    sink = live.TerminalSink(PLANK, stream=out, interactive=True, clock=lambda: 0.0)
+    sink.on_start(INFO)
+    sink.on_frame(None, None, make_state(reps=0, hold_seconds=12.9, hold_target=20.0), [])
+    sink.on_end(make_state(reps=0), [HoldFinished(13.0, HoldRecord(None, 0.0, 13.0, 12.9, 20.0))])
+    sink.on_finish(SessionSummary("plank", 0, {}, [], [], [], []))
+    # The status line is cleared, then the event is the last thing written.
+    assert out.getvalue().endswith("\r\x1b[K00:13.0  hold done: 12.9 of 20 s\n")
+
+
 def test_status_line_of_a_hold_counts_seconds():
     line = live.status_line(make_state(reps=0, phase="plank", hold_seconds=4.3, hold_target=20.0), PLANK, None)
     assert line == "Plank: 4s of 20 s | phase plank"
@@ -262,6 +273,9 @@ class CountingEngine:
     def state(self):
         return make_state(t=self.t, reps=self.reps)
 
+    def end(self, t_end):
+        return [HoldFinished(t_end, HoldRecord(None, 0.0, t_end, t_end, None))] if self.reps else []
+
     def finish(self, t_end):
         return SessionSummary("cat-cow", self.reps, {}, [], [], [], [])
 
@@ -273,6 +287,7 @@ def test_reset_starts_the_count_again_and_keeps_what_was_set_aside():
     engine.reset()
     assert engine.state.reps == 0
     engine.update(3.0, None)
+    assert [e.t for e in engine.end(3.0)] == [3.0]  # the current engine's end, not a discarded one's
     assert engine.finish(3.0).reps == 1
     assert [s.reps for s in engine.discarded] == [3]
 

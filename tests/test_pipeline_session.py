@@ -13,7 +13,11 @@ from conftest import requires_shared_videos, shared_clip
 from posecheck.session import TraceRecorderSink, run_session
 from posecheck.trace import Trace
 
+from posecheck.engine.events import HoldFinished, HoldRecord
 from session_stand_ins import CountingEngine, EveryOtherEstimator, ListSource, RecordingSink
+
+#: What the stand-in engine's end() returns: a hold still running when the session ends.
+END_EVENTS = [HoldFinished(2.4, HoldRecord(None, 2.0, 2.4, 0.4, 10.0))]
 
 
 class FileSink(RecordingSink):
@@ -29,11 +33,13 @@ def pipeline_threads() -> list[str]:
 @pytest.mark.parametrize(("prefetch", "background"), list(product([0, 1, 4], [0, 1, 3])))
 def test_pipelined_and_serial_loops_make_identical_calls(prefetch, background):
     serial_sink, serial_estimator = RecordingSink(), EveryOtherEstimator()
-    run_session(ListSource(25), serial_estimator, CountingEngine(), [serial_sink], exercise="fake", prefetch=0, background=0)
+    run_session(ListSource(25), serial_estimator, CountingEngine(END_EVENTS), [serial_sink], exercise="fake",
+                prefetch=0, background=0)
     sink, estimator = FileSink(), EveryOtherEstimator()
-    result = run_session(ListSource(25), estimator, CountingEngine(), [sink], exercise="fake",
+    result = run_session(ListSource(25), estimator, CountingEngine(END_EVENTS), [sink], exercise="fake",
                          prefetch=prefetch, background=background)
     assert sink.calls == serial_sink.calls
+    assert [c[0] for c in sink.calls[-2:]] == ["end", "finish"]
     assert [f[0, 0].tolist() for f in estimator.given] == [f[0, 0].tolist() for f in serial_estimator.given]
     assert result.frames == 25 and result.frames_with_pose == 13
     assert not pipeline_threads()
@@ -74,9 +80,11 @@ def test_a_background_sink_can_still_stop_the_session():
     assert not pipeline_threads()
 
 
-def test_a_stop_on_the_last_frame_is_not_an_error():
+@pytest.mark.parametrize("end_events", [[], END_EVENTS])
+def test_a_stop_on_the_last_frame_is_not_an_error(end_events):
     sink = FileSink(stop_after=5)
-    result = run_session(ListSource(5), EveryOtherEstimator(), CountingEngine(), [sink], exercise="fake", background=4)
+    result = run_session(ListSource(5), EveryOtherEstimator(), CountingEngine(end_events), [sink], exercise="fake",
+                         background=4)
     assert result.frames == 5 and sink.calls[-1][0] == "finish"
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from posecheck.engine.events import HoldFinished, HoldRecord
 from posecheck.session import FrameSource, Sink, TraceRecorderSink, VideoWriterSink, run_session
 from posecheck.trace import Trace
 
 from session_stand_ins import FPS, SIZE, CountingEngine, EveryOtherEstimator, ListSource, RecordingSink, stand_in_pose
+
+HOLD_RUNNING_AT_END = HoldFinished(0.5, HoldRecord(None, 0.2, 0.5, 0.3, 10.0))
 
 
 def test_fakes_satisfy_the_protocols():
@@ -31,6 +34,75 @@ def test_every_frame_reaches_engine_and_sinks_in_order():
     assert (result.frames, result.frames_with_pose, result.interrupted, result.stopped) == (6, 3, False, False)
     assert not result.ended_early
     assert result.summary.reps == 3
+
+
+class FramesOnly:
+    """A sink without on_end (the report writers, the progress bar): it is simply not given the end events."""
+
+    def __init__(self):
+        self.frames = 0
+
+    def on_start(self, info):
+        pass
+
+    def on_frame(self, frame_bgr, pose, state, events):
+        self.frames += 1
+
+    def on_finish(self, summary):
+        pass
+
+
+def test_end_events_reach_the_sinks_that_take_them_after_the_last_frame_before_finish():
+    sink, plain = RecordingSink(), FramesOnly()
+    engine = CountingEngine(end_events=[HOLD_RUNNING_AT_END])
+    run_session(ListSource(6), EveryOtherEstimator(), engine, [plain, sink], exercise="fake")
+    assert [c[0] for c in sink.calls[-3:]] == ["frame", "end", "finish"]
+    assert sink.calls[-2] == ("end", 3, ("HoldFinished",))
+    assert engine.ended_at == pytest.approx(0.5) and plain.frames == 6
+
+
+@pytest.mark.parametrize("ending", ["ctrl-c", "stop", "error"])
+def test_end_events_are_handed_on_however_the_session_ends(ending):
+    sink = RecordingSink(stop_after=3 if ending == "stop" else None)
+    error = {"ctrl-c": KeyboardInterrupt(), "error": RuntimeError("decoder exploded")}.get(ending)
+    source = ListSource(10, raise_at_index=(4, error) if error is not None else None)
+    engine = CountingEngine(end_events=[HOLD_RUNNING_AT_END])
+    if ending == "error":
+        with pytest.raises(RuntimeError):
+            run_session(source, EveryOtherEstimator(), engine, [sink], exercise="fake")
+    else:
+        run_session(source, EveryOtherEstimator(), engine, [sink], exercise="fake")
+    assert [c[0] for c in sink.calls[-2:]] == ["end", "finish"]
+
+
+def test_no_end_events_no_on_end_call():
+    sink = RecordingSink()
+    run_session(ListSource(4), EveryOtherEstimator(), CountingEngine(), [sink], exercise="fake")
+    assert "end" not in [c[0] for c in sink.calls] and sink.calls[-1][0] == "finish"
+
+
+def test_a_hold_running_at_the_end_of_a_real_trace_is_told_and_the_summary_is_unchanged():
+    """plank_01 ends mid-hold: the terminal view says "hold done" for it, the summary is as before."""
+    import io
+
+    from posecheck.engine.engine import Engine
+    from posecheck.estimators.replay import ReplayEstimator, TraceFrameSource
+    from posecheck.live import TerminalSink
+    from posecheck.specs import load_spec_by_id
+
+    from conftest import trace_path
+
+    spec = load_spec_by_id("plank")
+    trace = Trace.load(trace_path("plank_01"))
+    out = io.StringIO()
+    result = run_session(TraceFrameSource(trace), ReplayEstimator(trace), Engine(spec), [TerminalSink(spec, stream=out)],
+                         exercise="plank")
+    alone = Engine(spec)
+    alone.process_trace(trace)
+    assert result.summary == alone.finish(float(trace.timestamps[-1]))
+    (hold,) = result.summary.holds
+    assert hold.end == pytest.approx(trace.timestamps[-1]), "the clip ends while the plank is held"
+    assert out.getvalue().splitlines()[-1].endswith(f"hold done: {hold.seconds:.1f} of 20 s")
 
 
 def test_estimator_gets_rgb_frames():

@@ -188,6 +188,9 @@ class ResettableEngine:
     def state(self) -> EngineState:
         return self._engine.state
 
+    def end(self, t_end: float) -> list[Event]:
+        return self._engine.end(t_end)
+
     def finish(self, t_end: float) -> SessionSummary:
         return self._engine.finish(t_end)
 
@@ -734,19 +737,28 @@ class TerminalSink:
 
     def on_frame(self, frame_bgr: np.ndarray | None, pose: Pose | None, state: EngineState, events: list[Event]) -> None:
         self.meter.tick()
+        printed = self._print_events(events, state)
+        # Redrawn at once under a new event line, else at most every STATUS_INTERVAL_S.
+        if self.interactive and (printed or self.clock() - self._last_status_at >= STATUS_INTERVAL_S):
+            self._last_status_at = self.clock()
+            self._status(status_line(state, self.spec, self.meter.fps))
+
+    def on_end(self, state: EngineState, events: list[Event]) -> None:
+        """The session's end events: a hold still running when the session ended gets its "hold done" line."""
+        self._print_events(events, state)
+
+    def on_finish(self, summary: SessionSummary) -> None:
+        self._clear_status()
+
+    def _print_events(self, events: list[Event], state: EngineState) -> bool:
+        """One line per event worth telling; True if any was printed."""
         printed = False
         for event in events:
             text = describe_event(event, state)
             if text:
                 self._line(f"{_clock_text(event.t)}  {text}")
                 printed = True
-        # Redrawn at once under a new event line, else at most every STATUS_INTERVAL_S.
-        if self.interactive and (printed or self.clock() - self._last_status_at >= STATUS_INTERVAL_S):
-            self._last_status_at = self.clock()
-            self._status(status_line(state, self.spec, self.meter.fps))
-
-    def on_finish(self, summary: SessionSummary) -> None:
-        self._clear_status()
+        return printed
 
     def _line(self, text: str) -> None:
         self._clear_status()

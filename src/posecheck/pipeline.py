@@ -379,6 +379,7 @@ class BackgroundSink:
     - ``on_frame`` queues the frame and returns. A sink's error (including `StopSession`, a window's
       "quit") surfaces in the loop at a later ``on_frame`` (up to ``depth`` frames later), or at
       ``on_finish``.
+    - ``on_end`` (the session's end events) is queued behind the frames for the sinks that define it.
     - ``on_finish`` lets the queued frames finish, then calls every sink's ``on_finish`` (also after a sink
       failed, so files get closed), stops the thread, and raises the first error not raised yet (but not a
       `StopSession` from the last frames: the loop has ended already).
@@ -419,6 +420,22 @@ class BackgroundSink:
         if self._worker is None:
             raise RuntimeError("BackgroundSink.on_frame before on_start")
         self._worker.submit(self._on_frame, frame_bgr, pose, state, events)
+
+    def on_end(self, state: Any, events: list[Any]) -> None:
+        from posecheck.session import StopSession  # here: session imports this module
+
+        takers = [sink for sink in self.sinks if hasattr(sink, "on_end")]
+        if self._worker is None or not takers:
+            return
+        try:
+            self._worker.submit(self._on_end, takers, state, events)
+        except StopSession:
+            pass  # a sink asked to stop on one of the last frames: the loop has ended anyway
+
+    @staticmethod
+    def _on_end(takers: list[Any], state: Any, events: list[Any]) -> None:
+        for sink in takers:
+            sink.on_end(state, events)
 
     def on_finish(self, summary: Any) -> None:
         from posecheck.session import StopSession  # here: session imports this module

@@ -10,7 +10,9 @@ Protocols:
   * `Sink`: ``on_start(info)``, ``on_frame(frame_bgr, pose, state, events)``, ``on_finish(summary)``.
     ``on_finish`` is called whatever ends the loop (end of source, Ctrl-C, `StopSession`, an error),
     so files being written are always closed properly. A sink may raise `StopSession` to end the loop
-    early (a window's "q" key) without it counting as an error.
+    early (a window's "q" key) without it counting as an error. A sink that wants every event also
+    defines ``on_end(state, events)``: just before ``on_finish`` it gets the events that ending the
+    session causes (`Engine.end`: the ``HoldFinished`` of a hold still running), when there are any.
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ class Engine(Protocol):
 
     @property
     def state(self) -> EngineState: ...
+
+    def end(self, t_end: float) -> list[Event]: ...
 
     def finish(self, t_end: float) -> SessionSummary: ...
 
@@ -223,9 +227,12 @@ def run_session(
         # Also on errors: sinks close their files, so what was written so far stays readable.
         frames_in.close()  # stops the prefetch thread, if any (the caller closes the source)
         wall = time.perf_counter() - started
-        summary = engine.finish(last_t)
-        for sink in sinks:
-            sink.on_finish(summary)
+        try:
+            _hand_on_end_events(engine, sinks, last_t)
+        finally:
+            summary = engine.finish(last_t)
+            for sink in sinks:
+                sink.on_finish(summary)
     return SessionResult(
         info=session_info,
         summary=summary,
@@ -237,6 +244,23 @@ def run_session(
         stopped=stopped,
         wall_seconds=wall,
     )
+
+
+def _hand_on_end_events(engine: Engine, sinks: Sequence[Sink], t_end: float) -> None:
+    """Ends the engine and hands the events that causes to the sinks with an ``on_end``.
+
+    A hold still running when the session ends (a plank held until "q") finishes here; without this its
+    ``HoldFinished`` would only be in the summary, and an event-following sink (the terminal view) would
+    show every hold finish but the last.
+    """
+    events = engine.end(t_end)
+    if not events:
+        return
+    state = engine.state
+    for sink in sinks:
+        on_end = getattr(sink, "on_end", None)
+        if on_end is not None:
+            on_end(state, events)
 
 
 # ------------------------------------------------------------------------------------------------ sinks
