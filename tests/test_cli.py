@@ -250,3 +250,15 @@ def test_ctrl_c_during_analyze_still_writes_the_partial_report(tmp_path):
     cap = cv2.VideoCapture(str(tmp_path / "annotated.mp4"))  # closed properly: readable up to the stop
     assert 0 < int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) <= report["frames"] + 4
     cap.release()
+
+
+def test_save_trace_without_suffix_gets_npz_so_it_replays(tmp_path):
+    """Replay knows traces by their .npz suffix, so a trace saved as plain ``copy`` must become ``copy.npz``."""
+    first = runner.invoke(app, ["analyze", str(trace_path("cat_cow_01")), "-e", "cat-cow", "--out", str(tmp_path / "a"),
+                                "--no-video", "--json", "-", "--save-trace", str(tmp_path / "copy")])
+    assert first.exit_code == 0, first.output
+    saved = tmp_path / "copy.npz"
+    assert saved.is_file() and not (tmp_path / "copy").exists()
+    again = runner.invoke(app, ["analyze", str(saved), "-e", "cat-cow", "--out", str(tmp_path / "b"), "--no-video", "--json", "-"])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["reps"] == json.loads(first.stdout)["reps"] == 2

@@ -378,6 +378,9 @@ def analyze(
     out_dir = out if out is not None else DEFAULT_OUT_ROOT / video.stem
     prepare_output_folder(out_dir)
     if save_trace is not None:
+        # Replay recognises traces by their .npz suffix: give the file one, as numpy's own savez would.
+        if not is_trace_path(save_trace):
+            save_trace = save_trace.with_name(save_trace.name + ".npz")
         check_writable_file(save_trace)
     if json_out and not print_json_only:
         check_writable_file(Path(json_out))
