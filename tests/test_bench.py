@@ -117,6 +117,10 @@ def test_bench_json_report_has_every_part(tmp_path):
                 "estimator_cpu_share", "peak_rss_mb", "engine_share"):
         assert positive(report[key]), key
     assert report["ratio"] == pytest.approx(report["end_to_end_fps"] / report["estimator_fps"])
+    # The ratio is taken against the faster way of running the bare estimator (as scheduled, or on one core).
+    assert report["estimator_fps"] == max(report["estimator_unpinned_fps"], report["estimator_pinned_fps"] or 0)
+    assert positive(report["engine_in_loop_ms"]["mean_ms"]) and report["engine_in_loop_ms"]["count"] == 14 - 3
+    assert report["engine_share"] == pytest.approx(report["engine_in_loop_ms"]["mean_ms"] * report["end_to_end_fps"] / 1000)
     assert positive(report["latency_ms"]["median"]) and report["latency_ms"]["p95"] >= report["latency_ms"]["median"]
     assert report["source"]["frames"] == 14 and report["source"]["width"] > 0
     for key in ("cpu", "cores", "python", "mediapipe", "opencv", "commit", "date"):
@@ -125,7 +129,8 @@ def test_bench_json_report_has_every_part(tmp_path):
     assert set(report["stages"]) >= {"decode", "convert", "infer", "engine", "draw", "encode"}
     for name, stage in report["stages"].items():
         assert positive(stage["median_ms"]) and stage["p95_ms"] >= stage["median_ms"], name
-    for kind in ("end_to_end", "serial", "estimator"):
+    pinned_runs = ("estimator_pinned",) if report["cores"] is not None else ()
+    for kind in ("end_to_end", "serial", "estimator", *pinned_runs):
         (run,) = report["runs"][kind]
         assert run["frames"] == 14 - 3 and positive(run["fps"])
         assert run.get("frames_total", 14) == 14
@@ -172,10 +177,13 @@ def test_format_report_shows_the_ratios():
         "model": {"path": "m.task", "origin": "cache"},
         "estimator_fps": 100.0, "estimator_cpu_share": 1.0, "end_to_end_fps": 96.0, "ratio": 0.96, "cpu_share": 1.3,
         "serial_fps": 70.0, "serial_ratio": 0.7, "latency_ms": {"median": 40.0, "p95": 50.0}, "peak_rss_mb": 300.0,
-        "stages": {"infer": {"median_ms": 9.5, "p95_ms": 11.0}}, "engine_share": 0.004,
+        "stages": {"infer": {"median_ms": 9.5, "p95_ms": 11.0}}, "engine_share": 0.004, "engine_share_alone": 0.002,
+        "engine_in_loop_ms": {"median_ms": 0.039, "mean_ms": 0.0417, "p95_ms": 0.06, "count": 90},
+        "estimator_unpinned_fps": 90.0, "estimator_pinned_fps": 100.0,
         "engine": {"cat-cow": {"frames": 500, "fps": 20000.0, "us_per_frame": 50.0}},
     }
     text = format_report(report)
     assert "0.96 x estimator" in text and "0.70 x estimator" in text
-    assert "engine share of frame time: 0.40 %" in text
+    assert "= 0.40 % of the frame time" in text and "engine alone against the loop's frame time: 0.20 %" in text
+    assert "as scheduled 90.0, on one core 100.0" in text
     assert "cat-cow" in text

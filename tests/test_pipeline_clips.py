@@ -32,6 +32,18 @@ def _fail_on_b(clip):
     return clip.stem
 
 
+def _pin_setting(clip):
+    return os.environ.get("POSECHECK_PIN_CORES")
+
+
+def test_parallel_clips_leave_core_placement_to_the_system(tmp_path, monkeypatch):
+    # Every clip's session would otherwise pin its estimator to the same core as the others' (cores.py).
+    monkeypatch.delenv("POSECHECK_PIN_CORES", raising=False)
+    clips = [tmp_path / f"{name}.mp4" for name in "ab"]
+    assert [o.value for o in run_clips(_pin_setting, clips, jobs=2)] == ["0", "0"]
+    assert [o.value for o in run_clips(_pin_setting, clips, jobs=1)] == [None, None]
+
+
 def test_expand_clips_lists_folders_and_keeps_files(tmp_path):
     for name in ("b.mp4", "a.npz", "notes.txt", "c.MOV"):
         (tmp_path / name).write_bytes(b"")

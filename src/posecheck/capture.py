@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from posecheck.cores import join_helper_cores
 from posecheck.errors import CameraError, InputError
 
 log = logging.getLogger(__name__)
@@ -242,6 +243,7 @@ class _LatestFrameSource:
             yield item
 
     def _guarded_run(self) -> None:
+        join_helper_cores()
         try:
             self._run()
         except BaseException as exc:  # noqa: BLE001 - re-raised in the loop's thread by take()

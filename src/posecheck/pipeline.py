@@ -37,6 +37,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from posecheck.cores import PIN_CORES_ENV, join_helper_cores
+
 log = logging.getLogger(__name__)
 
 # How often a blocked thread wakes to check whether it was asked to stop, in seconds. It only bounds how
@@ -187,6 +189,7 @@ class PrefetchSource:
             self._stop_thread()
 
     def _produce(self) -> None:
+        join_helper_cores()
         try:
             clock = time.perf_counter
             iterator = iter(self.source)
@@ -283,6 +286,7 @@ class BackgroundWorker:
         self._thread.start()
 
     def _run(self) -> None:
+        join_helper_cores()
         clock = time.perf_counter
         while True:
             task = self._queue.get()
@@ -625,8 +629,13 @@ def run_clips(fn: Callable[..., Any], clips: Sequence[Path], args: tuple = (), *
     if not clips:
         return
     workers = max(1, min(jobs or default_jobs(), len(clips)))
+    environ = dict(environ or {})
+    if workers > 1:
+        # Each clip's session would pin its estimator to the same core as the others (cores.py): with one
+        # process per core, leave placement to the operating system.
+        environ.setdefault(PIN_CORES_ENV, "0")
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_clip_worker,
-                             initargs=(silence_native_stderr, dict(environ or {}))) as pool:
+                             initargs=(silence_native_stderr, environ)) as pool:
         futures = [pool.submit(_run_captured, fn, clip, tuple(args)) for clip in clips]
         try:
             for future in futures:

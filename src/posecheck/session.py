@@ -19,16 +19,25 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from posecheck.cores import pinned, plan_split
 from posecheck.engine.events import EngineState, Event, SessionSummary
 from posecheck.errors import InputError
-from posecheck.pipeline import DEFAULT_BACKGROUND, DEFAULT_PREFETCH, frames_with_rgb, in_background
+from posecheck.pipeline import (
+    DEFAULT_BACKGROUND,
+    DEFAULT_PREFETCH,
+    BackgroundSink,
+    Prefetched,
+    frames_with_rgb,
+    in_background,
+    reads_ahead,
+)
 from posecheck.pose import Pose
 from posecheck.trace import Trace
 
@@ -160,6 +169,7 @@ def run_session(
     exercise: str,
     prefetch: int = DEFAULT_PREFETCH,
     background: int = DEFAULT_BACKGROUND,
+    pin_cores: bool = True,
 ) -> SessionResult:
     """Runs every frame of ``source`` through the estimator and the engine and hands the results to the sinks.
 
@@ -182,6 +192,9 @@ def run_session(
             estimator works on the next frame; 0 calls every sink in the loop. Other sinks (windows) always
             run in the loop. A background sink's error or `StopSession` reaches the loop up to
             ``background`` frames later.
+        pin_cores: when the loop has helper threads and runs a real estimator, keep the estimator's threads
+            on one core and the helpers on another (`posecheck.cores` says why); False leaves it to the
+            operating system (as several clips in parallel processes do).
 
     Returns:
         The summary and frame counts. Exceptions other than KeyboardInterrupt and `StopSession`
@@ -196,11 +209,22 @@ def run_session(
         frame_count=int(info.frame_count),
     )
     # Decoding ahead and drawing/encoding behind overlap with inference on another core (pipeline.py says why).
-    frames_in = frames_with_rgb(source, prefetch, to_rgb=getattr(estimator, "needs_frames", True))
+    needs_frames = getattr(estimator, "needs_frames", True)
+    frames_in = frames_with_rgb(source, prefetch, to_rgb=needs_frames)
     sinks = in_background(sinks, background)
+    has_helpers = prefetch > 0 or reads_ahead(source) or any(isinstance(sink, BackgroundSink) for sink in sinks)
+    split = plan_split() if (pin_cores and needs_frames and has_helpers) else None
+    with pinned(split):
+        return _loop(frames_in, estimator, engine, sinks, session_info)
+
+
+def _loop(frames_in: Generator[Prefetched, None, None], estimator: Estimator,
+          engine: Engine, sinks: Sequence[Sink], session_info: SessionInfo) -> SessionResult:
+    """run_session's loop, once the source and the sinks are wrapped for pipelining."""
     for sink in sinks:
         sink.on_start(session_info)
-    log.info("session started: %s, %s frames at %.2f fps", info.path, info.frame_count or "?", info.fps)
+    log.info("session started: %s, %s frames at %.2f fps", session_info.source, session_info.frame_count or "?",
+             session_info.fps)
 
     frames = frames_with_pose = 0
     first_t = last_t = 0.0
