@@ -32,16 +32,38 @@ def _fail_on_b(clip):
     return clip.stem
 
 
-def _pin_setting(clip):
-    return os.environ.get("POSECHECK_PIN_CORES")
+def _cores_and_split(clip):
+    from posecheck.cores import plan_split
+
+    return sorted(os.sched_getaffinity(0)), plan_split()
 
 
-def test_parallel_clips_leave_core_placement_to_the_system(tmp_path, monkeypatch):
-    # Every clip's session would otherwise pin its estimator to the same core as the others' (cores.py).
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs Linux thread affinity and at least two usable cores")
+def test_parallel_clips_each_keep_to_their_own_cores(tmp_path, monkeypatch):
+    # Otherwise every clip's session would pin its estimator to the same core as the others' (cores.py).
     monkeypatch.delenv("POSECHECK_PIN_CORES", raising=False)
     clips = [tmp_path / f"{name}.mp4" for name in "ab"]
-    assert [o.value for o in run_clips(_pin_setting, clips, jobs=2)] == ["0", "0"]
-    assert [o.value for o in run_clips(_pin_setting, clips, jobs=1)] == [None, None]
+    usable = sorted(os.sched_getaffinity(0))
+    seen = [o.value for o in run_clips(_cores_and_split, clips, jobs=2)]
+    groups = sorted(tuple(cores) for cores, _ in seen)
+    assert len(set(groups)) == 2 and sorted(c for g in groups for c in g) == usable
+    if len(usable) == 2:  # one core each: the sessions in them do not split it further
+        assert [split for _, split in seen] == [None, None]
+    (one_at_a_time,) = {tuple(o.value[0]) for o in run_clips(_cores_and_split, clips, jobs=1)}
+    assert list(one_at_a_time) == usable
+
+
+def test_share_out_deals_cores_to_workers(monkeypatch):
+    from posecheck import cores
+
+    monkeypatch.delenv("POSECHECK_PIN_CORES", raising=False)
+    monkeypatch.setattr(cores, "plan_split", lambda: cores.CoreSplit(frozenset({0, 1, 2, 3}), frozenset({4})))
+    assert cores.share_out(2) == [frozenset({0, 1, 2}), frozenset({3, 4})]
+    assert cores.share_out(5) == [frozenset({i}) for i in range(5)]
+    assert cores.share_out(6) is None and cores.share_out(1) is None
+    monkeypatch.setattr(cores, "plan_split", lambda: None)
+    assert cores.share_out(2) is None
 
 
 def test_expand_clips_lists_folders_and_keeps_files(tmp_path):

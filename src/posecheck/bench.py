@@ -279,6 +279,15 @@ def bench_raw_estimator(frames_rgb: list[np.ndarray], model_path: Path, warmup: 
     return clock.rate()
 
 
+def bench_bare_estimator(frames_rgb: list[np.ndarray], model_path: Path, warmup: int = DEFAULT_WARMUP
+                         ) -> tuple[Rate, Rate | None]:
+    """The bare estimator as the operating system schedules it, then pinned to one core as a pipelined session
+    pins it (None when this machine does not pin: see `posecheck.cores`). Compare a loop with the faster."""
+    plain = bench_raw_estimator(frames_rgb, model_path, warmup)
+    split = plan_split()
+    return plain, (bench_raw_estimator(frames_rgb, model_path, warmup, cores=split) if split is not None else None)
+
+
 # ------------------------------------------------------------------------------------ stages, one by one
 
 
@@ -795,10 +804,10 @@ def run_bench(config: BenchConfig, progress=None) -> dict[str, Any]:
                 frames_bgr = _capture_frames(config, config.frames)
             say(f"bare estimator (round {round_index + 1})")
             frames_rgb = [cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in frames_bgr]
-            raw.append(bench_raw_estimator(frames_rgb, model.path, config.warmup))
-            if split is not None:
-                say(f"bare estimator on one core (round {round_index + 1})")
-                raw_pinned.append(bench_raw_estimator(frames_rgb, model.path, config.warmup, cores=split))
+            plain, on_one_core = bench_bare_estimator(frames_rgb, model.path, config.warmup)
+            raw.append(plain)
+            if on_one_core is not None:
+                raw_pinned.append(on_one_core)
             del frames_rgb
             say(f"end to end, serial (round {round_index + 1})")
             with _open_source(config) as source:

@@ -61,6 +61,35 @@ def plan_split() -> CoreSplit | None:
     return CoreSplit(estimator=frozenset(usable[:-1]), helpers=frozenset(usable[-1:]))
 
 
+def share_out(workers: int) -> list[frozenset[int]] | None:
+    """The usable cores dealt out to ``workers`` processes (contiguous groups, as even as they go).
+
+    Several clips analysed at once, one process each: without this every process's session would pin its
+    estimator to the same core (each sees all cores). With it, each worker process keeps to its own group,
+    and its session splits that group again if it holds two cores or more. None when pinning is off or
+    impossible, or there are fewer cores than workers (then the operating system places them).
+    """
+    split = plan_split()
+    if split is None or workers < 2:
+        return None
+    usable = sorted(split.estimator | split.helpers)
+    if len(usable) < workers:
+        return None
+    size, extra = divmod(len(usable), workers)
+    groups, start = [], 0
+    for index in range(workers):
+        end = start + size + (1 if index < extra else 0)
+        groups.append(frozenset(usable[start:end]))
+        start = end
+    return groups
+
+
+def keep_process_to(cores: frozenset[int]) -> None:
+    """Restricts the calling thread, and so every thread it starts later, to ``cores`` (a worker process's
+    first call, before MediaPipe starts its threads)."""
+    _set_cores(0, cores)
+
+
 _active_lock = threading.Lock()
 _active: CoreSplit | None = None
 

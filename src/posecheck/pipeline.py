@@ -37,7 +37,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from posecheck.cores import PIN_CORES_ENV, join_helper_cores
+from posecheck.cores import join_helper_cores, keep_process_to, share_out
 
 log = logging.getLogger(__name__)
 
@@ -584,10 +584,16 @@ def default_jobs() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def _init_clip_worker(silence_native_stderr: bool, environ: dict[str, str]) -> None:
+def _init_clip_worker(silence_native_stderr: bool, environ: dict[str, str],
+                      core_groups: list[frozenset[int]] | None, next_group: Any) -> None:
     import os
 
     os.environ.update(environ)
+    if core_groups:
+        with next_group.get_lock():
+            index = next_group.value
+            next_group.value += 1
+        keep_process_to(core_groups[index % len(core_groups)])
     if silence_native_stderr:
         # MediaPipe, TFLite and absl write to file descriptor 2 directly; Python's stderr is captured per clip.
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -629,13 +635,12 @@ def run_clips(fn: Callable[..., Any], clips: Sequence[Path], args: tuple = (), *
     if not clips:
         return
     workers = max(1, min(jobs or default_jobs(), len(clips)))
-    environ = dict(environ or {})
-    if workers > 1:
-        # Each clip's session would pin its estimator to the same core as the others (cores.py): with one
-        # process per core, leave placement to the operating system.
-        environ.setdefault(PIN_CORES_ENV, "0")
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_clip_worker,
-                             initargs=(silence_native_stderr, environ)) as pool:
+    context = multiprocessing.get_context("spawn")
+    # Each worker process keeps to its own cores, so that the sessions' pinning (cores.py) does not put every
+    # clip's estimator on the same core.
+    core_groups = share_out(workers)
+    initargs = (silence_native_stderr, dict(environ or {}), core_groups, context.Value("i", 0))
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_clip_worker, initargs=initargs) as pool:
         futures = [pool.submit(_run_captured, fn, clip, tuple(args)) for clip in clips]
         try:
             for future in futures:
