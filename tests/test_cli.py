@@ -95,7 +95,7 @@ def test_an_error_listing_several_problems_prints_one_error_line_each(capsys):
     assert capsys.readouterr().err == "Error: a.yaml:3: phases: empty\nError: a.yaml:9: reps: unknown phase 'x'\n"
 
 
-def test_lazy_commands_missing_modules_are_skipped_and_functions_become_commands(monkeypatch):
+def test_lazy_commands_are_listed_and_functions_become_commands(monkeypatch):
     def hello(name: str) -> None:
         """Say hello.
 
@@ -106,15 +106,12 @@ def test_lazy_commands_missing_modules_are_skipped_and_functions_become_commands
     fake = type(sys)("posecheck_fake_cli")
     fake.hello = hello
     monkeypatch.setitem(sys.modules, "posecheck_fake_cli", fake)
-    monkeypatch.setitem(cli.LAZY_COMMANDS, "ghost", "posecheck.cli_ghost_not_written:app")
     monkeypatch.setitem(cli.LAZY_COMMANDS, "hello", "posecheck_fake_cli:hello")
-    monkeypatch.setattr(cli, "_lazy_module_exists", lambda name: name != "ghost")
     cli._load_lazy_command.cache_clear()
     try:
         listing = runner.invoke(app, ["--help"]).output
-        assert "hello" in listing and "ghost" not in listing
+        assert all(name in listing for name in cli.LAZY_COMMANDS)
         assert runner.invoke(app, ["hello", "you"]).output == "hello you\n"
-        assert runner.invoke(app, ["ghost"]).exit_code != 0
     finally:
         cli._load_lazy_command.cache_clear()
 

@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-import typer
 from conftest import SHARED_VIDEOS, requires_shared_videos
 from typer.testing import CliRunner
 
-from posecheck.cli_eval import eval_command
+from posecheck.cli import app
 
 DATA = Path(__file__).parent / "data"
 LABELS = DATA / "labels.yaml"
@@ -18,21 +17,8 @@ TRACES = DATA / "traces"
 runner = CliRunner()
 
 
-def _app() -> typer.Typer:
-    """The real app when cli.py registers `eval`, else a one-command app around the same function."""
-    try:
-        from posecheck.cli import app
-
-        return app
-    except ImportError:  # pragma: no cover - only while cli.py is being written
-        app = typer.Typer()
-        app.command("eval")(eval_command)
-        app.callback()(lambda: None)
-        return app
-
-
 def invoke(*args: str):
-    return runner.invoke(_app(), ["eval", *map(str, args)])
+    return runner.invoke(app, ["eval", *map(str, args)])
 
 
 @pytest.fixture

@@ -212,11 +212,7 @@ def preload_frames(video: Path, count: int, height: int | None = None) -> list[t
 
     with VideoFileSource(video) as source:
         h = height or source.info.height
-        w = source.info.width * h / source.info.height
-        need = count * h * w * 3
-        if need > MAX_PRELOAD_BYTES:
-            raise InputError(f"{count} frames of {w:.0f}x{h} need {need / 1e9:.1f} GB in memory; "
-                             f"ask for fewer --frames (at most {int(MAX_PRELOAD_BYTES // (h * w * 3))})")
+        check_preload(round(source.info.width * h / source.info.height), h, count)
         return [(t, resize_to_height(frame, height)) for t, frame in islice(source, count)]
 
 
@@ -239,22 +235,6 @@ def write_video(frames: list[tuple[float, np.ndarray]], path: Path, fps: float) 
 # ------------------------------------------------------------------------------------- bare estimator
 
 
-def _landmarker_options(model_path: Path):
-    """The same PoseLandmarker options MediaPipeEstimator uses (so the comparison is like for like)."""
-    from mediapipe.tasks.python import vision
-    from mediapipe.tasks.python.core.base_options import BaseOptions
-
-    return vision.PoseLandmarkerOptions(
-        base_options=BaseOptions(model_asset_path=str(model_path)),
-        running_mode=vision.RunningMode.VIDEO,
-        num_poses=1,
-        output_segmentation_masks=False,
-        min_pose_detection_confidence=0.5,
-        min_pose_presence_confidence=0.5,
-        min_tracking_confidence=0.5,
-    )
-
-
 def bench_raw_estimator(frames_rgb: list[np.ndarray], model_path: Path, warmup: int = DEFAULT_WARMUP, *,
                         cores: CoreSplit | None = None) -> Rate:
     """The bare estimator: ``detect_for_video`` over frames already decoded to RGB, nothing else.
@@ -270,8 +250,11 @@ def bench_raw_estimator(frames_rgb: list[np.ndarray], model_path: Path, warmup: 
     import mediapipe as mp
     from mediapipe.tasks.python import vision
 
+    from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
+
+    options = MediaPipeEstimator(model_path).landmarker_options()  # the same options as the loop's estimator
     clock = RateClock(warmup)
-    with pinned(cores), vision.PoseLandmarker.create_from_options(_landmarker_options(model_path)) as landmarker:
+    with pinned(cores), vision.PoseLandmarker.create_from_options(options) as landmarker:
         for i, frame in enumerate(frames_rgb):
             image = mp.Image(image_format=mp.ImageFormat.SRGB, data=frame)
             landmarker.detect_for_video(image, i + 1)
@@ -799,7 +782,7 @@ def run_bench(config: BenchConfig, progress=None) -> dict[str, Any]:
                 pipelined.append(run_end_to_end(source, model.path, spec, config.frames, config.warmup,
                                                 out_dir, prefetch=DEFAULT_PREFETCH, background=DEFAULT_BACKGROUND))
             if frames_bgr is None:
-                _check_preload(info.width, info.height, config.frames)
+                check_preload(info.width, info.height, config.frames, copies=2)  # BGR frames and their RGB copies
                 say("decoding frames for the bare estimator")
                 frames_bgr = _capture_frames(config, config.frames)
             say(f"bare estimator (round {round_index + 1})")
@@ -874,12 +857,12 @@ def run_bench(config: BenchConfig, progress=None) -> dict[str, Any]:
     return report
 
 
-def _check_preload(width: int, height: int, count: int) -> None:
-    need = count * width * height * 3 * 2  # BGR frames plus their RGB copies
-    if need > MAX_PRELOAD_BYTES:
-        most = int(MAX_PRELOAD_BYTES // (width * height * 3 * 2))
-        raise InputError(f"{count} frames of {width}x{height} need {need / 1e9:.1f} GB in memory for the bare-estimator "
-                         f"run; use --frames {most} or fewer")
+def check_preload(width: int, height: int, count: int, copies: int = 1) -> None:
+    """Raises InputError if ``copies`` decoded copies of ``count`` frames would not fit in MAX_PRELOAD_BYTES."""
+    frame_bytes = width * height * 3 * copies
+    if count * frame_bytes > MAX_PRELOAD_BYTES:
+        raise InputError(f"{count} frames of {width}x{height} need {count * frame_bytes / 1e9:.1f} GB in memory for "
+                         f"the bare-estimator run; use --frames {MAX_PRELOAD_BYTES // frame_bytes} or fewer")
 
 
 def format_report(report: dict[str, Any]) -> str:

@@ -21,8 +21,15 @@ from posecheck.errors import CameraError, InputError
 
 log = logging.getLogger(__name__)
 
-# Used when a file reports no usable frame rate (some webm/mjpeg files report 0 or 1000).
+# Used when a file or camera reports no usable frame rate (some webm/mjpeg files report 0 or 1000).
 FALLBACK_FPS = 30.0
+# Frame rates a real camera or video has; anything outside is a container's or driver's placeholder.
+PLAUSIBLE_FPS = (1.0, 240.0)
+
+
+def usable_fps(reported: float) -> float | None:
+    """The reported frame rate if it is plausible, else None."""
+    return reported if PLAUSIBLE_FPS[0] <= reported <= PLAUSIBLE_FPS[1] else None
 
 
 @dataclass
@@ -56,9 +63,10 @@ class VideoFileSource:
         self._cap = cv2.VideoCapture(str(self.path))
         if not self._cap.isOpened():
             raise InputError(f"{self.path}: not a video file OpenCV can read")
-        fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        if not 1.0 <= fps <= 240.0:
-            log.warning("%s reports %.1f fps; assuming %.0f", self.path, fps, FALLBACK_FPS)
+        reported = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        fps = usable_fps(reported)
+        if fps is None:
+            log.warning("%s reports %.1f fps; assuming %.0f", self.path, reported, FALLBACK_FPS)
             fps = FALLBACK_FPS
         ok, first = self._cap.read()
         if not ok or first is None:
@@ -371,10 +379,9 @@ class CameraSource(_LatestFrameSource):
         if self._cap is None:
             others = [i for i in probe_cameras() if i != index]
             raise CameraError(f"camera {index} cannot be opened; {describe_cameras(others)}")
-        fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
         self.info = VideoInfo(
             path=Path(f"camera:{index}"),
-            fps=fps if 1.0 <= fps <= 240.0 else FALLBACK_FPS,
+            fps=usable_fps(float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)) or FALLBACK_FPS,
             frame_count=0,
             width=first.shape[1],
             height=first.shape[0],

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import importlib.util
 import logging
 import os
 import sys
@@ -52,7 +51,7 @@ class LazyGroup(TyperGroup):
 
     def list_commands(self, ctx: Any) -> list[str]:
         names = list(super().list_commands(ctx))
-        return names + [name for name in LAZY_COMMANDS if name not in names and _lazy_module_exists(name)]
+        return names + [name for name in LAZY_COMMANDS if name not in names]
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         command = super().get_command(ctx, cmd_name)
@@ -68,21 +67,10 @@ class LazyGroup(TyperGroup):
             raise typer.Exit(exc.exit_code) from None
 
 
-def _lazy_module_exists(name: str) -> bool:
-    module_name = LAZY_COMMANDS[name].partition(":")[0]
-    return importlib.util.find_spec(module_name) is not None
-
-
 @cache
 def _load_lazy_command(name: str) -> Any:
     module_name, _, attribute = LAZY_COMMANDS[name].partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            return None  # that helper's module is not written yet
-        raise
-    target = getattr(module, attribute)
+    target = getattr(importlib.import_module(module_name), attribute)
     if not isinstance(target, typer.Typer):
         single = typer.Typer()
         single.command(name=name)(target)

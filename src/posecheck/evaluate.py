@@ -629,22 +629,6 @@ def replay_trace(traces_dir: Path, label: ClipLabel, spec: Any | None) -> ClipRu
     return ClipRun(poses, None if spec is None else run_engine(spec, poses))
 
 
-class _PoseCollector:
-    """Session sink that keeps every frame's pose (for the baseline and the variants)."""
-
-    def __init__(self) -> None:
-        self.poses: list[tuple[float, Pose | None]] = []
-
-    def on_start(self, info: Any) -> None:
-        self.poses = []
-
-    def on_frame(self, frame_bgr: Any, pose: Pose | None, state: Any, events: Any) -> None:
-        self.poses.append((state.t, pose))
-
-    def on_finish(self, summary: Any) -> None:
-        pass
-
-
 def analyze_video(videos_dir: Path, label: ClipLabel, spec: Any | None, model_path: Path | None = None) -> ClipRun:
     """Decodes ``videos_dir/<clip>`` and runs it through the session loop that ``analyze`` uses
     (video source -> MediaPipe estimator -> engine). Imports cv2 and mediapipe.
@@ -663,9 +647,9 @@ def analyze_video(videos_dir: Path, label: ClipLabel, spec: Any | None, model_pa
     from posecheck.engine.engine import Engine
     from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
     from posecheck.estimators.model import resolve_model
-    from posecheck.session import run_session
+    from posecheck.session import PoseRecorderSink, run_session
 
-    collector = _PoseCollector()
+    collector = PoseRecorderSink()
     model = resolve_model(model_path)
     with VideoFileSource(path) as source, MediaPipeEstimator(model.path) as estimator:
         session = run_session(source, estimator, Engine(spec), [collector], exercise=label.exercise)

@@ -46,21 +46,28 @@ class MediaPipeEstimator:
         self._landmarker = None
         self._frame_index = 0
 
-    def open(self) -> "MediaPipeEstimator":
-        if self._landmarker is not None:
-            return self
+    def landmarker_options(self):
+        """The ``PoseLandmarkerOptions`` this estimator opens MediaPipe with (the bare-estimator benchmark
+        uses them too, so that it compares like with like)."""
         try:
             from mediapipe.tasks.python import vision
             from mediapipe.tasks.python.core.base_options import BaseOptions
         except ImportError as exc:  # pragma: no cover
             raise ModelError(f"mediapipe cannot be imported: {exc}") from exc
-        options = vision.PoseLandmarkerOptions(
+        return vision.PoseLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(self.model_path)),
             running_mode=vision.RunningMode.VIDEO,
             num_poses=1,
             output_segmentation_masks=False,
             **self._options,
         )
+
+    def open(self) -> "MediaPipeEstimator":
+        if self._landmarker is not None:
+            return self
+        options = self.landmarker_options()
+        from mediapipe.tasks.python import vision
+
         try:
             self._landmarker = vision.PoseLandmarker.create_from_options(options)
         except (RuntimeError, ValueError) as exc:
