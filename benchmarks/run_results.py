@@ -139,10 +139,16 @@ def render(results: dict) -> str:
     out += ["| model | bare estimator fps | loop fps | x estimator |", "|---|---:|---:|---:|"]
     out += [f"| {r['label']} | {_f(r['estimator_fps'])} | {_f(r['end_to_end_fps'])} | {_f(r['ratio'], 2)} |"
             for r in results.get("models", [])]
-    out += ["", "Only the bundled full model exists offline here: mediapipe 0.10.21 ships "
-            "`pose_landmark_full.tflite` only, and the lite/heavy models (and the official `.task` files) would have "
-            "to be downloaded. `python benchmarks/run_results.py --model pose_landmarker_lite.task --model "
-            "pose_landmarker_heavy.task` adds them.", ""]
+    if len(results.get("models", [])) > 1:
+        out += ["", "mediapipe 0.10.21 ships only the full landmark model, which posecheck bundles. The lite and heavy "
+                "rows are the legacy landmark models of the npm package `@mediapipe/pose` (Apache-2.0; its full model "
+                "is byte-identical to the wheel's), bundled the same way by `benchmarks/make_models.py` "
+                "(`run_results.py --lite-heavy`). The official `pose_landmarker_*.task` downloads were not available "
+                "here.", ""]
+    else:
+        out += ["", "Only the bundled full model was measured: mediapipe 0.10.21 ships `pose_landmark_full.tflite` only. "
+                "`run_results.py --lite-heavy` adds lite and heavy models built from the npm package `@mediapipe/pose` "
+                "(benchmarks/make_models.py), or `--model FILE.task` any other.", ""]
     if results.get("live"):
         out += ["## Live loop (`posecheck live --source`)", "",
                 "The source is paced at the clip's 30 fps, so the live loop's capacity is measured from its busy time "
@@ -201,6 +207,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--exercise", default="glute-bridge")
     parser.add_argument("--model", type=Path, action="append", default=[], help="extra .task model to compare")
+    parser.add_argument("--lite-heavy", action="store_true",
+                        help="also compare lite and heavy models built by make_models.py (fetches @mediapipe/pose from npm)")
     parser.add_argument("--clips", nargs="+", default=DEFAULT_CLIPS, help="clip names in ../shared/videos for the multi-clip run")
     parser.add_argument("--soak-minutes", type=float, default=10.0)
     parser.add_argument("--notes", type=Path, help="a text file whose content goes under 'Notes'")
@@ -217,6 +225,10 @@ def main() -> int:
         say(f"wrote {args.out} from {args.from_json}")
         return 0
     args.source = args.source or args.videos / DEFAULT_SOURCE
+    if args.lite_heavy:
+        import make_models
+
+        args.model += make_models.ensure_models()
     if args.quick:
         args.frames, args.warmup, args.rounds, args.soak_minutes = 60, 10, 1, 0.5
         args.clips = args.clips[:2]

@@ -7,6 +7,7 @@ Two short clips keep this under ~10 s on 2 cores: an all-fours side view (cat_co
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -16,7 +17,7 @@ from posecheck.capture import VideoFileSource
 from posecheck.errors import ModelError
 from posecheck.estimators.base import PoseEstimator
 from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
-from posecheck.estimators.model import resolve_model
+from posecheck.estimators.model import build_bundle, resolve_model
 from posecheck.pose import Landmark
 from posecheck.trace import Trace
 
@@ -52,6 +53,24 @@ def test_a_user_task_file_is_used_as_given(model, tmp_path):
     (tmp_path / "fake.task").write_text("not a zip")
     with pytest.raises(ModelError, match="not a MediaPipe .task bundle"):
         resolve_model(tmp_path / "fake.task")
+
+
+def test_another_landmark_model_bundles_the_same_way(model, tmp_path):
+    # How benchmarks/make_models.py builds lite and heavy bundles: here with the wheel's own full model, which
+    # must give the cached bundle's members (only the metadata's variant name differs).
+    import zipfile
+
+    import mediapipe
+
+    full = tmp_path / "pose_landmark_full.tflite"
+    shutil.copyfile(Path(mediapipe.__file__).parent / "modules" / "pose_landmark" / "pose_landmark_full.tflite", full)
+    rebuilt = tmp_path / "rebuilt.task"
+    rebuilt.write_bytes(build_bundle(full, "full"))
+    with zipfile.ZipFile(rebuilt) as ours, zipfile.ZipFile(model.path) as cached:
+        assert ours.namelist() == cached.namelist()
+        assert all(ours.read(name) == cached.read(name) for name in ours.namelist())
+    with pytest.raises(ModelError, match="no such landmark model"):
+        build_bundle(tmp_path / "missing.tflite")
 
 
 @requires_shared_videos

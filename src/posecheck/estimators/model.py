@@ -72,11 +72,11 @@ def _bundled_tflite_paths() -> tuple[Path, Path]:
     return detector, landmarker
 
 
-def _landmarker_with_metadata(tflite: bytes) -> bytes:
+def _landmarker_with_metadata(tflite: bytes, variant: str = "full") -> bytes:
     from mediapipe.tasks.python.metadata.metadata_writers import metadata_writer
 
     writer = metadata_writer.MetadataWriter.create(bytearray(tflite))
-    writer.add_general_info("pose_landmarks_detector", "BlazePose GHUM full, metadata added by posecheck")
+    writer.add_general_info("pose_landmarks_detector", f"BlazePose GHUM {variant}, metadata added by posecheck")
     writer.add_image_input(norm_mean=[0.0], norm_std=[255.0])
     # Landmarks, pose flag, segmentation mask, heatmap, world landmarks: the order of the model's outputs.
     for name in ("Identity", "Identity_1", "Identity_2", "Identity_3", "Identity_4"):
@@ -102,11 +102,22 @@ def _aligned_zip(members: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-def build_bundle() -> bytes:
-    """Builds the ``.task`` bundle bytes from the tflite files in the installed mediapipe wheel."""
+def build_bundle(landmark_tflite: Path | None = None, variant: str = "full") -> bytes:
+    """Builds the ``.task`` bundle bytes from the tflite files in the installed mediapipe wheel.
+
+    Args:
+        landmark_tflite: another legacy BlazePose landmark model to bundle instead of the wheel's full one
+            (``pose_landmark_lite.tflite`` or ``pose_landmark_heavy.tflite``, e.g. from the npm package
+            ``@mediapipe/pose``; see benchmarks/make_models.py). The wheel's detector is used either way.
+        variant: its name in the bundle's metadata (lite, full, heavy).
+    """
     detector, landmarker = _bundled_tflite_paths()
+    if landmark_tflite is not None:
+        landmarker = Path(landmark_tflite)
+        if not landmarker.is_file():
+            raise ModelError(f"{landmarker}: no such landmark model")
     try:
-        landmark_model = _landmarker_with_metadata(landmarker.read_bytes())
+        landmark_model = _landmarker_with_metadata(landmarker.read_bytes(), variant)
     except Exception as exc:  # mediapipe's writer raises assorted types; all mean the same to the user
         raise ModelError(f"cannot add metadata to {landmarker.name}: {exc}") from exc
     return _aligned_zip(
