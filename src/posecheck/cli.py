@@ -311,8 +311,8 @@ def print_summary(report: dict, written: list[Path], result, console: "Console")
             table.add_column(column, justify=justify)
         for rep in report["rep_list"]:
             rom = "-" if rep["rom"] is None else f"{rep['rom']:.0f} deg" if rep["rom_unit"] == "deg" else f"{rep['rom']:.2f} {rep['rom_unit'] or ''}"
-            # A rep cut off by the end has no true end: say so beside its (too short) duration.
-            notes = (["counted at the end, on its way back"] if rep["cut_by_end"] else []) + rep["cues"]
+            # A rep whose return the end cut off (reps.cut_at_end): its duration is too short, say why.
+            notes = (["counted at the end"] if rep["cut_by_end"] else []) + rep["cues"]
             table.add_row(str(rep["index"]), rep["side"] or "", f"{rep['start']:.1f}", f"{rep['duration']:.1f}", rom, "; ".join(notes))
         console.print(table)
     if report["cues"]:
