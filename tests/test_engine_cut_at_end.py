@@ -10,6 +10,8 @@ import copy
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from posecheck.engine.engine import Engine
 from posecheck.engine.events import RepCompleted
@@ -176,3 +178,26 @@ def test_a_held_bridge_ended_at_any_frame_counts_no_rep():
         engine.update(t, pose)
         ended = copy.deepcopy(engine)
         assert ended.finish(t).reps == 0, f"a rep counted when the session ends at {t:.2f} s"
+
+
+# ------------------------------------------------------------------------------------------ properties
+levels = st.sampled_from([0.0, 0.1, 0.3, 0.35, 0.6, 0.8, 1.2])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    parts=st.lists(st.tuples(levels, st.integers(1, 10)), min_size=1, max_size=20),
+    lost_frames=st.integers(0, 6),
+)
+def test_the_end_adds_at_most_the_rep_in_progress_and_nothing_after_a_lost_track(parts, lost_frames):
+    spec = make_spec(reps=CUT, hold=HOLD, target={"reps": 5, "seconds": 2.0})
+    lifts = [value for value, frames in parts for _ in range(frames)] + [None] * lost_frames
+    events, engine = run(spec, lifts)
+    counted = engine.state.reps
+    t_end = (len(lifts) - 1) * DT
+    final = reps(engine.end(t_end))
+    assert len(final) <= 1 and all(rep.cut_by_end and rep.index == counted + 1 for rep in final)
+    if lost_frames * DT >= spec.tracking.lost_after + 1e-9:  # tracking lost before the end
+        assert final == []
+    assert engine.finish(t_end).reps == counted + len(final)
+    assert not any(rep.cut_by_end for rep in reps(events))  # only the end marks a rep cut
