@@ -7,8 +7,8 @@ count on the mirror image. Over all clips with a spec: the exact count on at lea
 ahead of the AIGym-style baseline.
 
 Known failures are listed in KNOWN_FAILURES, per test and clip, with a reason, and run as xfail(strict=True), so
-that a fix shows up as an XPASS failure and the entry must be removed. The 90 % target is not met yet: it runs
-as a strict xfail too, and EXACT_SHARE_FLOOR holds the level this commit reaches so that a regression fails.
+that a fix shows up as an XPASS failure and the entry must be removed. EXACT_SHARE_FLOOR holds the level this
+commit reaches (above the 90 % target) so that a regression fails.
 """
 
 from __future__ import annotations
@@ -41,9 +41,11 @@ EXACT_SHARE_TARGET = 0.9
 #: Target from the issue: hold time within this many seconds of the label.
 HOLD_TOLERANCE_S = 1.0
 
-#: What the committed specs reach (25 of 30 scored clips exact, measured on these traces): a ratchet, raise it
-#: when a spec improves, never lower it to pass.
-EXACT_SHARE_FLOOR = 25 / 30
+#: What the committed specs reach (27 of 30 scored clips exact, measured on these traces): a ratchet, raise it
+#: when a spec improves, never lower it to pass. The three misses: knee_drops_11 and pelvic_tilt_11 (see
+#: KNOWN_FAILURES) and glute_bridge_03, whose last bridge is only half way down when the clip ends
+#: (exercise_specs/glute-bridge.yaml, reps).
+EXACT_SHARE_FLOOR = 27 / 30
 
 #: (test name, clip file name) -> reason. Only for failures the spec writers knowingly leave, each explained in
 #: the spec's header; each runs as xfail(strict=True).
@@ -58,6 +60,11 @@ KNOWN_FAILURES: dict[tuple[str, str], str] = {
     ),
     ("hold_time_within_a_second", "pelvic_tilt_11.mp4"): (
         "the tilt holds cannot be told from rest for the same reason: nothing is timed (exercise_specs/pelvic-tilt.yaml)"
+    ),
+    ("hold_time_within_a_second", "seated_side_bend_01.mp4"): (
+        "the labelled holds (hold_times) end where the way back starts; the timer also runs through its first, "
+        "slow part, 1.1 and 1.5 s longer; a higher lean line would time nothing for a gentler bend "
+        "(exercise_specs/seated-side-bend.yaml, hold)"
     ),
 }
 
@@ -151,11 +158,6 @@ def _exact_share() -> tuple[float, int, dict[str, tuple[int, int]]]:
     return totals.exact, totals.scored, wrong
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="83 % exact: glute_bridge_03/13 end mid-lowering, push_up_01's last lockout is the last frame, "
-    "knee_drops_11 and pelvic_tilt_11 (see KNOWN_FAILURES)",
-)
 def test_exact_count_on_at_least_90_percent_of_clips():
     share, scored, wrong = _exact_share()
     assert share >= EXACT_SHARE_TARGET, f"exact on {share:.0%} of {scored} clips; (counted, labelled): {wrong}"

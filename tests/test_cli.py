@@ -187,6 +187,15 @@ def test_analyze_trace_json_to_a_file_and_default_output_folder(tmp_path, monkey
     assert (default_out / "reps.csv").is_file()
 
 
+def test_analyze_says_which_rep_was_counted_at_the_end(tmp_path):
+    # push_up_01's last press is cut off by the end of the clip, 91 % of the way up (reps.cut_at_end).
+    result = runner.invoke(app, ["analyze", str(trace_path("push_up_01")), "-e", "push-up", "--out", str(tmp_path), "--no-video"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert [rep["cut_by_end"] for rep in report["rep_list"]] == [False] * 6 + [True]
+    assert result.stdout.count("counted at the end") == 1
+
+
 def test_analyze_trace_draws_the_skeleton_on_a_blank_video(tmp_path):
     result = runner.invoke(app, ["analyze", str(trace_path("cat_cow_03")), "-e", "cat-cow", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output

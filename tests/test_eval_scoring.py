@@ -190,18 +190,26 @@ def test_summarise_empty_and_only_zero_rep_clips():
 # --- labels ----------------------------------------------------------------------------------------
 
 
-def test_parse_labels_reads_hold_and_holds_and_ignores_extra_fields():
+def test_parse_labels_reads_hold_holds_and_hold_times_and_ignores_extra_fields():
     labels = parse_labels(
         {
             "a.mp4": {"exercise": "plank", "reps": 0, "hold": [0.0, 13.0], "view": "side", "notes": "x"},
             "b.mp4": {"exercise": "knee-to-chest", "reps": 1, "rep_times": [[1, 2]], "holds": [[1.0, 1.5], [3, 4]]},
             "c.mp4": {"exercise": "pelvic-tilt", "reps": None, "rep_times": []},
+            # the held stretch inside each rep, as labels.yaml gives seated_side_bend_01's
+            "d.mp4": {"exercise": "seated-side-bend", "reps": 2, "rep_times": [[0.5, 7.5], [9, 16]], "hold_times": [[2.5, 6], [11, 15]]},
         }
     )
-    assert [lb.clip for lb in labels] == ["a.mp4", "b.mp4", "c.mp4"]
+    assert [lb.clip for lb in labels] == ["a.mp4", "b.mp4", "c.mp4", "d.mp4"]
     assert labels[0].holds == ((0.0, 13.0),) and labels[0].hold_seconds == 13.0
     assert labels[1].holds == ((1.0, 1.5), (3.0, 4.0)) and labels[1].rep_times == ((1.0, 2.0),)
     assert labels[2].reps is None and labels[2].stem == "c"
+    assert labels[3].holds == ((2.5, 6.0), (11.0, 15.0)) and labels[3].hold_seconds == 7.5
+
+
+def test_the_committed_labels_time_the_side_bend_holds():
+    side_bend = next(lb for lb in load_labels(Path(__file__).parent / "data" / "labels.yaml") if lb.clip == "seated_side_bend_01.mp4")
+    assert side_bend.holds == ((2.5, 6.0), (11.0, 15.0))
 
 
 @pytest.mark.parametrize(
@@ -211,7 +219,9 @@ def test_parse_labels_reads_hold_and_holds_and_ignores_extra_fields():
         ({"exercise": "x", "reps": -1}, "reps"),
         ({"exercise": "x", "reps": 1, "rep_times": [[2.0, 1.0]]}, "rep_times[0]: expected 0 <= start < end"),
         ({"exercise": "x", "reps": 2, "rep_times": [[0.0, 1.0]]}, "reps is 2 but rep_times has 1"),
-        ({"exercise": "x", "reps": 0, "hold": [1, 2], "holds": [[3, 4]]}, "either hold or holds"),
+        ({"exercise": "x", "reps": 0, "hold": [1, 2], "holds": [[3, 4]]}, "one of hold, holds or hold_times, not hold and holds"),
+        ({"exercise": "x", "reps": 0, "holds": [[1, 2]], "hold_times": [[3, 4]]}, "not holds and hold_times"),
+        ({"exercise": "x", "reps": 1, "hold_times": [[4, 3]]}, "hold_times[0]: expected 0 <= start < end"),
         ({"exercise": "x", "reps": 0, "hold": [1, 2, 3]}, "hold"),
         ({"exercise": "x", "reps": 0, "holds": [[5, 4]]}, "holds[0]"),
     ],

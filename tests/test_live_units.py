@@ -172,6 +172,7 @@ def test_frame_rate_meter():
 EVENTS_AND_LINES = [
     (RepCompleted(4.0, RepRecord(3, None, 1.0, 4.0, 0.2)), "rep 3 / 10 in 3.0 s"),
     (RepCompleted(4.0, RepRecord(3, "left", 1.0, 4.0, 0.2)), "rep 3 / 10 (left) in 3.0 s"),
+    (RepCompleted(4.0, RepRecord(3, None, 1.0, 4.0, 0.2, cut_by_end=True)), "rep 3 / 10, counted as you finished"),
     (Cue(2.0, "slow_down", "Lovely, now try it even slower."), "cue: Lovely, now try it even slower."),
     (NotReady(0.5, "Turn side-on to the camera."), "setup: Turn side-on to the camera."),
     (Ready(0.7), "you're set - counting now"),

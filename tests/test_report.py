@@ -27,7 +27,7 @@ def _summary() -> SessionSummary:
         rep_list=[
             RepRecord(1, "left", 0.5, 3.0, 41.23456, {"reach": 0.912345}, ("Keep your back level",), True),
             RepRecord(2, "right", 3.5, 5.25, float("nan"), {}, (), False),
-            RepRecord(3, "left", 6.0, 9.0, None),
+            RepRecord(3, "left", 6.0, 9.0, None, cut_by_end=True),
         ],
         holds=[HoldRecord("left", 1.0, 2.5, 1.4, 3.0), HoldRecord(None, 7.0, 8.0, 1.0, None)],
         cues=[Cue(1.2, "back_level", "Keep your back level", "warning")],
@@ -60,8 +60,9 @@ def test_reps_holds_cues_gaps_are_listed_with_seconds():
     first = report["rep_list"][0]
     assert first == {
         "index": 1, "side": "left", "start": 0.5, "end": 3.0, "duration": 2.5, "rom": 41.23, "rom_unit": "deg",
-        "peaks": {"reach": 0.91}, "tempo_ok": True, "cues": ["Keep your back level"],
+        "peaks": {"reach": 0.91}, "tempo_ok": True, "cut_by_end": False, "cues": ["Keep your back level"],
     }
+    assert report["rep_list"][2]["cut_by_end"] is True  # counted when the end cut off its return
     assert report["rep_list"][1]["rom"] is None  # NaN is not JSON
     assert report["rep_list"][1]["duration"] == 1.75
     assert report["holds"][0] == {"side": "left", "start": 1.0, "end": 2.5, "seconds": 1.4, "target_seconds": 3.0, "target_met": False}
@@ -88,6 +89,7 @@ def test_reps_csv_has_one_row_per_rep(tmp_path):
     assert [r["index"] for r in rows] == ["1", "2", "3"]
     assert rows[0]["side"] == "left" and rows[0]["duration"] == "2.5" and rows[0]["rom"] == "41.23"
     assert rows[0]["cues"] == "Keep your back level" and rows[1]["rom"] == "" and rows[1]["tempo_ok"] == "False"
+    assert [r["cut_by_end"] for r in rows] == ["False", "False", "True"]
 
 
 def test_empty_session_gives_an_empty_but_valid_report(tmp_path):

@@ -295,11 +295,13 @@ def print_summary(report: dict, written: list[Path], result, console: "Console")
         console.print(f"Tracking lost: {gap['start']:.1f}-{gap['end']:.1f} s")
     if report["rep_list"]:
         table = Table(title="Reps", title_justify="left")
-        for column, justify in (("#", "right"), ("side", "left"), ("start s", "right"), ("duration s", "right"), ("ROM", "right"), ("cues", "left")):
+        for column, justify in (("#", "right"), ("side", "left"), ("start s", "right"), ("duration s", "right"), ("ROM", "right"), ("notes", "left")):
             table.add_column(column, justify=justify)
         for rep in report["rep_list"]:
             rom = "-" if rep["rom"] is None else f"{rep['rom']:.0f} deg" if rep["rom_unit"] == "deg" else f"{rep['rom']:.2f} {rep['rom_unit'] or ''}"
-            table.add_row(str(rep["index"]), rep["side"] or "", f"{rep['start']:.1f}", f"{rep['duration']:.1f}", rom, "; ".join(rep["cues"]))
+            # A rep whose return the end cut off (reps.cut_at_end): its duration is too short, say why.
+            notes = (["counted at the end"] if rep["cut_by_end"] else []) + rep["cues"]
+            table.add_row(str(rep["index"]), rep["side"] or "", f"{rep['start']:.1f}", f"{rep['duration']:.1f}", rom, "; ".join(notes))
         console.print(table)
     if report["cues"]:
         console.print("Cues:")

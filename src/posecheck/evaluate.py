@@ -21,7 +21,9 @@ Scoring definitions (the same in the CLI, the benchmark and the tests):
 * **Hold time**: each counted hold is given to the labelled hold it overlaps most; per labelled hold the
   error is ``|sum of the counted seconds given to it - its labelled duration|``. Counted hold seconds that
   overlap no labelled hold are *extra* seconds. The clip's hold error is the larger of the worst per-hold
-  error and the extra seconds. Only clips whose label has ``hold`` or ``holds`` are scored for holds.
+  error and the extra seconds. Only clips whose label has ``hold``, ``holds`` or ``hold_times`` are scored
+  for holds (``hold_times`` is how labels.yaml spells the holds inside reps, e.g. the held stretch of each
+  side bend: it means the same as ``holds``).
 """
 
 from __future__ import annotations
@@ -70,17 +72,21 @@ class _LabelEntry(BaseModel):
     rep_times: list[tuple[float, float]] = Field(default_factory=list)
     hold: tuple[float, float] | None = None
     holds: list[tuple[float, float]] = Field(default_factory=list)
+    # The held part of each rep (seated_side_bend_01: the stretch held on each side): holds by another name.
+    hold_times: list[tuple[float, float]] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> _LabelEntry:
         for i, interval in enumerate(self.rep_times):
             _check_interval(interval, f"rep_times[{i}]")
+        given = [name for name in ("hold", "holds", "hold_times") if getattr(self, name)]
+        if len(given) > 1:
+            raise ValueError(f"give one of hold, holds or hold_times, not {' and '.join(given)}")
         if self.hold is not None:
             _check_interval(self.hold, "hold")
-            if self.holds:
-                raise ValueError("give either hold or holds, not both")
-        for i, interval in enumerate(self.holds):
-            _check_interval(interval, f"holds[{i}]")
+        for name in ("holds", "hold_times"):
+            for i, interval in enumerate(getattr(self, name)):
+                _check_interval(interval, f"{name}[{i}]")
         if self.reps is not None and self.rep_times and len(self.rep_times) != self.reps:
             raise ValueError(f"reps is {self.reps} but rep_times has {len(self.rep_times)} intervals")
         return self
@@ -95,7 +101,7 @@ class ClipLabel:
         exercise: the spec id the clip shows.
         reps: true rep count, or None when it could not be told (not scored for counts).
         rep_times: (start, end) seconds of every labelled rep, in time order (may be empty).
-        holds: (start, end) seconds of every labelled hold (from ``hold`` or ``holds``).
+        holds: (start, end) seconds of every labelled hold (from ``hold``, ``holds`` or ``hold_times``).
         near_miss_of: set when another exercise's spec is run on this clip (:meth:`as_near_miss`): the
             exercise the clip really shows. Such a spec should count nothing and time no hold here.
     """
@@ -163,7 +169,7 @@ def parse_labels(data: Any, source: str = "labels") -> list[ClipLabel]:
                 message = err["msg"].removeprefix("Value error, ")
                 problems.append(f"{source}: {clip}: {where + ': ' if where else ''}{message}")
             continue
-        holds = ([entry.hold] if entry.hold is not None else []) + list(entry.holds)
+        holds = ([entry.hold] if entry.hold is not None else []) + list(entry.holds) + list(entry.hold_times)
         labels.append(
             ClipLabel(
                 clip=str(clip),

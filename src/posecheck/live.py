@@ -788,6 +788,8 @@ def describe_event(event: Event, state: EngineState) -> str | None:
         rep = event.rep
         side = f" ({rep.side})" if rep.side else ""
         total = f" / {state.target_reps}" if state.target_reps else ""
+        if rep.cut_by_end:  # the session ended on the way back: the rep is done, its duration unknown
+            return f"rep {rep.index}{total}{side}, counted as you finished"
         return f"rep {rep.index}{total}{side} in {rep.duration:.1f} s"
     if isinstance(event, Cue):
         return f"cue: {event.text}"

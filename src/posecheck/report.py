@@ -22,7 +22,7 @@ from posecheck.errors import InputError
 SCHEMA_VERSION = 1
 
 #: Columns of reps.csv, in order.
-CSV_COLUMNS = ("index", "side", "start", "end", "duration", "rom", "rom_unit", "tempo_ok", "cues")
+CSV_COLUMNS = ("index", "side", "start", "end", "duration", "rom", "rom_unit", "tempo_ok", "cut_by_end", "cues")
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,7 @@ def build_report(
                 "rom_unit": rom_unit,
                 "peaks": {name: _round(value, 2) for name, value in rep.peaks.items()},
                 "tempo_ok": rep.tempo_ok,
+                "cut_by_end": rep.cut_by_end,
                 "cues": list(rep.cues),
             }
             for rep in summary.rep_list

@@ -11,7 +11,7 @@ Usage::
     for t, pose in trace.poses():
         for event in engine.update(t, pose):
             ...
-    final_events = engine.end(trace.timestamps[-1])   # HoldFinished of a hold still running
+    final_events = engine.end(trace.timestamps[-1])   # a rep cut off on its way back, a hold still running
     summary = engine.finish(trace.timestamps[-1])
 
 ``process_trace`` gives the same events as calling ``update`` frame by frame, but computes the geometry of
@@ -152,6 +152,16 @@ class Engine:
                 if machine.hold is not None:
                     machine.hold.new_vote = self._new_vote
 
+        # a rep whose return is cut off by the end of the session (reps.cut_at_end)
+        self._cut_at_end: _CutAtEnd | None = None
+        if spec.reps is not None and spec.reps.cut_at_end is not None:
+            far_name, last_name = spec.reps.sequence[-2], spec.reps.sequence[-1]
+            by_name = self._machines[0].tracker.ranges_by_name
+            far, last = by_name[far_name], by_name[last_name]
+            # Phase ranges never overlap, so the last phase lies wholly above or wholly below the far phase.
+            upward = last.low >= far.high
+            self._cut_at_end = _CutAtEnd(spec.reps.cut_at_end, last, upward, last.low if upward else last.high)
+
         # the position a rep must stay in (reps.require)
         self._rep_require = compile_conditions(spec.reps.require, per_side) if spec.reps else []
         self._abandon_after = spec.reps.abandon_after if spec.reps and spec.reps.abandon_after is not None else 0.0
@@ -284,9 +294,11 @@ class Engine:
     def end(self, t: float) -> list[Event]:
         """Ends the session at ``t`` and returns the events that causes.
 
-        A hold still running is closed (dated to its last frame in position) and its ``HoldFinished`` is
-        returned, so that sinks see every hold finish, not only those the person left before the end; an
-        open gap is closed. Call it once, after the last `update` and before `finish`, and pass the events
+        A rep whose return the end cut off is counted when ``reps.cut_at_end`` says it had come back far
+        enough (see `_cut_rep`): its ``RepCompleted`` comes first, dated to the last frame with a pose, its
+        record marked ``cut_by_end``. A hold still running is closed (dated to its last frame in position)
+        and its ``HoldFinished`` is returned, so that sinks see every hold finish, not only those the person
+        left before the end; an open gap is closed. Call it once, after the last `update` and before `finish`, and pass the events
         on to the sinks; `finish` calls it itself when it was not called (the events are then only in the
         summary). Later calls return nothing.
 
@@ -297,6 +309,10 @@ class Engine:
             return []
         self._ended = True
         events: list[Event] = []
+        for machine in self._machines:
+            done = self._cut_rep(machine, t)
+            if done is not None and self._last_pose_t is not None:
+                self._complete_rep(machine, done, self._last_pose_t, t, events, cut_by_end=True)
         for machine in self._machines:
             if machine.hold is not None:
                 events += machine.hold.finish()
@@ -519,12 +535,52 @@ class Engine:
                     machine.reps.draft.tempo_ok = False
                 self._tempo_cue(t, verdict, events)
 
-    def _complete_rep(self, machine: _Machine, done: RepDraft, end: float, t: float, events: list[Event]) -> None:
+    def _cut_rep(self, machine: _Machine, t_end: float) -> RepDraft | None:
+        """The rep in progress if the session ending at ``t_end`` cut off its return and it counts (``reps.cut_at_end``).
+
+        It counts when, on the last frame, the person was tracked and counting was on, the rep was in its return
+        (far phase entered, last phase not yet), the phase measure had come back from its extreme in the far
+        phase by ``cut_at_end`` of the way to the last phase's range, the last phase's ``also`` conditions did
+        not fail, and the rep moved at least ``min_excursion``. Someone still in the far position or holding it
+        (a timed hold still running: the top of a bridge that settles after the lift reads as coming back), a
+        session whose last frames had no pose, or a rep abandoned (``reps.require``) count nothing.
+        """
+        rule, reps = self._cut_at_end, machine.reps
+        if rule is None or reps is None or not reps.returning or machine.out_of_position:
+            return None
+        if not self._ready or self._last_pose_t is None:
+            return None
+        if self._gap_start is not None and t_end - self._gap_start >= self._lost_after:
+            return None  # tracking was lost before the end: what the person did last was not seen
+        if machine.hold is not None and machine.hold.seconds is not None:
+            return None  # a timed hold still running: the person is holding the position, not coming back
+        draft = reps.draft
+        if draft is None or draft.far_since is None:
+            return None
+        raw = self._values.get(machine.value_key, math.nan)
+        far_raw = draft.far_low if rule.upward else draft.far_high
+        if raw != raw or not math.isfinite(far_raw):
+            return None  # the phase measure unknown on the last frame, or never known in the far phase
+        if machine.learner is not None:
+            value, far = machine.learner.fraction(raw), machine.learner.fraction(far_raw)
+        else:
+            value, far = raw, far_raw
+        needed = far + rule.share * (rule.boundary - far)
+        if not (value >= needed if rule.upward else value <= needed):
+            return None
+        if rule.last.also and check_all(rule.last.also, self._values, machine.side) is False:
+            return None
+        return draft if reps.counts(draft) else None
+
+    def _complete_rep(
+        self, machine: _Machine, done: RepDraft, end: float, t: float, events: list[Event], cut_by_end: bool = False
+    ) -> None:
         side = machine.side
         if side is None and done.votes is not None:
             side = done.votes.side
         tempo_cue = None
-        if self._rep_tempo is not None:
+        # A rep cut off by the end has no true end: its duration would be too short for a tempo verdict.
+        if self._rep_tempo is not None and not cut_by_end:
             verdict = tempo_verdict(end - done.start, *self._rep_tempo)
             if verdict is not None:
                 done.tempo_ok = False
@@ -541,6 +597,7 @@ class Engine:
             peaks=dict(done.peaks),
             cues=tuple(done.cues),
             tempo_ok=done.tempo_ok,
+            cut_by_end=cut_by_end,
         )
         self._reps.append(record)
         events.append(RepCompleted(end, record))
@@ -611,6 +668,16 @@ class Engine:
             return self._machines[0]
         moving = [m for m in self._machines if m.tracker.since is not None]
         return max(moving, key=lambda m: m.tracker.since or 0.0) if moving else self._machines[LEFT]
+
+
+@dataclass(frozen=True)
+class _CutAtEnd:
+    """reps.cut_at_end, compiled: how far back a cut-off return must have come, and toward which range."""
+
+    share: float  # of the way from the far phase's extreme to ``boundary`` (0-1)
+    last: PhaseRangeC  # the sequence's last phase (the return goes into it)
+    upward: bool  # the last phase lies above the far phase
+    boundary: float  # the last phase's near edge (phase units: fractions of the learned range when adaptive)
 
 
 def _start_anchor(spec: ExerciseSpec, anchor: str) -> float:

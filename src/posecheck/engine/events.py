@@ -26,6 +26,8 @@ class RepRecord:
         peaks: measure name -> the extreme value reached in the rep (the one the rep is about).
         cues: texts of the cues given during the rep.
         tempo_ok: False when the rep was faster (or slower) than the spec's tempo allows.
+        cut_by_end: the session ended during the rep's return (``reps.cut_at_end``): it was counted at the end,
+            and ``end`` is the last frame seen, not the moment the return finished.
     """
 
     index: int
@@ -36,6 +38,7 @@ class RepRecord:
     peaks: dict[str, float] = field(default_factory=dict)
     cues: tuple[str, ...] = ()
     tempo_ok: bool = True
+    cut_by_end: bool = False
 
     @property
     def duration(self) -> float:

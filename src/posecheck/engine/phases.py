@@ -38,7 +38,7 @@ class PhaseTracker:
         self.ranges = ranges
         self.hysteresis = hysteresis
         self.min_dwell = min_dwell
-        self._by_name = {r.name: r for r in ranges}
+        self.ranges_by_name = {r.name: r for r in ranges}
         self.reset()
 
     def reset(self) -> None:
@@ -61,7 +61,7 @@ class PhaseTracker:
         """
         if value != value:
             return None
-        current = self._by_name.get(self.phase) if self.phase is not None else None
+        current = self.ranges_by_name.get(self.phase) if self.phase is not None else None
         if current is not None and current.low - self.hysteresis <= value <= current.high + self.hysteresis:
             self._candidate = None
             return None

@@ -24,6 +24,11 @@ class RepDraft:
     cues: list[str] = field(default_factory=list)
     tempo_ok: bool = True
     votes: SideVote | None = None  # evidence for the working side (sides.decide_by)
+    # Since the rep entered its far phase (the one before its last, which the return goes back into): when,
+    # and the extremes of the phase measure there (raw units). Used when the session ends during the return.
+    far_since: float | None = None
+    far_low: float = math.inf
+    far_high: float = -math.inf
 
     @property
     def rom(self) -> float | None:
@@ -62,6 +67,7 @@ class RepCounter:
         self.max_seconds = max_seconds
         self.max_from_movement = max_from_movement
         self.peaks = peaks
+        self._last_value = math.nan  # the phase measure's latest value (raw units)
         self.reset()
 
     def reset(self) -> None:
@@ -75,8 +81,14 @@ class RepCounter:
         self.progress = 0  # index of the next sequence phase expected; 0 = waiting for the start
         self.draft: RepDraft | None = None
 
+    @property
+    def returning(self) -> bool:
+        """The rep in progress has entered its far phase and only its last phase (the return) is missing."""
+        return self.draft is not None and self.progress == len(self.sequence) - 1
+
     def observe(self, t: float, value: float, values: dict[str, float]) -> None:
         """Records one frame's phase-measure value and peak measures into the rep in progress."""
+        self._last_value = value
         draft = self.draft
         if draft is None:
             return
@@ -92,6 +104,9 @@ class RepCounter:
                 draft.low = value
             if value > draft.high:
                 draft.high = value
+            if self.returning:
+                draft.far_low = min(draft.far_low, value)
+                draft.far_high = max(draft.far_high, value)
         for key, (name, extreme) in self.peaks.items():
             v = values[key]
             if v == v:
@@ -104,6 +119,16 @@ class RepCounter:
 
         The returned draft is complete but not yet checked against min_excursion (see `counts`).
         """
+        done = self._on_phase(phase, t)
+        draft = self.draft
+        if draft is not None and draft.far_since is None and self.returning:
+            # The far phase was just entered: its extremes start with the frame that confirmed it.
+            draft.far_since = t
+            if self._last_value == self._last_value:
+                draft.far_low = draft.far_high = self._last_value
+        return done
+
+    def _on_phase(self, phase: str, t: float) -> RepDraft | None:
         draft = self.draft
         if draft is not None and draft.moving_since is None and phase != draft.first_phase:
             draft.moving_since = t  # any phase change, transit phases too, is the movement starting

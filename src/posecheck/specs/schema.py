@@ -178,6 +178,15 @@ class Reps(_Strict):
     abandon_after: Seconds | None = Field(
         None, description="seconds the require conditions may fail before the rep in progress is abandoned"
     )
+    cut_at_end: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="when the session ends during a rep's return (its far phase reached, its last phase not yet "
+        "entered), the rep counts once the phase measure has come back this share of the way from its extreme in "
+        "the far phase to the last phase's range (0-1, in phase units); absent: such a rep is not counted. For "
+        "sequences whose last phase is the return to the start position, not for those that end in the far position",
+    )
 
     @model_validator(mode="after")
     def _paired_settings(self) -> "Reps":
