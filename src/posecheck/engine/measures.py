@@ -1,20 +1,27 @@
-"""Poses -> measures: the spec's measures precompiled into landmark index arrays and computed in bulk.
+"""Poses -> measures: the spec's measures precompiled once, then computed for one frame at a time.
 
-`MeasureSet` is built once per engine. `compute` takes a block of frames (one frame for live use, a whole
-trace for replay) and returns every measure for every frame with a handful of numpy operations per
-measure kind, whatever the number of frames: the smoothing is the only per-frame step.
+`MeasureSet` is built once per engine. It works out which landmark coordinates the spec's measures read,
+which points (landmarks, or midpoints of two) each measure takes, and how each measure's value is read off
+its left/right variants. `compute` then takes one frame: the coordinates it needs go through the One Euro
+filter and become points in one numpy pass, and each measure is a few float operations on those points
+(`posecheck.geometry`'s ``*_of`` forms). A frame has a dozen measures on 2-element points: one numpy call
+per measure would cost far more than its arithmetic (about a microsecond each), so the per-measure work is
+on Python floats.
 
 Pure module: numpy only.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 import numpy as np
 
 from posecheck import geometry
-from posecheck.pose import NUM_LANDMARKS, VISIBILITY, Z
+from posecheck.pose import NUM_LANDMARKS, VISIBILITY, Z, Landmark
 from posecheck.smoothing import OneEuroFilter
 from posecheck.specs.names import is_side_relative, resolve_point
 from posecheck.specs.schema import ExerciseSpec, Measure
@@ -22,15 +29,20 @@ from posecheck.specs.schema import ExerciseSpec, Measure
 SIDES = ("left", "right")
 LEFT, RIGHT = 0, 1
 
-_KIND_FUNCTIONS = {
-    "angle": lambda p, ref: geometry.joint_angle(p[..., 0, :], p[..., 1, :], p[..., 2, :]),
-    "inclination": lambda p, ref: geometry.inclination(p[..., 0, :], p[..., 1, :], ref),
-    "distance": lambda p, ref: geometry.distance(p[..., 0, :], p[..., 1, :]),
-    "height": lambda p, ref: geometry.height_above(p[..., 0, :], p[..., 1, :]),
-    "lateral": lambda p, ref: geometry.lateral_offset(p[..., 0, :], p[..., 1, :]),
+Point = Sequence[float]  # (x, y) image pixels or (x, y, z) world metres
+
+# kind -> its value from the measure's points (in spec order) and its reference (inclination only).
+_KIND_FUNCTIONS: dict[str, Callable[[tuple[Point, ...], str | None], float]] = {
+    "angle": lambda p, ref: geometry.joint_angle_of(p[0], p[1], p[2]),
+    "inclination": lambda p, ref: geometry.inclination_of(p[0], p[1], ref),  # type: ignore[arg-type]
+    "distance": lambda p, ref: geometry.distance_of(p[0], p[1]),
+    "height": lambda p, ref: geometry.height_above_of(p[0], p[1]),
+    "lateral": lambda p, ref: geometry.lateral_offset_of(p[0], p[1]),
 }
 _TORSO_NORMALISED = ("distance", "height", "lateral")
-_NO_WORLD = np.full((NUM_LANDMARKS, 3), np.nan)
+# Columns of each space's coordinates: in Pose.landmarks (x, y of the image) and in Pose.world (x, y, z).
+_SPACE_COLUMNS = {"image": (0, 1), "world": (0, 1, 2)}
+_TORSO = (Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER, Landmark.LEFT_HIP, Landmark.RIGHT_HIP)
 
 
 def side_key(name: str, side: str) -> str:
@@ -47,25 +59,33 @@ def _sided(measure: Measure) -> bool:
     return any(is_side_relative(name) for name in measure.points)
 
 
+def _items(indices: Sequence[int]) -> Callable[[Sequence], tuple]:
+    """``lambda seq: tuple(seq[i] for i in indices)``, in C (operator.itemgetter, but always a tuple)."""
+    indices = tuple(int(i) for i in indices)
+    if len(indices) == 1:
+        return lambda seq: (seq[indices[0]],)
+    return itemgetter(*indices)
+
+
 @dataclass
-class MeasureBlock:
-    """Measures of a block of N frames.
+class FrameMeasures:
+    """Measures of one frame.
 
     Attributes:
-        values: measure name -> (N,) values, NaN where unknown. Per-side measures (reduce: per_side) appear
-            as ``name.left`` and ``name.right`` instead.
-        sides: measure name -> (N, 2) left/right values, for measures with side: both.
-        auto_side: (N,) 0 = left, 1 = right: the side nearer the camera (hysteresis applied); all 0 when
-            no measure uses side: auto.
-        view_ratio: (N,) shoulder width / torso length in the image plane.
-        visible: (N,) bool: the landmarks setup requires are visible.
+        values: measure name -> value, NaN where unknown. Per-side measures (reduce: per_side) appear as
+            ``name.left`` and ``name.right`` instead.
+        sides: measure name -> (left, right) values, for measures with side: both.
+        auto_side: 0 = left, 1 = right: the side nearer the camera (hysteresis applied); 0 when no measure
+            uses side: auto.
+        view_ratio: shoulder width / torso length in the image plane (NaN when setup.view is "any").
+        visible: the landmarks setup requires are visible.
     """
 
-    values: dict[str, np.ndarray]
-    sides: dict[str, np.ndarray]
-    auto_side: np.ndarray
-    view_ratio: np.ndarray
-    visible: np.ndarray
+    values: dict[str, float]
+    sides: dict[str, tuple[float, float]]
+    auto_side: int
+    view_ratio: float
+    visible: bool
 
 
 class AutoSide:
@@ -82,7 +102,7 @@ class AutoSide:
             raise ValueError("AutoSide: left and right landmark lists must pair up")
         self.left, self.right = left, right
         self.margin, self.hold_seconds = margin, hold_seconds
-        # (2K, 1) landmark rows and (2,) columns: one fancy index gathers (N, 2K, [visibility, z]) per block.
+        # (2K, 1) landmark rows and (2,) columns: one fancy index gathers (2K, [visibility, z]) per frame.
         self._rows = np.concatenate([left, right])[:, None]
         self._cols = np.array([VISIBILITY, Z], dtype=np.intp)
         self.reset()
@@ -91,32 +111,69 @@ class AutoSide:
         self.side: int | None = None
         self._lead_since: float | None = None
 
-    def choose(self, ts: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-        """(N,) chosen side per frame for (N,) times and (N, 33, 5) landmarks."""
+    def choose(self, t: float, landmarks: np.ndarray) -> int:
+        """The chosen side at time ``t`` (seconds) for one frame's (33, 5) landmarks."""
         k = len(self.left)
-        cols = landmarks[:, self._rows, self._cols]  # (N, 2K, 2)
-        means = cols.reshape(len(ts), 2, k, 2).sum(axis=2) / k  # (N, side, [visibility, z])
-        score = means[:, :, 0].tolist()
-        depth = means[:, :, 1].tolist()
-        out = np.empty(len(ts), dtype=np.intp)
-        for i, t in enumerate(ts.tolist()):
-            (vis_l, vis_r), (z_l, z_r) = score[i], depth[i]
-            if self.side is None:
-                self.side = LEFT if (vis_l, -z_l) >= (vis_r, -z_r) else RIGHT
-            current, other = (vis_l, vis_r) if self.side == LEFT else (vis_r, vis_l)
-            if other - current > self.margin:
-                if self._lead_since is None:
-                    self._lead_since = t
-                if t - self._lead_since >= self.hold_seconds:
-                    self.side, self._lead_since = 1 - self.side, None
-            else:
-                self._lead_since = None
-            out[i] = self.side
-        return out
+        # The means stay in numpy: the landmarks are float32, and numpy sums them in float32.
+        means = landmarks[self._rows, self._cols].reshape(2, k, 2).sum(axis=1) / k  # (side, [visibility, z])
+        (vis_l, z_l), (vis_r, z_r) = means.tolist()
+        if self.side is None:
+            self.side = LEFT if (vis_l, -z_l) >= (vis_r, -z_r) else RIGHT
+        current, other = (vis_l, vis_r) if self.side == LEFT else (vis_r, vis_l)
+        if other - current > self.margin:
+            if self._lead_since is None:
+                self._lead_since = t
+            if t - self._lead_since >= self.hold_seconds:
+                self.side, self._lead_since = 1 - self.side, None
+        else:
+            self._lead_since = None
+        return self.side
+
+
+class _SpacePoints:
+    """The points (landmarks, or midpoints of two) that the measures read in one space, image or world.
+
+    Collects the points while the measures are compiled (`slot`), then (`freeze`) where their landmarks'
+    coordinates sit in the vector that the One Euro filter smooths.
+    """
+
+    def __init__(self, space: str):
+        self.space = space
+        self.dims = len(_SPACE_COLUMNS[space])
+        self._pairs: dict[tuple[int, int], int] = {}
+
+    def slot(self, a: int, b: int) -> int:
+        """The index, in the frame's list of points of this space, of the midpoint of landmarks a and b."""
+        return self._pairs.setdefault((int(a), int(b)), len(self._pairs))
+
+    def freeze(self, offset: int) -> int:
+        """Fixes the layout: this space's coordinates start at ``offset`` in the filtered vector.
+
+        Returns:
+            The offset after them.
+        """
+        landmarks = sorted({lm for pair in self._pairs for lm in pair})
+        row = {lm: i for i, lm in enumerate(landmarks)}
+        pairs = list(self._pairs)  # in slot order
+        self.idx_a = np.array([row[a] for a, _ in pairs], dtype=np.intp)
+        self.idx_b = np.array([row[b] for _, b in pairs], dtype=np.intp)
+        # Flat indices into the C-order (33, 5) landmarks (image) or (33, 3) world landmarks of a frame.
+        width = 5 if self.space == "image" else 3
+        self.flat = np.array([lm * width + c for lm in landmarks for c in _SPACE_COLUMNS[self.space]], dtype=np.intp)
+        self.start, self.stop = offset, offset + len(self.flat)
+        self.rows = len(landmarks)
+        return self.stop
+
+    def points(self, smooth: np.ndarray, frame_size: tuple[int, int]) -> list[list[float]]:
+        """This space's points of one frame, from the frame's smoothed (K,) vector; image points in pixels."""
+        coords = smooth[self.start:self.stop].reshape(self.rows, self.dims)
+        if self.space == "image":
+            coords = coords * frame_size
+        return ((coords[self.idx_a] + coords[self.idx_b]) * 0.5).tolist()
 
 
 class MeasureSet:
-    """A spec's measures, compiled into index arrays once.
+    """A spec's measures, compiled into point slots and plain tuples once.
 
     Args:
         spec: the validated spec.
@@ -126,11 +183,14 @@ class MeasureSet:
         self.min_visibility = spec.tracking.min_visibility
         self.filter = OneEuroFilter(spec.smoothing.min_cutoff, spec.smoothing.beta, spec.smoothing.d_cutoff)
         self.per_side = [name for name, m in spec.measures.items() if m.side == "both" and m.reduce == "per_side"]
+        spaces = {space: _SpacePoints(space) for space in _SPACE_COLUMNS}
 
         # Every (measure, side) variant that has to be computed: sided measures need the sides their
-        # `side` setting can pick; measures without side-relative names need one variant.
-        self._variant_of: dict[tuple[str, str], int] = {}
-        groups: dict[tuple[str, str, str | None], list[tuple[int, np.ndarray]]] = {}
+        # `side` setting can pick; measures without side-relative names need one variant. A variant is
+        # (kind function, reference, space, getter of its points, getter of its landmarks' visibility,
+        # torso-normalised).
+        variant_of: dict[tuple[str, str], int] = {}
+        self._variants: list[tuple[Callable, str | None, str, Callable, Callable, bool]] = []
         for name, measure in spec.measures.items():
             if not _sided(measure):
                 wanted = ["left"]
@@ -139,53 +199,70 @@ class MeasureSet:
             else:
                 wanted = list(SIDES)
             for side in wanted:
-                variant = len(self._variant_of)
-                self._variant_of[(name, side)] = variant
-                key = (measure.kind, measure.space, measure.reference)
-                groups.setdefault(key, []).append((variant, point_indices(measure.points, side)))
-        # Per group of variants of one kind and space: (G, P) indices of each point's two landmarks.
-        self._groups = []
-        for (kind, space, reference), items in groups.items():
-            idx = np.stack([pairs for _, pairs in items])  # (G, P, 2)
-            self._groups.append((kind, space, reference, np.array([v for v, _ in items]), idx[..., 0], idx[..., 1]))
-        self._n_variants = len(self._variant_of)
-        # membership[l, v] > 0 when landmark l is a point (or half a midpoint) of variant v: one matrix
-        # product per block then tells which variants have a hidden landmark.
-        self._membership = np.zeros((NUM_LANDMARKS, self._n_variants))
-        for *_, columns, idx_a, idx_b in self._groups:
-            for column, a, b in zip(columns, idx_a, idx_b):
-                self._membership[a, column] = 1.0
-                self._membership[b, column] = 1.0
-        self._torso_spaces = sorted({space for kind, space, *_ in self._groups if kind in _TORSO_NORMALISED})
-        self._needs_view = spec.setup.view != "any"
+                variant_of[(name, side)] = len(self._variants)
+                pairs = point_indices(measure.points, side)
+                space = spaces[measure.space]
+                self._variants.append((
+                    _KIND_FUNCTIONS[measure.kind],
+                    measure.reference,
+                    measure.space,
+                    _items([space.slot(a, b) for a, b in pairs]),
+                    _items(sorted(set(pairs.ravel().tolist()))),
+                    measure.kind in _TORSO_NORMALISED,
+                ))
 
-        # How each measure's value(s) are read off the variant columns: (name, measure, mode, left col, right
-        # col, both cols as an index array for side: both).
-        self._plan: list[tuple[str, Measure, str, int, int, np.ndarray]] = []
+        # The torso length (the ruler of distances) in each space a normalised measure uses, and the view
+        # ratio, read points too: (left shoulder, right shoulder, left hip, right hip) slots.
+        self._torso = {
+            space: _items([spaces[space].slot(lm, lm) for lm in _TORSO])
+            for space in sorted({v[2] for v in self._variants if v[5]})
+        }
+        left_shoulder, right_shoulder, left_hip, right_hip = _TORSO
+        self._torso_visible = (_items((left_shoulder, left_hip)), _items((right_shoulder, right_hip)))
+        self._view = None  # (left shoulder, right shoulder, mid shoulder, mid hip) image slots
+        if spec.setup.view != "any":
+            image = spaces["image"]
+            self._view = _items([
+                image.slot(left_shoulder, left_shoulder),
+                image.slot(right_shoulder, right_shoulder),
+                image.slot(left_shoulder, right_shoulder),
+                image.slot(left_hip, right_hip),
+            ])
+
+        # The filtered vector: the image x, y of every landmark a point needs, then the world x, y, z.
+        offset = 0
+        for space in spaces.values():
+            offset = space.freeze(offset)
+        self._spaces = [space for space in spaces.values() if space.rows]
+        self._image_only = [space.space for space in self._spaces] == ["image"]
+        self._no_world = np.full(NUM_LANDMARKS * 3, np.nan)
+
+        # How each measure's value(s) are read off the variants: (name, reduce, mode, left, right).
+        self._plan: list[tuple[str, str | None, str, int, int]] = []
         for name, measure in spec.measures.items():
             if not _sided(measure):
-                col = self._variant_of[(name, "left")]
-                mode, left_col, right_col = ("both" if measure.side == "both" else "single"), col, col
+                left = right = variant_of[(name, "left")]
+                mode = "both" if measure.side == "both" else "single"
             elif measure.side in SIDES:
-                col = self._variant_of[(name, measure.side)]
-                mode, left_col, right_col = "single", col, col
+                left = right = variant_of[(name, measure.side)]
+                mode = "single"
             else:
                 mode = measure.side
-                left_col, right_col = self._variant_of[(name, "left")], self._variant_of[(name, "right")]
-            self._plan.append((name, measure, mode, left_col, right_col, np.array([left_col, right_col], dtype=np.intp)))
+                left, right = variant_of[(name, "left")], variant_of[(name, "right")]
+            self._plan.append((name, measure.reduce, mode, left, right))
 
         auto_names = [n for n, m in spec.measures.items() if m.side == "auto" and _sided(m)]
         side_points = sorted({p for n in auto_names for p in spec.measures[n].points if is_side_relative(p)})
         self.auto = None
         if side_points:
-            left = np.unique(point_indices(side_points, "left"))
-            right = np.unique(point_indices(side_points, "right"))
-            self.auto = AutoSide(left, right, spec.tracking.side_margin, spec.tracking.side_seconds)
+            left_lms = np.unique(point_indices(side_points, "left"))
+            right_lms = np.unique(point_indices(side_points, "right"))
+            self.auto = AutoSide(left_lms, right_lms, spec.tracking.side_margin, spec.tracking.side_seconds)
 
         # What setup needs to see: the listed names, or the phase measure's points (lenient default).
         phase_measure = spec.measures.get(spec.phases.measure)
         required = spec.setup.visible or (phase_measure.points if phase_measure else [])
-        self._required = {side: np.unique(point_indices(required, side)) for side in SIDES}
+        self._required = {side: _items(np.unique(point_indices(required, side))) for side in SIDES}
         mode = phase_measure.side if phase_measure and any(is_side_relative(p) for p in required) else "fixed"
         if mode == "auto" and self.auto is None:
             # No measure picks an auto side (e.g. the phase measure uses mid_ points only): there is no side
@@ -199,81 +276,86 @@ class MeasureSet:
         if self.auto is not None:
             self.auto.reset()
 
-    def compute(self, ts: np.ndarray, landmarks: np.ndarray, world: np.ndarray | None, frame_size: tuple[int, int]) -> MeasureBlock:
-        """Smooths a block of frames and computes every measure.
+    def compute(self, t: float, landmarks: np.ndarray, world: np.ndarray | None, frame_size: tuple[int, int]) -> FrameMeasures:
+        """Smooths one frame and computes every measure.
 
         Args:
-            ts: (N,) seconds, increasing, frames in order (and after the frames of earlier calls).
-            landmarks: (N, 33, 5) Pose.landmarks of each frame (every frame must have a pose).
-            world: (N, 33, 3) world landmarks (NaN where an estimator gave none), or None.
+            t: seconds, after the frames of earlier calls.
+            landmarks: (33, 5) Pose.landmarks.
+            world: (33, 3) world landmarks (NaN where the estimator gave none), or None.
             frame_size: (width, height) in pixels.
 
         Returns:
-            The block's measures.
+            The frame's measures.
         """
-        n = len(ts)
-        if world is None:
-            world = np.broadcast_to(_NO_WORLD, (n, NUM_LANDMARKS, 3))
-        raw = np.concatenate([landmarks[:, :, :2], world], axis=2).astype(np.float64)  # (N, 33, 5)
-        smooth = self.filter.filter_series(ts, raw)
-        width, height = frame_size
-        image = smooth[:, :, :2] * (width, height)
-        world_pts = smooth[:, :, 2:]
-        visible = landmarks[:, :, VISIBILITY] >= self.min_visibility  # (N, 33)
+        smooth = self.filter(t, self._raw(landmarks, world))
+        points = {space.space: space.points(smooth, frame_size) for space in self._spaces}
+        visible = (landmarks[:, VISIBILITY] >= self.min_visibility).tolist()  # (33,) bool
 
-        variants = np.full((n, self._n_variants), np.nan)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            torso = {
-                space: geometry.torso_length(image if space == "image" else world_pts, visible)[:, None]
-                for space in self._torso_spaces
-            }
-            for kind, space, reference, columns, idx_a, idx_b in self._groups:
-                coords = image if space == "image" else world_pts
-                points = (coords[:, idx_a] + coords[:, idx_b]) * 0.5  # (N, G, P, D): the points (midpoints)
-                value = _KIND_FUNCTIONS[kind](points, reference)
-                if kind in _TORSO_NORMALISED:
-                    value = value / torso[space]
-                variants[:, columns] = value
-            variants[(~visible).astype(np.float64) @ self._membership > 0] = np.nan  # hidden: unknown
-            view = geometry.view_ratio(image) if self._needs_view else np.full(n, np.nan)
+        torso = {}
+        if self._torso:
+            left_ok, right_ok = (all(getter(visible)) for getter in self._torso_visible)
+            for space, getter in self._torso.items():
+                torso[space] = geometry.torso_length_of(*getter(points[space]), left_ok, right_ok)
+        variants = []
+        for function, reference, space, point_getter, landmark_getter, normalised in self._variants:
+            if not all(landmark_getter(visible)):
+                variants.append(math.nan)  # a hidden landmark: unknown
+                continue
+            value = function(point_getter(points[space]), reference)
+            variants.append(value / torso[space] if normalised else value)
+        view = geometry.view_ratio_of(*self._view(points["image"])) if self._view is not None else math.nan
 
-            auto_side = self.auto.choose(ts, landmarks) if self.auto is not None else np.zeros(n, dtype=np.intp)
-            values: dict[str, np.ndarray] = {}
-            both: dict[str, np.ndarray] = {}
-            for name, measure, mode, left_col, right_col, pair_cols in self._plan:
-                if mode == "single":
-                    values[name] = variants[:, left_col]
-                elif mode == "auto":
-                    values[name] = np.where(auto_side == LEFT, variants[:, left_col], variants[:, right_col])
+        auto_side = self.auto.choose(t, landmarks) if self.auto is not None else LEFT
+        values: dict[str, float] = {}
+        both: dict[str, tuple[float, float]] = {}
+        for name, reduce, mode, left, right in self._plan:
+            if mode == "single":
+                values[name] = variants[left]
+            elif mode == "auto":
+                values[name] = variants[left] if auto_side == LEFT else variants[right]
+            else:
+                pair = both[name] = (variants[left], variants[right])
+                if reduce == "per_side":
+                    values[side_key(name, "left")], values[side_key(name, "right")] = pair
                 else:
-                    pair = variants[:, pair_cols]
-                    both[name] = pair
-                    values.update(_reduced(name, measure, pair))
+                    values[name] = _reduced(reduce, *pair)
 
-        visible_ok = visible[:, self._required["left"]].all(axis=1)
+        visible_ok = all(self._required["left"](visible))
         if self._required_mode != "fixed":
-            right_ok = visible[:, self._required["right"]].all(axis=1)
+            right_visible = all(self._required["right"](visible))
             if self._required_mode == "auto":
-                visible_ok = np.where(auto_side == LEFT, visible_ok, right_ok)
+                visible_ok = visible_ok if auto_side == LEFT else right_visible
             elif self._required_mode == "right":
-                visible_ok = right_ok
+                visible_ok = right_visible
             elif self._required_mode == "both":
-                visible_ok = visible_ok | right_ok  # lenient: side-on, the far side is often hidden
-        return MeasureBlock(values, both, auto_side, view, visible_ok)
+                visible_ok = visible_ok or right_visible  # lenient: side-on, the far side is often hidden
+        return FrameMeasures(values, both, auto_side, view, visible_ok)
+
+    def _raw(self, landmarks: np.ndarray, world: np.ndarray | None) -> np.ndarray:
+        """(K,) the frame's coordinates that some point needs, in the filtered vector's order.
+
+        Only those are filtered: the One Euro filter treats every value on its own, so leaving the others out
+        changes nothing but the time spent.
+        """
+        if self._image_only:
+            return landmarks.take(self._spaces[0].flat)
+        parts = []
+        for space in self._spaces:
+            source = landmarks if space.space == "image" else (self._no_world if world is None else world)
+            parts.append(source.take(space.flat))
+        return np.concatenate(parts)
 
 
-def _reduced(name: str, measure: Measure, pair: np.ndarray) -> dict[str, np.ndarray]:
-    """The value(s) of a side: both measure from its (N, 2) left/right values. A hidden side is ignored.
-
-    Called inside `MeasureSet.compute`'s errstate block (one per block, not one per measure).
-    """
-    if measure.reduce == "per_side":
-        return {side_key(name, "left"): pair[:, LEFT], side_key(name, "right"): pair[:, RIGHT]}
-    if measure.reduce == "min":
-        return {name: np.fmin(pair[:, LEFT], pair[:, RIGHT])}
-    if measure.reduce == "max":
-        return {name: np.fmax(pair[:, LEFT], pair[:, RIGHT])}
-    known = ~np.isnan(pair)
-    total = np.where(known, pair, 0.0).sum(axis=1)
-    count = known.sum(axis=1)
-    return {name: np.where(count > 0, total / np.maximum(count, 1), np.nan)}
+def _reduced(reduce: str | None, left: float, right: float) -> float:
+    """The value of a side: both measure (reduce min, max or mean) from its left/right values. A hidden
+    (NaN) side is ignored."""
+    if left != left:
+        return right
+    if right != right:
+        return left
+    if reduce == "min":
+        return left if left <= right else right
+    if reduce == "max":
+        return left if left >= right else right
+    return (left + right) / 2
