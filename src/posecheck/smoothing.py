@@ -66,14 +66,18 @@ class OneEuroFilter:
         dt = t - self._t
         if dt <= 0:
             return self._x.copy()
-        dx = (x - self._x) / dt
+        change = x - self._x
+        dx = change / dt
         dx_hat = self._dx + _alpha(dt, self.d_cutoff) * (dx - self._dx)
         cutoff = self.min_cutoff + self.beta * np.abs(dx_hat)
-        x_hat = self._x + _alpha(dt, cutoff) * (x - self._x)
-        # Values that were unknown (NaN) restart from their new value instead of staying NaN forever.
-        restart = np.isnan(self._x)
-        x_hat = np.where(restart, x, x_hat)
-        dx_hat = np.where(restart | np.isnan(dx_hat), 0.0, dx_hat)
+        x_hat = self._x + _alpha(dt, cutoff) * change
+        # dx_hat is NaN wherever x or the previous output is (self._dx never holds NaN), so it covers every value
+        # to restart; most frames have none, and one check then spares the rest.
+        unknown = np.isnan(dx_hat)
+        if unknown.any():
+            # Values that were unknown (NaN) restart from their new value instead of staying NaN forever.
+            x_hat = np.where(np.isnan(self._x), x, x_hat)
+            dx_hat = np.where(unknown, 0.0, dx_hat)
         self._t, self._x, self._dx = t, x_hat, dx_hat
         return x_hat.copy()
 

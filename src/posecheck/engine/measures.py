@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from operator import itemgetter
 
 import numpy as np
@@ -29,15 +30,13 @@ from posecheck.specs.schema import ExerciseSpec, Measure
 SIDES = ("left", "right")
 LEFT, RIGHT = 0, 1
 
-Point = Sequence[float]  # (x, y) image pixels or (x, y, z) world metres
-
-# kind -> its value from the measure's points (in spec order) and its reference (inclination only).
-_KIND_FUNCTIONS: dict[str, Callable[[tuple[Point, ...], str | None], float]] = {
-    "angle": lambda p, ref: geometry.joint_angle_of(p[0], p[1], p[2]),
-    "inclination": lambda p, ref: geometry.inclination_of(p[0], p[1], ref),  # type: ignore[arg-type]
-    "distance": lambda p, ref: geometry.distance_of(p[0], p[1]),
-    "height": lambda p, ref: geometry.height_above_of(p[0], p[1]),
-    "lateral": lambda p, ref: geometry.lateral_offset_of(p[0], p[1]),
+# kind -> its value from the measure's points, in spec order (inclination also takes reference=).
+_KIND_FUNCTIONS: dict[str, Callable[..., float]] = {
+    "angle": geometry.joint_angle_of,
+    "inclination": geometry.inclination_of,
+    "distance": geometry.distance_of,
+    "height": geometry.height_above_of,
+    "lateral": geometry.lateral_offset_of,
 }
 _TORSO_NORMALISED = ("distance", "height", "lateral")
 # Columns of each space's coordinates: in Pose.landmarks (x, y of the image) and in Pose.world (x, y, z).
@@ -102,9 +101,8 @@ class AutoSide:
             raise ValueError("AutoSide: left and right landmark lists must pair up")
         self.left, self.right = left, right
         self.margin, self.hold_seconds = margin, hold_seconds
-        # (2K, 1) landmark rows and (2,) columns: one fancy index gathers (2K, [visibility, z]) per frame.
-        self._rows = np.concatenate([left, right])[:, None]
-        self._cols = np.array([VISIBILITY, Z], dtype=np.intp)
+        # Flat indices of (visibility, z) of each landmark, left ones then right ones, in a frame's (33, 5).
+        self._flat = (np.concatenate([left, right])[:, None] * 5 + (VISIBILITY, Z)).ravel()
         self.reset()
 
     def reset(self) -> None:
@@ -115,7 +113,7 @@ class AutoSide:
         """The chosen side at time ``t`` (seconds) for one frame's (33, 5) landmarks."""
         k = len(self.left)
         # The means stay in numpy: the landmarks are float32, and numpy sums them in float32.
-        means = landmarks[self._rows, self._cols].reshape(2, k, 2).sum(axis=1) / k  # (side, [visibility, z])
+        means = np.add.reduce(landmarks.take(self._flat).reshape(2, k, 2), axis=1) / k  # (side, [visibility, z])
         (vis_l, z_l), (vis_r, z_r) = means.tolist()
         if self.side is None:
             self.side = LEFT if (vis_l, -z_l) >= (vis_r, -z_r) else RIGHT
@@ -133,8 +131,9 @@ class AutoSide:
 class _SpacePoints:
     """The points (landmarks, or midpoints of two) that the measures read in one space, image or world.
 
-    Collects the points while the measures are compiled (`slot`), then (`freeze`) where their landmarks'
-    coordinates sit in the vector that the One Euro filter smooths.
+    Collects the points while the measures are compiled (`slot`), then (`freeze`) fixes where their
+    landmarks' coordinates sit in the vector that the One Euro filter smooths, and where the space's points
+    start in the frame's list of points.
     """
 
     def __init__(self, space: str):
@@ -143,37 +142,43 @@ class _SpacePoints:
         self._pairs: dict[tuple[int, int], int] = {}
 
     def slot(self, a: int, b: int) -> int:
-        """The index, in the frame's list of points of this space, of the midpoint of landmarks a and b."""
+        """The index among this space's points of the midpoint of landmarks a and b (a == b: the landmark)."""
         return self._pairs.setdefault((int(a), int(b)), len(self._pairs))
 
-    def freeze(self, offset: int) -> int:
-        """Fixes the layout: this space's coordinates start at ``offset`` in the filtered vector.
+    def freeze(self, offset: int, first_point: int) -> None:
+        """Fixes the layout.
 
-        Returns:
-            The offset after them.
+        Args:
+            offset: where this space's coordinates start in the filtered vector.
+            first_point: where this space's points start in the frame's list of points.
         """
         landmarks = sorted({lm for pair in self._pairs for lm in pair})
-        row = {lm: i for i, lm in enumerate(landmarks)}
-        pairs = list(self._pairs)  # in slot order
-        self.idx_a = np.array([row[a] for a, _ in pairs], dtype=np.intp)
-        self.idx_b = np.array([row[b] for _, b in pairs], dtype=np.intp)
         # Flat indices into the C-order (33, 5) landmarks (image) or (33, 3) world landmarks of a frame.
         width = 5 if self.space == "image" else 3
         self.flat = np.array([lm * width + c for lm in landmarks for c in _SPACE_COLUMNS[self.space]], dtype=np.intp)
         self.start, self.stop = offset, offset + len(self.flat)
-        self.rows = len(landmarks)
-        return self.stop
+        self.first_point, self.used = first_point, bool(self._pairs)
+        self.count = len(self._pairs)
+        # Each point's coordinates, as flat indices into this space's part of the filtered vector.
+        where = {lm: i * self.dims for i, lm in enumerate(landmarks)}
+        self._a = np.array([where[a] + c for a, _ in self._pairs for c in range(self.dims)], dtype=np.intp)
+        self._b = np.array([where[b] + c for _, b in self._pairs for c in range(self.dims)], dtype=np.intp)
+        self._size: tuple[int, int] | None = None  # the frame size that self._scale was made for
+        self._scale: np.ndarray | None = None
 
     def points(self, smooth: np.ndarray, frame_size: tuple[int, int]) -> list[list[float]]:
         """This space's points of one frame, from the frame's smoothed (K,) vector; image points in pixels."""
-        coords = smooth[self.start:self.stop].reshape(self.rows, self.dims)
+        coords = smooth[self.start:self.stop]
         if self.space == "image":
-            coords = coords * frame_size
-        return ((coords[self.idx_a] + coords[self.idx_b]) * 0.5).tolist()
+            if frame_size != self._size:  # x by the width, y by the height: (w, h, w, h, ...)
+                self._size = frame_size
+                self._scale = np.tile(np.asarray(frame_size, dtype=np.float64), len(self.flat) // 2)
+            coords = coords * self._scale
+        return ((coords.take(self._a) + coords.take(self._b)) * 0.5).reshape(-1, self.dims).tolist()
 
 
 class MeasureSet:
-    """A spec's measures, compiled into point slots and plain tuples once.
+    """A spec's measures, compiled once into point slots and plain tuples.
 
     Args:
         spec: the validated spec.
@@ -186,11 +191,9 @@ class MeasureSet:
         spaces = {space: _SpacePoints(space) for space in _SPACE_COLUMNS}
 
         # Every (measure, side) variant that has to be computed: sided measures need the sides their
-        # `side` setting can pick; measures without side-relative names need one variant. A variant is
-        # (kind function, reference, space, getter of its points, getter of its landmarks' visibility,
-        # torso-normalised).
+        # `side` setting can pick; measures without side-relative names need one variant.
         variant_of: dict[tuple[str, str], int] = {}
-        self._variants: list[tuple[Callable, str | None, str, Callable, Callable, bool]] = []
+        compiled = []  # (measure, space, its points' slots in the space, its landmarks)
         for name, measure in spec.measures.items():
             if not _sided(measure):
                 wanted = ["left"]
@@ -199,46 +202,54 @@ class MeasureSet:
             else:
                 wanted = list(SIDES)
             for side in wanted:
-                variant_of[(name, side)] = len(self._variants)
+                variant_of[(name, side)] = len(compiled)
                 pairs = point_indices(measure.points, side)
                 space = spaces[measure.space]
-                self._variants.append((
-                    _KIND_FUNCTIONS[measure.kind],
-                    measure.reference,
-                    measure.space,
-                    _items([space.slot(a, b) for a, b in pairs]),
-                    _items(sorted(set(pairs.ravel().tolist()))),
-                    measure.kind in _TORSO_NORMALISED,
-                ))
-
-        # The torso length (the ruler of distances) in each space a normalised measure uses, and the view
-        # ratio, read points too: (left shoulder, right shoulder, left hip, right hip) slots.
-        self._torso = {
-            space: _items([spaces[space].slot(lm, lm) for lm in _TORSO])
-            for space in sorted({v[2] for v in self._variants if v[5]})
-        }
+                compiled.append((measure, space, [space.slot(a, b) for a, b in pairs], sorted(set(pairs.ravel().tolist()))))
+        # The torso length (the ruler of normalised measures) in each space that has some, and the view
+        # ratio (image), read points too.
         left_shoulder, right_shoulder, left_hip, right_hip = _TORSO
-        self._torso_visible = (_items((left_shoulder, left_hip)), _items((right_shoulder, right_hip)))
-        self._view = None  # (left shoulder, right shoulder, mid shoulder, mid hip) image slots
+        torso_spaces = [space for space in spaces.values() if any(m.kind in _TORSO_NORMALISED and s is space for m, s, *_ in compiled)]
+        torso_slots = [[space.slot(lm, lm) for lm in _TORSO] for space in torso_spaces]
+        view_slots = None
         if spec.setup.view != "any":
             image = spaces["image"]
-            self._view = _items([
+            view_slots = [
                 image.slot(left_shoulder, left_shoulder),
                 image.slot(right_shoulder, right_shoulder),
                 image.slot(left_shoulder, right_shoulder),
                 image.slot(left_hip, right_hip),
-            ])
+            ]
 
-        # The filtered vector: the image x, y of every landmark a point needs, then the world x, y, z.
-        offset = 0
+        # The layout: the filtered vector holds the image x, y of every landmark a point needs, then the world
+        # x, y, z; a frame's list of points holds the image points, then the world points.
+        offset = first_point = 0
         for space in spaces.values():
-            offset = space.freeze(offset)
-        self._spaces = [space for space in spaces.values() if space.rows]
+            space.freeze(offset, first_point)
+            offset, first_point = space.stop, first_point + space.count
+        self._spaces = [space for space in spaces.values() if space.used]
         self._image_only = [space.space for space in self._spaces] == ["image"]
         self._no_world = np.full(NUM_LANDMARKS * 3, np.nan)
 
-        # How each measure's value(s) are read off the variants: (name, reduce, mode, left, right).
-        self._plan: list[tuple[str, str | None, str, int, int]] = []
+        def points_of(space: _SpacePoints, slots: list[int]) -> Callable[[list], tuple]:
+            return _items([space.first_point + slot for slot in slots])
+
+        # A variant is (function of its points, getter of its points, getter of its landmarks' visibility,
+        # index of its torso length or None).
+        self._variants: list[tuple[Callable[..., float], Callable, Callable, int | None]] = []
+        for measure, space, slots, landmarks in compiled:
+            function = _KIND_FUNCTIONS[measure.kind]
+            if measure.kind == "inclination":
+                function = partial(function, reference=measure.reference)
+            ruler = torso_spaces.index(space) if measure.kind in _TORSO_NORMALISED else None
+            self._variants.append((function, points_of(space, slots), _items(landmarks), ruler))
+        self._torso = [points_of(space, slots) for space, slots in zip(torso_spaces, torso_slots)]
+        self._torso_visible = (_items((left_shoulder, left_hip)), _items((right_shoulder, right_hip)))
+        self._view = points_of(spaces["image"], view_slots) if view_slots is not None else None
+
+        # How each measure's value(s) are read off the variants: (mode, name, left variant, right variant,
+        # reduce, left key, right key); mode "single" reads the left variant.
+        self._plan: list[tuple[str, str, int, int, str | None, str, str]] = []
         for name, measure in spec.measures.items():
             if not _sided(measure):
                 left = right = variant_of[(name, "left")]
@@ -249,7 +260,7 @@ class MeasureSet:
             else:
                 mode = measure.side
                 left, right = variant_of[(name, "left")], variant_of[(name, "right")]
-            self._plan.append((name, measure.reduce, mode, left, right))
+            self._plan.append((mode, name, left, right, measure.reduce, side_key(name, "left"), side_key(name, "right")))
 
         auto_names = [n for n, m in spec.measures.items() if m.side == "auto" and _sided(m)]
         side_points = sorted({p for n in auto_names for p in spec.measures[n].points if is_side_relative(p)})
@@ -289,27 +300,29 @@ class MeasureSet:
             The frame's measures.
         """
         smooth = self.filter(t, self._raw(landmarks, world))
-        points = {space.space: space.points(smooth, frame_size) for space in self._spaces}
+        points: list[list[float]] = []
+        for space in self._spaces:
+            points += space.points(smooth, frame_size)
         visible = (landmarks[:, VISIBILITY] >= self.min_visibility).tolist()  # (33,) bool
 
-        torso = {}
+        torso = []
         if self._torso:
-            left_ok, right_ok = (all(getter(visible)) for getter in self._torso_visible)
-            for space, getter in self._torso.items():
-                torso[space] = geometry.torso_length_of(*getter(points[space]), left_ok, right_ok)
+            left_ok, right_ok = all(self._torso_visible[0](visible)), all(self._torso_visible[1](visible))
+            torso = [geometry.torso_length_of(*getter(points), left_ok, right_ok) for getter in self._torso]
         variants = []
-        for function, reference, space, point_getter, landmark_getter, normalised in self._variants:
-            if not all(landmark_getter(visible)):
+        for function, points_getter, landmarks_getter, ruler in self._variants:
+            if not all(landmarks_getter(visible)):
                 variants.append(math.nan)  # a hidden landmark: unknown
-                continue
-            value = function(point_getter(points[space]), reference)
-            variants.append(value / torso[space] if normalised else value)
-        view = geometry.view_ratio_of(*self._view(points["image"])) if self._view is not None else math.nan
+            elif ruler is None:
+                variants.append(function(*points_getter(points)))
+            else:
+                variants.append(function(*points_getter(points)) / torso[ruler])
+        view = geometry.view_ratio_of(*self._view(points)) if self._view is not None else math.nan
 
         auto_side = self.auto.choose(t, landmarks) if self.auto is not None else LEFT
         values: dict[str, float] = {}
         both: dict[str, tuple[float, float]] = {}
-        for name, reduce, mode, left, right in self._plan:
+        for mode, name, left, right, reduce, left_key, right_key in self._plan:
             if mode == "single":
                 values[name] = variants[left]
             elif mode == "auto":
@@ -317,7 +330,7 @@ class MeasureSet:
             else:
                 pair = both[name] = (variants[left], variants[right])
                 if reduce == "per_side":
-                    values[side_key(name, "left")], values[side_key(name, "right")] = pair
+                    values[left_key], values[right_key] = pair
                 else:
                     values[name] = _reduced(reduce, *pair)
 
