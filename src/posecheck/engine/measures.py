@@ -23,7 +23,7 @@ import numpy as np
 
 from posecheck import geometry
 from posecheck.pose import NUM_LANDMARKS, VISIBILITY, Z, Landmark
-from posecheck.smoothing import OneEuroFilter
+from posecheck.smoothing import OneEuroListFilter
 from posecheck.specs.names import is_side_relative, resolve_point
 from posecheck.specs.schema import ExerciseSpec, Measure
 
@@ -159,22 +159,28 @@ class _SpacePoints:
         self.start, self.stop = offset, offset + len(self.flat)
         self.first_point, self.used = first_point, bool(self._pairs)
         self.count = len(self._pairs)
-        # Each point's coordinates, as flat indices into this space's part of the filtered vector.
+        # Where each point's two landmarks' coordinates start in this space's part of the filtered vector.
         where = {lm: i * self.dims for i, lm in enumerate(landmarks)}
-        self._a = np.array([where[a] + c for a, _ in self._pairs for c in range(self.dims)], dtype=np.intp)
-        self._b = np.array([where[b] + c for _, b in self._pairs for c in range(self.dims)], dtype=np.intp)
+        self._starts = [(where[a], where[b]) for a, b in self._pairs]
         self._size: tuple[int, int] | None = None  # the frame size that self._scale was made for
-        self._scale: np.ndarray | None = None
+        self._scale: tuple[int, ...] = ()
 
-    def points(self, smooth: np.ndarray, frame_size: tuple[int, int]) -> list[list[float]]:
-        """This space's points of one frame, from the frame's smoothed (K,) vector; image points in pixels."""
+    def points(self, smooth: list[float], frame_size: tuple[int, int]) -> list[list[float]]:
+        """This space's points of one frame, from the frame's smoothed values; image points in pixels."""
         coords = smooth[self.start:self.stop]
         if self.space == "image":
-            if frame_size != self._size:  # x by the width, y by the height: (w, h, w, h, ...)
-                self._size = frame_size
-                self._scale = np.tile(np.asarray(frame_size, dtype=np.float64), len(self.flat) // 2)
-            coords = coords * self._scale
-        return ((coords.take(self._a) + coords.take(self._b)) * 0.5).reshape(-1, self.dims).tolist()
+            if frame_size != self._size:
+                self._size, self._scale = frame_size, tuple(frame_size) * (len(coords) // 2)  # (w, h, w, h, ...)
+            coords = [value * scale for value, scale in zip(coords, self._scale)]
+        dims = self.dims
+        points = []
+        for a, b in self._starts:
+            if a == b:
+                # A landmark: (x + x) * 0.5 == x exactly (doubling and halving are exact in binary floating point).
+                points.append(coords[a:a + dims])
+            else:
+                points.append([(coords[a + c] + coords[b + c]) * 0.5 for c in range(dims)])
+        return points
 
 
 class MeasureSet:
@@ -186,7 +192,7 @@ class MeasureSet:
 
     def __init__(self, spec: ExerciseSpec):
         self.min_visibility = spec.tracking.min_visibility
-        self.filter = OneEuroFilter(spec.smoothing.min_cutoff, spec.smoothing.beta, spec.smoothing.d_cutoff)
+        self.filter = OneEuroListFilter(spec.smoothing.min_cutoff, spec.smoothing.beta, spec.smoothing.d_cutoff)
         self.per_side = [name for name, m in spec.measures.items() if m.side == "both" and m.reduce == "per_side"]
         spaces = {space: _SpacePoints(space) for space in _SPACE_COLUMNS}
 
@@ -299,7 +305,7 @@ class MeasureSet:
         Returns:
             The frame's measures.
         """
-        smooth = self.filter(t, self._raw(landmarks, world))
+        smooth = self.filter(t, self._raw(landmarks, world).tolist())
         points: list[list[float]] = []
         for space in self._spaces:
             points += space.points(smooth, frame_size)
