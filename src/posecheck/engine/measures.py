@@ -267,6 +267,18 @@ class MeasureSet:
                 mode = measure.side
                 left, right = variant_of[(name, "left")], variant_of[(name, "right")]
             self._plan.append((mode, name, left, right, measure.reduce, side_key(name, "left"), side_key(name, "right")))
+        # The variants a frame reads, (index, variant), when the auto side is left and when it is right: a
+        # side: auto measure reads one of its two variants, so the other one is not computed.
+        def read(auto_side: int) -> list[tuple[int, tuple]]:
+            wanted = set()
+            for mode, _, left, right, *_ in self._plan:
+                if mode == "auto":
+                    wanted.add(left if auto_side == LEFT else right)
+                else:
+                    wanted.update((left, right))  # the same variant twice for mode "single"
+            return [(i, self._variants[i]) for i in sorted(wanted)]
+
+        self._read = (read(LEFT), read(RIGHT))
 
         auto_names = [n for n, m in spec.measures.items() if m.side == "auto" and _sided(m)]
         side_points = sorted({p for n in auto_names for p in spec.measures[n].points if is_side_relative(p)})
@@ -315,17 +327,13 @@ class MeasureSet:
         if self._torso:
             left_ok, right_ok = all(self._torso_visible[0](visible)), all(self._torso_visible[1](visible))
             torso = [geometry.torso_length_of(*getter(points), left_ok, right_ok) for getter in self._torso]
-        variants = []
-        for function, points_getter, landmarks_getter, ruler in self._variants:
-            if not all(landmarks_getter(visible)):
-                variants.append(math.nan)  # a hidden landmark: unknown
-            elif ruler is None:
-                variants.append(function(*points_getter(points)))
-            else:
-                variants.append(function(*points_getter(points)) / torso[ruler])
-        view = geometry.view_ratio_of(*self._view(points)) if self._view is not None else math.nan
-
         auto_side = self.auto.choose(t, landmarks) if self.auto is not None else LEFT
+        variants = [math.nan] * len(self._variants)  # NaN: unknown, or not read in this frame
+        for i, (function, points_getter, landmarks_getter, ruler) in self._read[auto_side]:
+            if all(landmarks_getter(visible)):  # else a landmark is hidden: unknown
+                value = function(*points_getter(points))
+                variants[i] = value if ruler is None else value / torso[ruler]
+        view = geometry.view_ratio_of(*self._view(points)) if self._view is not None else math.nan
         values: dict[str, float] = {}
         both: dict[str, tuple[float, float]] = {}
         for mode, name, left, right, reduce, left_key, right_key in self._plan:
