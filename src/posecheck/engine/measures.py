@@ -1,12 +1,12 @@
-"""Poses -> measures: the spec's measures precompiled once, then computed for one frame at a time.
+"""Poses -> measures: the spec's measures compiled once, then computed one frame at a time.
 
 `MeasureSet` is built once per engine. It works out which landmark coordinates the spec's measures read,
 which points (landmarks, or midpoints of two) each measure takes, and how each measure's value is read off
-its left/right variants. `compute` then takes one frame: the coordinates it needs go through the One Euro
-filter and become points in one numpy pass, and each measure is a few float operations on those points
-(`posecheck.geometry`'s ``*_of`` forms). A frame has a dozen measures on 2-element points: one numpy call
-per measure would cost far more than its arithmetic (about a microsecond each), so the per-measure work is
-on Python floats.
+its left/right variants. `compute` then takes one frame: only the coordinates the points need are smoothed
+(One Euro filter), and each measure is a few float operations on its points (`posecheck.geometry`'s ``*_of``
+forms). Why Python floats rather than numpy: a frame has some 20 coordinates and a dozen measures on
+2-element points, and numpy's fixed cost per call (about half a microsecond) would outweigh the arithmetic
+many times over. The results are bit-identical to the vectorised forms.
 
 Pure module: numpy only.
 """
@@ -22,7 +22,7 @@ from operator import itemgetter
 import numpy as np
 
 from posecheck import geometry
-from posecheck.pose import NUM_LANDMARKS, VISIBILITY, Z, Landmark
+from posecheck.pose import NUM_LANDMARKS, VISIBILITY, Landmark, Z
 from posecheck.smoothing import OneEuroListFilter
 from posecheck.specs.names import is_side_relative, resolve_point
 from posecheck.specs.schema import ExerciseSpec, Measure
@@ -112,7 +112,8 @@ class AutoSide:
     def choose(self, t: float, landmarks: np.ndarray) -> int:
         """The chosen side at time ``t`` (seconds) for one frame's (33, 5) landmarks."""
         k = len(self.left)
-        # The means stay in numpy: the landmarks are float32, and numpy sums them in float32.
+        # The means stay in numpy: landmarks are float32, which numpy sums in float32 (floats would round
+        # differently).
         means = np.add.reduce(landmarks.take(self._flat).reshape(2, k, 2), axis=1) / k  # (side, [visibility, z])
         (vis_l, z_l), (vis_r, z_r) = means.tolist()
         if self.side is None:
@@ -234,7 +235,6 @@ class MeasureSet:
             space.freeze(offset, first_point)
             offset, first_point = space.stop, first_point + space.count
         self._spaces = [space for space in spaces.values() if space.used]
-        self._image_only = [space.space for space in self._spaces] == ["image"]
         self._no_world = np.full(NUM_LANDMARKS * 3, np.nan)
 
         def points_of(space: _SpacePoints, slots: list[int]) -> Callable[[list], tuple]:
@@ -317,7 +317,7 @@ class MeasureSet:
         Returns:
             The frame's measures.
         """
-        smooth = self.filter(t, self._raw(landmarks, world).tolist())
+        smooth = self.filter(t, self._raw(landmarks, world))
         points: list[list[float]] = []
         for space in self._spaces:
             points += space.points(smooth, frame_size)
@@ -359,19 +359,17 @@ class MeasureSet:
                 visible_ok = visible_ok or right_visible  # lenient: side-on, the far side is often hidden
         return FrameMeasures(values, both, auto_side, view, visible_ok)
 
-    def _raw(self, landmarks: np.ndarray, world: np.ndarray | None) -> np.ndarray:
-        """(K,) the frame's coordinates that some point needs, in the filtered vector's order.
+    def _raw(self, landmarks: np.ndarray, world: np.ndarray | None) -> list[float]:
+        """The frame's coordinates that some point needs, in the filtered vector's order.
 
         Only those are filtered: the One Euro filter treats every value on its own, so leaving the others out
         changes nothing but the time spent.
         """
-        if self._image_only:
-            return landmarks.take(self._spaces[0].flat)
-        parts = []
+        raw: list[float] = []
         for space in self._spaces:
             source = landmarks if space.space == "image" else (self._no_world if world is None else world)
-            parts.append(source.take(space.flat))
-        return np.concatenate(parts)
+            raw += source.take(space.flat).tolist()
+        return raw
 
 
 def _reduced(reduce: str | None, left: float, right: float) -> float:
@@ -382,7 +380,7 @@ def _reduced(reduce: str | None, left: float, right: float) -> float:
     if right != right:
         return left
     if reduce == "min":
-        return left if left <= right else right
+        return min(left, right)
     if reduce == "max":
-        return left if left >= right else right
+        return max(left, right)
     return (left + right) / 2
