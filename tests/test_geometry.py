@@ -121,13 +121,19 @@ def _points(dims: int, n: int = 400) -> np.ndarray:
     return points
 
 
-def _same(scalar: float, vectorised: float) -> bool:
-    return scalar == vectorised or (np.isnan(scalar) and np.isnan(vectorised))
+def _same(scalar: float, vectorised: float, angle: bool = False) -> bool:
+    if np.isnan(vectorised):
+        return bool(np.isnan(scalar))
+    if angle:
+        # math.atan2 and numpy's arctan2 (its own SIMD code on AVX-512 CPUs) may differ in the last bit.
+        return scalar == pytest.approx(vectorised, rel=1e-13, abs=1e-13)
+    return scalar == vectorised
 
 
 @pytest.mark.parametrize("dims", [2, 3])
-def test_the_one_frame_forms_give_the_vectorised_results_bit_for_bit(dims):
-    # The engine computes each frame with the *_of forms: they must not drift from the vectorised functions.
+def test_the_one_frame_forms_give_the_vectorised_results(dims):
+    # The engine computes each frame with the *_of forms: they must not drift from the vectorised functions,
+    # and give the same floats bit for bit but for the last bit of the angles.
     points = _points(dims)
     a, b, c = points[:, 0], points[:, 1], points[:, 2]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -150,7 +156,8 @@ def test_the_one_frame_forms_give_the_vectorised_results_bit_for_bit(dims):
         }
         for name, value in got.items():
             assert type(value) is float
-            assert _same(value, float(expected[name][i])), (name, i, value, expected[name][i])
+            angle = name in ("angle", "horizontal", "vertical")
+            assert _same(value, float(expected[name][i]), angle), (name, i, value, expected[name][i])
 
 
 @pytest.mark.parametrize("dims", [2, 3])

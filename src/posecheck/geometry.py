@@ -138,16 +138,11 @@ def view_ratio(points_px: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------------ one frame, floats
 # The engine computes one frame's dozen measures on 2- and 3-element points, where numpy's fixed cost per call
-# (about a microsecond) dwarfs the arithmetic: these forms take points as sequences of Python floats. They use
-# the same formulas in the same operation order as the vectorised functions above, so their results are
-# bit-identical (tests/test_geometry.py checks it); the few places that must call numpy to stay so say why.
-# Points are (x, y) in the image or (x, y, z) in world space.
-
-
-def _atan2_degrees(y: float, x: float) -> float:
-    # numpy's arctan2, not math.atan2: numpy's (SIMD) arctan2 and the C library's differ in the last bit for
-    # some inputs, and the vectorised functions above use numpy's.
-    return float(np.arctan2(y, x)) * _DEG
+# (about half a microsecond, and far more when the caches are cold) dwarfs the arithmetic: these forms take
+# points as sequences of Python floats. They use the same formulas in the same operation order as the
+# vectorised functions above, so their results are the same, bit for bit except for the angles: math.atan2
+# (the C library's) and numpy's arctan2, which on some CPUs (AVX-512) is numpy's own SIMD code, can differ in
+# the last bit (tests/test_geometry.py checks both). Points are (x, y) in the image or (x, y, z) in world space.
 
 
 def joint_angle_of(a: Sequence[float], b: Sequence[float], c: Sequence[float]) -> float:
@@ -164,7 +159,7 @@ def joint_angle_of(a: Sequence[float], b: Sequence[float], c: Sequence[float]) -
         cx, cy, cz = uy * vz - uz * vy, uz * vx - ux * vz, ux * vy - uy * vx  # the order np.cross uses
         cross = math.sqrt(cx * cx + cy * cy + cz * cz)
         degenerate = ux * ux + uy * uy + uz * uz == 0 or vx * vx + vy * vy + vz * vz == 0
-    return math.nan if degenerate else _atan2_degrees(cross, dot)
+    return math.nan if degenerate else math.atan2(cross, dot) * _DEG
 
 
 def inclination_of(a: Sequence[float], b: Sequence[float], reference: str) -> float:
@@ -173,14 +168,13 @@ def inclination_of(a: Sequence[float], b: Sequence[float], reference: str) -> fl
     if len(a) == 2:
         across = abs(b[0] - a[0])
     else:
-        # numpy's hypot, for the same reason as numpy's arctan2 (the C library's differs in the last bit).
-        across = float(np.hypot(b[0] - a[0], b[2] - a[2]))
+        across = math.hypot(b[0] - a[0], b[2] - a[2])
     if vertical == 0 and across == 0:
         return math.nan
     if reference == "horizontal":
-        return _atan2_degrees(vertical, across)
+        return math.atan2(vertical, across) * _DEG
     if reference == "vertical":
-        return _atan2_degrees(across, vertical)
+        return math.atan2(across, vertical) * _DEG
     raise ValueError(f"reference must be 'horizontal' or 'vertical', got {reference!r}")
 
 

@@ -5,8 +5,8 @@ which points (landmarks, or midpoints of two) each measure takes, and how each m
 its left/right variants. `compute` then takes one frame: only the coordinates the points need are smoothed
 (One Euro filter), and each measure is a few float operations on its points (`posecheck.geometry`'s ``*_of``
 forms). Why Python floats rather than numpy: a frame has some 20 coordinates and a dozen measures on
-2-element points, and numpy's fixed cost per call (about half a microsecond) would outweigh the arithmetic
-many times over. The results are bit-identical to the vectorised forms.
+2-element points, and numpy's fixed cost per call (about half a microsecond, several times that when the
+pose estimator has just evicted the caches) would outweigh the arithmetic many times over.
 
 Pure module: numpy only.
 """
