@@ -106,3 +106,80 @@ def test_view_ratio_tells_side_from_front():
     facing = _body(shoulder=(400.0, 300.0), hip=(410.0, 600.0), shoulder_gap=280.0)
     assert geometry.view_ratio(side_on) < 0.1
     assert geometry.view_ratio(facing) > 0.8
+
+
+# ------------------------------------------------------------------------------------------ one-frame forms
+def _points(dims: int, n: int = 400) -> np.ndarray:
+    """(n, 3, dims) random point triples, with coincident points, repeated coordinates and NaN mixed in."""
+    rng = np.random.default_rng(dims)
+    points = rng.normal(scale=200.0, size=(n, 3, dims))
+    points[::7, 0] = points[::7, 1]  # a == b
+    points[3::7, 2] = points[3::7, 1]  # c == b
+    points[5::11, 1, 1] = points[5::11, 0, 1]  # a level segment
+    points[6::11, 1, 0] = points[6::11, 0, 0]  # a plumb segment (image)
+    points[9::13, 0, -1] = np.nan
+    return points
+
+
+def _same(scalar: float, vectorised: float, angle: bool = False) -> bool:
+    if np.isnan(vectorised):
+        return bool(np.isnan(scalar))
+    if angle:
+        # math.atan2 and numpy's arctan2 (its own SIMD code on AVX-512 CPUs) may differ in the last bit.
+        return scalar == pytest.approx(vectorised, rel=1e-13, abs=1e-13)
+    return scalar == vectorised
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_the_one_frame_forms_give_the_vectorised_results(dims):
+    # The engine computes each frame with the *_of forms: they must not drift from the vectorised functions,
+    # and give the same floats bit for bit but for the last bit of the angles.
+    points = _points(dims)
+    a, b, c = points[:, 0], points[:, 1], points[:, 2]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expected = {
+            "angle": geometry.joint_angle(a, b, c),
+            "horizontal": geometry.inclination(a, b, "horizontal"),
+            "vertical": geometry.inclination(a, b, "vertical"),
+            "distance": geometry.distance(a, b),
+            "height": geometry.height_above(a, b),
+            "lateral": geometry.lateral_offset(a, b),
+        }
+    for i, (p, q, r) in enumerate(points.tolist()):
+        got = {
+            "angle": geometry.joint_angle_of(p, q, r),
+            "horizontal": geometry.inclination_of(p, q, "horizontal"),
+            "vertical": geometry.inclination_of(p, q, "vertical"),
+            "distance": geometry.distance_of(p, q),
+            "height": geometry.height_above_of(p, q),
+            "lateral": geometry.lateral_offset_of(p, q),
+        }
+        for name, value in got.items():
+            assert type(value) is float
+            angle = name in ("angle", "horizontal", "vertical")
+            assert _same(value, float(expected[name][i]), angle), (name, i, value, expected[name][i])
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_torso_length_of_and_view_ratio_of_match_the_vectorised_forms(dims):
+    rng = np.random.default_rng(7)
+    frames = rng.normal(scale=300.0, size=(300, 33, dims))
+    frames[::5, Landmark.LEFT_HIP] = frames[::5, Landmark.LEFT_SHOULDER]  # a zero-length side
+    frames[::10, Landmark.RIGHT_HIP] = frames[::10, Landmark.RIGHT_SHOULDER]
+    visible = rng.random((300, 33)) > 0.3
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lengths = geometry.torso_length(frames, visible)
+        ratios = geometry.view_ratio(frames[..., :2]) if dims == 2 else None
+    ls, rs, lh, rh = Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER, Landmark.LEFT_HIP, Landmark.RIGHT_HIP
+    for i, (points, seen) in enumerate(zip(frames.tolist(), visible.tolist())):
+        length = geometry.torso_length_of(points[ls], points[rs], points[lh], points[rh], seen[ls] and seen[lh], seen[rs] and seen[rh])
+        assert _same(length, float(lengths[i]))
+        if ratios is not None:
+            mid_shoulder = ((frames[i, ls] + frames[i, rs]) * 0.5).tolist()
+            mid_hip = ((frames[i, lh] + frames[i, rh]) * 0.5).tolist()
+            assert _same(geometry.view_ratio_of(points[ls], points[rs], mid_shoulder, mid_hip), float(ratios[i]))
+
+
+def test_inclination_of_rejects_an_unknown_reference():
+    with pytest.raises(ValueError, match="reference"):
+        geometry.inclination_of([0.0, 0.0], [1.0, 1.0], "diagonal")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from posecheck.smoothing import OneEuroFilter
+from posecheck.smoothing import OneEuroFilter, OneEuroListFilter
 
 FPS = 30.0
 
@@ -74,3 +74,29 @@ def test_reset_forgets_the_past():
 def test_bad_parameters_are_rejected(min_cutoff, beta, d_cutoff):
     with pytest.raises(ValueError):
         OneEuroFilter(min_cutoff, beta, d_cutoff)
+
+
+def test_the_list_filter_gives_the_array_filter_results_bit_for_bit():
+    # The engine filters each frame's few values with OneEuroListFilter: it must not drift from OneEuroFilter.
+    rng = np.random.default_rng(3)
+    xs = np.cumsum(rng.normal(scale=5.0, size=(200, 12)), axis=0)
+    xs[20:30, 3] = np.nan  # a value lost for a while, then back
+    xs[50, :] = np.nan
+    xs[::17, 7] = np.nan
+    ts = _times(200)
+    ts[100] = ts[99]  # a repeated timestamp
+    array_filter, list_filter = OneEuroFilter(0.8, 0.4, 1.2), OneEuroListFilter(0.8, 0.4, 1.2)
+    for i, (t, x) in enumerate(zip(ts.tolist(), xs)):
+        if i == 150:
+            array_filter.reset()
+            list_filter.reset()
+        expected = array_filter(t, x)
+        got = list_filter(t, x.tolist())
+        assert all(type(v) is float for v in got)
+        assert np.array_equal(np.array(got), expected, equal_nan=True), i
+
+
+@pytest.mark.parametrize(("min_cutoff", "beta", "d_cutoff"), [(0.0, 0.0, 1.0), (1.0, -1.0, 1.0), (1.0, 0.0, 0.0)])
+def test_the_list_filter_rejects_bad_parameters(min_cutoff, beta, d_cutoff):
+    with pytest.raises(ValueError):
+        OneEuroListFilter(min_cutoff, beta, d_cutoff)

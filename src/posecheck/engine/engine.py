@@ -14,8 +14,7 @@ Usage::
     final_events = engine.end(trace.timestamps[-1])   # a rep cut off on its way back, a hold still running
     summary = engine.finish(trace.timestamps[-1])
 
-``process_trace`` gives the same events as calling ``update`` frame by frame, but computes the geometry of
-all frames in bulk (much faster on recorded traces).
+``process_trace`` feeds a recorded trace's frames through the same per-frame path as ``update``.
 
 Pure module: numpy only.
 """
@@ -45,7 +44,7 @@ from posecheck.engine.events import (
     TrackingRegained,
 )
 from posecheck.engine.holds import HoldTimer
-from posecheck.engine.measures import LEFT, SIDES, MeasureBlock, MeasureSet, side_key
+from posecheck.engine.measures import LEFT, SIDES, FrameMeasures, MeasureSet, side_key
 from posecheck.engine.phases import PhaseRangeC, PhaseTracker, RangeLearner
 from posecheck.engine.reps import RepCounter, RepDraft
 from posecheck.engine.sides import SideVote
@@ -221,12 +220,7 @@ class Engine:
         """
         if pose is None:
             return self._no_pose(t)
-        events: list[Event] = []
-        self._resume(t, events)
-        world = pose.world[None] if pose.world is not None else None
-        block = self.measures.compute(np.array([t], dtype=np.float64), pose.landmarks[None], world, pose.frame_size)
-        self._frame(t, block, 0, events)
-        return events
+        return self._pose_frame(t, pose.landmarks, pose.world, pose.frame_size)
 
     def process_trace(self, trace) -> list[Event]:
         """All events of a recorded trace (`posecheck.trace.Trace`), as if each frame went through `update`."""
@@ -235,7 +229,7 @@ class Engine:
     def process_arrays(
         self, ts: np.ndarray, landmarks: np.ndarray, world: np.ndarray | None, frame_size: tuple[int, int]
     ) -> list[Event]:
-        """Feeds a block of frames at once.
+        """Feeds a block of frames (e.g. a recorded trace's arrays), one after the other.
 
         Args:
             ts: (N,) seconds, increasing.
@@ -249,23 +243,13 @@ class Engine:
         ts = np.asarray(ts, dtype=np.float64)
         if landmarks.shape != (len(ts), NUM_LANDMARKS, 5):
             raise ValueError(f"landmarks: expected shape ({len(ts)}, 33, 5), got {landmarks.shape}")
-        has_pose = ~np.isnan(landmarks[:, 0, 0])
+        has_pose = (~np.isnan(landmarks[:, 0, 0])).tolist()
         events: list[Event] = []
-        i, n = 0, len(ts)
-        while i < n:
-            if not has_pose[i]:
-                events += self._no_pose(float(ts[i]))
-                i += 1
-                continue
-            j = i + 1
-            while j < n and has_pose[j]:
-                j += 1
-            # A run of frames with a pose: geometry in bulk, then the state machines frame by frame.
-            self._resume(float(ts[i]), events)
-            block = self.measures.compute(ts[i:j], landmarks[i:j], None if world is None else world[i:j], frame_size)
-            for k in range(j - i):
-                self._frame(float(ts[i + k]), block, k, events)
-            i = j
+        for i, t in enumerate(ts.tolist()):
+            if has_pose[i]:
+                events += self._pose_frame(t, landmarks[i], None if world is None else world[i], frame_size)
+            else:
+                events += self._no_pose(t)
         return events
 
     @property
@@ -389,13 +373,22 @@ class Engine:
                 machine.reps.reset()
 
     # ------------------------------------------------------------------------------------------ per frame
-    def _frame(self, t: float, block: MeasureBlock, i: int, events: list[Event]) -> None:
+    def _pose_frame(
+        self, t: float, landmarks: np.ndarray, world: np.ndarray | None, frame_size: tuple[int, int]
+    ) -> list[Event]:
+        """One frame with a pose ((33, 5) landmarks, (33, 3) world landmarks or None): its events."""
+        events: list[Event] = []
+        self._resume(t, events)
+        self._frame(t, self.measures.compute(t, landmarks, world, frame_size), events)
+        return events
+
+    def _frame(self, t: float, frame: FrameMeasures, events: list[Event]) -> None:
         self._t = t
         self._last_pose_t = t
-        values = {key: float(array[i]) for key, array in block.values.items()}
+        values = frame.values
         self._values = values
 
-        if not self._check_setup(t, block, i, values, events):
+        if not self._check_setup(t, frame, values, events):
             for machine in self._machines:
                 if machine.hold is not None:
                     events += machine.hold.lapse(t)
@@ -403,22 +396,22 @@ class Engine:
                 rule.clear()
             return
 
-        evidence = self._side_evidence(block, i, values)
+        evidence = self._side_evidence(frame, values)
         for machine in self._machines:
             self._step_machine(machine, t, values, evidence, events)
         self._step_rules(t, values, events)
         self._step_holds(t, values, evidence, events)
 
-    def _check_setup(self, t: float, block: MeasureBlock, i: int, values: dict[str, float], events: list[Event]) -> bool:
+    def _check_setup(self, t: float, frame: FrameMeasures, values: dict[str, float], events: list[Event]) -> bool:
         """Updates readiness; True when counting may go on in this frame."""
         setup = self.spec.setup
         problem = None
-        ratio = float(block.view_ratio[i])
+        ratio = frame.view_ratio
         if self._view != "any" and ratio == ratio and self._view_ratio is not None:
             wrong = ratio >= self._view_ratio if self._view == "side" else ratio <= self._view_ratio
             if wrong:
                 problem = setup.view_text
-        if problem is None and not bool(block.visible[i]):
+        if problem is None and not frame.visible:
             problem = setup.visible_text
         if problem is None and not self._start_ok:
             if check_all(self._start, values) is True:
@@ -459,15 +452,14 @@ class Engine:
         _, rule, sign = self._decide
         return SideVote(rule, sign)
 
-    def _side_evidence(self, block: MeasureBlock, i: int, values: dict[str, float]) -> tuple[float, float] | None:
+    def _side_evidence(self, frame: FrameMeasures, values: dict[str, float]) -> tuple[float, float] | None:
         """This frame's (left, right) values of sides.decide_by ((value, NaN) for rule sign), or None."""
         if self._decide is None:
             return None
         name, rule, _ = self._decide
         if rule == "sign":
             return values.get(name, math.nan), math.nan
-        left, right = block.sides[name][i]
-        return float(left), float(right)
+        return frame.sides[name]
 
     def _step_machine(
         self, machine: _Machine, t: float, values: dict[str, float], evidence: tuple[float, float] | None, events: list[Event]

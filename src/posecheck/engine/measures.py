@@ -1,36 +1,47 @@
-"""Poses -> measures: the spec's measures precompiled into landmark index arrays and computed in bulk.
+"""Poses -> measures: the spec's measures compiled once, then computed one frame at a time.
 
-`MeasureSet` is built once per engine. `compute` takes a block of frames (one frame for live use, a whole
-trace for replay) and returns every measure for every frame with a handful of numpy operations per
-measure kind, whatever the number of frames: the smoothing is the only per-frame step.
+`MeasureSet` is built once per engine. It works out which landmark coordinates the spec's measures read,
+which points (landmarks, or midpoints of two) each measure takes, and how each measure's value is read off
+its left/right variants. `compute` then takes one frame: only the coordinates the points need are smoothed
+(One Euro filter), and each measure is a few float operations on its points (`posecheck.geometry`'s ``*_of``
+forms). Why Python floats rather than numpy: a frame has some 20 coordinates and a dozen measures on
+2-element points, and numpy's fixed cost per call (about half a microsecond, several times that when the
+pose estimator has just evicted the caches) would outweigh the arithmetic many times over.
 
 Pure module: numpy only.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
+from operator import itemgetter
 
 import numpy as np
 
 from posecheck import geometry
-from posecheck.pose import NUM_LANDMARKS, VISIBILITY, Z
-from posecheck.smoothing import OneEuroFilter
+from posecheck.pose import NUM_LANDMARKS, VISIBILITY, Landmark, Z
+from posecheck.smoothing import OneEuroListFilter
 from posecheck.specs.names import is_side_relative, resolve_point
 from posecheck.specs.schema import ExerciseSpec, Measure
 
 SIDES = ("left", "right")
 LEFT, RIGHT = 0, 1
 
-_KIND_FUNCTIONS = {
-    "angle": lambda p, ref: geometry.joint_angle(p[..., 0, :], p[..., 1, :], p[..., 2, :]),
-    "inclination": lambda p, ref: geometry.inclination(p[..., 0, :], p[..., 1, :], ref),
-    "distance": lambda p, ref: geometry.distance(p[..., 0, :], p[..., 1, :]),
-    "height": lambda p, ref: geometry.height_above(p[..., 0, :], p[..., 1, :]),
-    "lateral": lambda p, ref: geometry.lateral_offset(p[..., 0, :], p[..., 1, :]),
+# kind -> its value from the measure's points, in spec order (inclination also takes reference=).
+_KIND_FUNCTIONS: dict[str, Callable[..., float]] = {
+    "angle": geometry.joint_angle_of,
+    "inclination": geometry.inclination_of,
+    "distance": geometry.distance_of,
+    "height": geometry.height_above_of,
+    "lateral": geometry.lateral_offset_of,
 }
 _TORSO_NORMALISED = ("distance", "height", "lateral")
-_NO_WORLD = np.full((NUM_LANDMARKS, 3), np.nan)
+# Columns of each space's coordinates: in Pose.landmarks (x, y of the image) and in Pose.world (x, y, z).
+_SPACE_COLUMNS = {"image": (0, 1), "world": (0, 1, 2)}
+_TORSO = (Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER, Landmark.LEFT_HIP, Landmark.RIGHT_HIP)
 
 
 def side_key(name: str, side: str) -> str:
@@ -47,25 +58,33 @@ def _sided(measure: Measure) -> bool:
     return any(is_side_relative(name) for name in measure.points)
 
 
+def _items(indices: Sequence[int]) -> Callable[[Sequence], tuple]:
+    """``lambda seq: tuple(seq[i] for i in indices)``, in C (operator.itemgetter, but always a tuple)."""
+    indices = tuple(int(i) for i in indices)
+    if len(indices) == 1:
+        return lambda seq: (seq[indices[0]],)
+    return itemgetter(*indices)
+
+
 @dataclass
-class MeasureBlock:
-    """Measures of a block of N frames.
+class FrameMeasures:
+    """Measures of one frame.
 
     Attributes:
-        values: measure name -> (N,) values, NaN where unknown. Per-side measures (reduce: per_side) appear
-            as ``name.left`` and ``name.right`` instead.
-        sides: measure name -> (N, 2) left/right values, for measures with side: both.
-        auto_side: (N,) 0 = left, 1 = right: the side nearer the camera (hysteresis applied); all 0 when
-            no measure uses side: auto.
-        view_ratio: (N,) shoulder width / torso length in the image plane.
-        visible: (N,) bool: the landmarks setup requires are visible.
+        values: measure name -> value, NaN where unknown. Per-side measures (reduce: per_side) appear as
+            ``name.left`` and ``name.right`` instead.
+        sides: measure name -> (left, right) values, for measures with side: both.
+        auto_side: 0 = left, 1 = right: the side nearer the camera (hysteresis applied); 0 when no measure
+            uses side: auto.
+        view_ratio: shoulder width / torso length in the image plane (NaN when setup.view is "any").
+        visible: the landmarks setup requires are visible.
     """
 
-    values: dict[str, np.ndarray]
-    sides: dict[str, np.ndarray]
-    auto_side: np.ndarray
-    view_ratio: np.ndarray
-    visible: np.ndarray
+    values: dict[str, float]
+    sides: dict[str, tuple[float, float]]
+    auto_side: int
+    view_ratio: float
+    visible: bool
 
 
 class AutoSide:
@@ -82,41 +101,91 @@ class AutoSide:
             raise ValueError("AutoSide: left and right landmark lists must pair up")
         self.left, self.right = left, right
         self.margin, self.hold_seconds = margin, hold_seconds
-        # (2K, 1) landmark rows and (2,) columns: one fancy index gathers (N, 2K, [visibility, z]) per block.
-        self._rows = np.concatenate([left, right])[:, None]
-        self._cols = np.array([VISIBILITY, Z], dtype=np.intp)
+        # Flat indices of (visibility, z) of each landmark, left ones then right ones, in a frame's (33, 5).
+        self._flat = (np.concatenate([left, right])[:, None] * 5 + (VISIBILITY, Z)).ravel()
         self.reset()
 
     def reset(self) -> None:
         self.side: int | None = None
         self._lead_since: float | None = None
 
-    def choose(self, ts: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-        """(N,) chosen side per frame for (N,) times and (N, 33, 5) landmarks."""
+    def choose(self, t: float, landmarks: np.ndarray) -> int:
+        """The chosen side at time ``t`` (seconds) for one frame's (33, 5) landmarks."""
         k = len(self.left)
-        cols = landmarks[:, self._rows, self._cols]  # (N, 2K, 2)
-        means = cols.reshape(len(ts), 2, k, 2).sum(axis=2) / k  # (N, side, [visibility, z])
-        score = means[:, :, 0].tolist()
-        depth = means[:, :, 1].tolist()
-        out = np.empty(len(ts), dtype=np.intp)
-        for i, t in enumerate(ts.tolist()):
-            (vis_l, vis_r), (z_l, z_r) = score[i], depth[i]
-            if self.side is None:
-                self.side = LEFT if (vis_l, -z_l) >= (vis_r, -z_r) else RIGHT
-            current, other = (vis_l, vis_r) if self.side == LEFT else (vis_r, vis_l)
-            if other - current > self.margin:
-                if self._lead_since is None:
-                    self._lead_since = t
-                if t - self._lead_since >= self.hold_seconds:
-                    self.side, self._lead_since = 1 - self.side, None
+        # The means stay in numpy: landmarks are float32, which numpy sums in float32 (floats would round
+        # differently).
+        means = np.add.reduce(landmarks.take(self._flat).reshape(2, k, 2), axis=1) / k  # (side, [visibility, z])
+        (vis_l, z_l), (vis_r, z_r) = means.tolist()
+        if self.side is None:
+            self.side = LEFT if (vis_l, -z_l) >= (vis_r, -z_r) else RIGHT
+        current, other = (vis_l, vis_r) if self.side == LEFT else (vis_r, vis_l)
+        if other - current > self.margin:
+            if self._lead_since is None:
+                self._lead_since = t
+            if t - self._lead_since >= self.hold_seconds:
+                self.side, self._lead_since = 1 - self.side, None
+        else:
+            self._lead_since = None
+        return self.side
+
+
+class _SpacePoints:
+    """The points (landmarks, or midpoints of two) that the measures read in one space, image or world.
+
+    Collects the points while the measures are compiled (`slot`), then (`freeze`) fixes where their
+    landmarks' coordinates sit in the vector that the One Euro filter smooths, and where the space's points
+    start in the frame's list of points.
+    """
+
+    def __init__(self, space: str):
+        self.space = space
+        self.dims = len(_SPACE_COLUMNS[space])
+        self._pairs: dict[tuple[int, int], int] = {}
+
+    def slot(self, a: int, b: int) -> int:
+        """The index among this space's points of the midpoint of landmarks a and b (a == b: the landmark)."""
+        return self._pairs.setdefault((int(a), int(b)), len(self._pairs))
+
+    def freeze(self, offset: int, first_point: int) -> None:
+        """Fixes the layout.
+
+        Args:
+            offset: where this space's coordinates start in the filtered vector.
+            first_point: where this space's points start in the frame's list of points.
+        """
+        landmarks = sorted({lm for pair in self._pairs for lm in pair})
+        # Flat indices into the C-order (33, 5) landmarks (image) or (33, 3) world landmarks of a frame.
+        width = 5 if self.space == "image" else 3
+        self.flat = np.array([lm * width + c for lm in landmarks for c in _SPACE_COLUMNS[self.space]], dtype=np.intp)
+        self.start, self.stop = offset, offset + len(self.flat)
+        self.first_point, self.used = first_point, bool(self._pairs)
+        self.count = len(self._pairs)
+        # Where each point's two landmarks' coordinates start in this space's part of the filtered vector.
+        where = {lm: i * self.dims for i, lm in enumerate(landmarks)}
+        self._starts = [(where[a], where[b]) for a, b in self._pairs]
+        self._size: tuple[int, int] | None = None  # the frame size that self._scale was made for
+        self._scale: tuple[int, ...] = ()
+
+    def points(self, smooth: list[float], frame_size: tuple[int, int]) -> list[list[float]]:
+        """This space's points of one frame, from the frame's smoothed values; image points in pixels."""
+        coords = smooth[self.start:self.stop]
+        if self.space == "image":
+            if frame_size != self._size:
+                self._size, self._scale = frame_size, tuple(frame_size) * (len(coords) // 2)  # (w, h, w, h, ...)
+            coords = [value * scale for value, scale in zip(coords, self._scale)]
+        dims = self.dims
+        points = []
+        for a, b in self._starts:
+            if a == b:
+                # A landmark: (x + x) * 0.5 == x exactly (doubling and halving are exact in binary floating point).
+                points.append(coords[a:a + dims])
             else:
-                self._lead_since = None
-            out[i] = self.side
-        return out
+                points.append([(coords[a + c] + coords[b + c]) * 0.5 for c in range(dims)])
+        return points
 
 
 class MeasureSet:
-    """A spec's measures, compiled into index arrays once.
+    """A spec's measures, compiled once into point slots and plain tuples.
 
     Args:
         spec: the validated spec.
@@ -124,13 +193,14 @@ class MeasureSet:
 
     def __init__(self, spec: ExerciseSpec):
         self.min_visibility = spec.tracking.min_visibility
-        self.filter = OneEuroFilter(spec.smoothing.min_cutoff, spec.smoothing.beta, spec.smoothing.d_cutoff)
+        self.filter = OneEuroListFilter(spec.smoothing.min_cutoff, spec.smoothing.beta, spec.smoothing.d_cutoff)
         self.per_side = [name for name, m in spec.measures.items() if m.side == "both" and m.reduce == "per_side"]
+        spaces = {space: _SpacePoints(space) for space in _SPACE_COLUMNS}
 
         # Every (measure, side) variant that has to be computed: sided measures need the sides their
         # `side` setting can pick; measures without side-relative names need one variant.
-        self._variant_of: dict[tuple[str, str], int] = {}
-        groups: dict[tuple[str, str, str | None], list[tuple[int, np.ndarray]]] = {}
+        variant_of: dict[tuple[str, str], int] = {}
+        compiled = []  # (measure, space, its points' slots in the space, its landmarks)
         for name, measure in spec.measures.items():
             if not _sided(measure):
                 wanted = ["left"]
@@ -139,53 +209,89 @@ class MeasureSet:
             else:
                 wanted = list(SIDES)
             for side in wanted:
-                variant = len(self._variant_of)
-                self._variant_of[(name, side)] = variant
-                key = (measure.kind, measure.space, measure.reference)
-                groups.setdefault(key, []).append((variant, point_indices(measure.points, side)))
-        # Per group of variants of one kind and space: (G, P) indices of each point's two landmarks.
-        self._groups = []
-        for (kind, space, reference), items in groups.items():
-            idx = np.stack([pairs for _, pairs in items])  # (G, P, 2)
-            self._groups.append((kind, space, reference, np.array([v for v, _ in items]), idx[..., 0], idx[..., 1]))
-        self._n_variants = len(self._variant_of)
-        # membership[l, v] > 0 when landmark l is a point (or half a midpoint) of variant v: one matrix
-        # product per block then tells which variants have a hidden landmark.
-        self._membership = np.zeros((NUM_LANDMARKS, self._n_variants))
-        for *_, columns, idx_a, idx_b in self._groups:
-            for column, a, b in zip(columns, idx_a, idx_b):
-                self._membership[a, column] = 1.0
-                self._membership[b, column] = 1.0
-        self._torso_spaces = sorted({space for kind, space, *_ in self._groups if kind in _TORSO_NORMALISED})
-        self._needs_view = spec.setup.view != "any"
+                variant_of[(name, side)] = len(compiled)
+                pairs = point_indices(measure.points, side)
+                space = spaces[measure.space]
+                compiled.append((measure, space, [space.slot(a, b) for a, b in pairs], sorted(set(pairs.ravel().tolist()))))
+        # The torso length (the ruler of normalised measures) in each space that has some, and the view
+        # ratio (image), read points too.
+        left_shoulder, right_shoulder, left_hip, right_hip = _TORSO
+        torso_spaces = [space for space in spaces.values() if any(m.kind in _TORSO_NORMALISED and s is space for m, s, *_ in compiled)]
+        torso_slots = [[space.slot(lm, lm) for lm in _TORSO] for space in torso_spaces]
+        view_slots = None
+        if spec.setup.view != "any":
+            image = spaces["image"]
+            view_slots = [
+                image.slot(left_shoulder, left_shoulder),
+                image.slot(right_shoulder, right_shoulder),
+                image.slot(left_shoulder, right_shoulder),
+                image.slot(left_hip, right_hip),
+            ]
 
-        # How each measure's value(s) are read off the variant columns: (name, measure, mode, left col, right
-        # col, both cols as an index array for side: both).
-        self._plan: list[tuple[str, Measure, str, int, int, np.ndarray]] = []
+        # The layout: the filtered vector holds the image x, y of every landmark a point needs, then the world
+        # x, y, z; a frame's list of points holds the image points, then the world points.
+        offset = first_point = 0
+        for space in spaces.values():
+            space.freeze(offset, first_point)
+            offset, first_point = space.stop, first_point + space.count
+        self._spaces = [space for space in spaces.values() if space.used]
+        self._no_world = np.full(NUM_LANDMARKS * 3, np.nan)
+
+        def points_of(space: _SpacePoints, slots: list[int]) -> Callable[[list], tuple]:
+            return _items([space.first_point + slot for slot in slots])
+
+        # A variant is (function of its points, getter of its points, getter of its landmarks' visibility,
+        # index of its torso length or None).
+        self._variants: list[tuple[Callable[..., float], Callable, Callable, int | None]] = []
+        for measure, space, slots, landmarks in compiled:
+            function = _KIND_FUNCTIONS[measure.kind]
+            if measure.kind == "inclination":
+                function = partial(function, reference=measure.reference)
+            ruler = torso_spaces.index(space) if measure.kind in _TORSO_NORMALISED else None
+            self._variants.append((function, points_of(space, slots), _items(landmarks), ruler))
+        self._torso = [points_of(space, slots) for space, slots in zip(torso_spaces, torso_slots)]
+        self._torso_visible = (_items((left_shoulder, left_hip)), _items((right_shoulder, right_hip)))
+        self._view = points_of(spaces["image"], view_slots) if view_slots is not None else None
+
+        # How each measure's value(s) are read off the variants: (mode, name, left variant, right variant,
+        # reduce, left key, right key); mode "single" reads the left variant.
+        self._plan: list[tuple[str, str, int, int, str | None, str, str]] = []
         for name, measure in spec.measures.items():
             if not _sided(measure):
-                col = self._variant_of[(name, "left")]
-                mode, left_col, right_col = ("both" if measure.side == "both" else "single"), col, col
+                left = right = variant_of[(name, "left")]
+                mode = "both" if measure.side == "both" else "single"
             elif measure.side in SIDES:
-                col = self._variant_of[(name, measure.side)]
-                mode, left_col, right_col = "single", col, col
+                left = right = variant_of[(name, measure.side)]
+                mode = "single"
             else:
                 mode = measure.side
-                left_col, right_col = self._variant_of[(name, "left")], self._variant_of[(name, "right")]
-            self._plan.append((name, measure, mode, left_col, right_col, np.array([left_col, right_col], dtype=np.intp)))
+                left, right = variant_of[(name, "left")], variant_of[(name, "right")]
+            self._plan.append((mode, name, left, right, measure.reduce, side_key(name, "left"), side_key(name, "right")))
+        # The variants a frame reads, (index, variant), when the auto side is left and when it is right: a
+        # side: auto measure reads one of its two variants, so the other one is not computed.
+        def read(auto_side: int) -> list[tuple[int, tuple]]:
+            wanted = set()
+            for mode, _, left, right, *_ in self._plan:
+                if mode == "auto":
+                    wanted.add(left if auto_side == LEFT else right)
+                else:
+                    wanted.update((left, right))  # the same variant twice for mode "single"
+            return [(i, self._variants[i]) for i in sorted(wanted)]
+
+        self._read = (read(LEFT), read(RIGHT))
 
         auto_names = [n for n, m in spec.measures.items() if m.side == "auto" and _sided(m)]
         side_points = sorted({p for n in auto_names for p in spec.measures[n].points if is_side_relative(p)})
         self.auto = None
         if side_points:
-            left = np.unique(point_indices(side_points, "left"))
-            right = np.unique(point_indices(side_points, "right"))
-            self.auto = AutoSide(left, right, spec.tracking.side_margin, spec.tracking.side_seconds)
+            left_lms = np.unique(point_indices(side_points, "left"))
+            right_lms = np.unique(point_indices(side_points, "right"))
+            self.auto = AutoSide(left_lms, right_lms, spec.tracking.side_margin, spec.tracking.side_seconds)
 
         # What setup needs to see: the listed names, or the phase measure's points (lenient default).
         phase_measure = spec.measures.get(spec.phases.measure)
         required = spec.setup.visible or (phase_measure.points if phase_measure else [])
-        self._required = {side: np.unique(point_indices(required, side)) for side in SIDES}
+        self._required = {side: _items(np.unique(point_indices(required, side))) for side in SIDES}
         mode = phase_measure.side if phase_measure and any(is_side_relative(p) for p in required) else "fixed"
         if mode == "auto" and self.auto is None:
             # No measure picks an auto side (e.g. the phase measure uses mid_ points only): there is no side
@@ -199,81 +305,82 @@ class MeasureSet:
         if self.auto is not None:
             self.auto.reset()
 
-    def compute(self, ts: np.ndarray, landmarks: np.ndarray, world: np.ndarray | None, frame_size: tuple[int, int]) -> MeasureBlock:
-        """Smooths a block of frames and computes every measure.
+    def compute(self, t: float, landmarks: np.ndarray, world: np.ndarray | None, frame_size: tuple[int, int]) -> FrameMeasures:
+        """Smooths one frame and computes every measure.
 
         Args:
-            ts: (N,) seconds, increasing, frames in order (and after the frames of earlier calls).
-            landmarks: (N, 33, 5) Pose.landmarks of each frame (every frame must have a pose).
-            world: (N, 33, 3) world landmarks (NaN where an estimator gave none), or None.
+            t: seconds, after the frames of earlier calls.
+            landmarks: (33, 5) Pose.landmarks.
+            world: (33, 3) world landmarks (NaN where the estimator gave none), or None.
             frame_size: (width, height) in pixels.
 
         Returns:
-            The block's measures.
+            The frame's measures.
         """
-        n = len(ts)
-        if world is None:
-            world = np.broadcast_to(_NO_WORLD, (n, NUM_LANDMARKS, 3))
-        raw = np.concatenate([landmarks[:, :, :2], world], axis=2).astype(np.float64)  # (N, 33, 5)
-        smooth = self.filter.filter_series(ts, raw)
-        width, height = frame_size
-        image = smooth[:, :, :2] * (width, height)
-        world_pts = smooth[:, :, 2:]
-        visible = landmarks[:, :, VISIBILITY] >= self.min_visibility  # (N, 33)
+        smooth = self.filter(t, self._raw(landmarks, world))
+        points: list[list[float]] = []
+        for space in self._spaces:
+            points += space.points(smooth, frame_size)
+        visible = (landmarks[:, VISIBILITY] >= self.min_visibility).tolist()  # (33,) bool
 
-        variants = np.full((n, self._n_variants), np.nan)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            torso = {
-                space: geometry.torso_length(image if space == "image" else world_pts, visible)[:, None]
-                for space in self._torso_spaces
-            }
-            for kind, space, reference, columns, idx_a, idx_b in self._groups:
-                coords = image if space == "image" else world_pts
-                points = (coords[:, idx_a] + coords[:, idx_b]) * 0.5  # (N, G, P, D): the points (midpoints)
-                value = _KIND_FUNCTIONS[kind](points, reference)
-                if kind in _TORSO_NORMALISED:
-                    value = value / torso[space]
-                variants[:, columns] = value
-            variants[(~visible).astype(np.float64) @ self._membership > 0] = np.nan  # hidden: unknown
-            view = geometry.view_ratio(image) if self._needs_view else np.full(n, np.nan)
-
-            auto_side = self.auto.choose(ts, landmarks) if self.auto is not None else np.zeros(n, dtype=np.intp)
-            values: dict[str, np.ndarray] = {}
-            both: dict[str, np.ndarray] = {}
-            for name, measure, mode, left_col, right_col, pair_cols in self._plan:
-                if mode == "single":
-                    values[name] = variants[:, left_col]
-                elif mode == "auto":
-                    values[name] = np.where(auto_side == LEFT, variants[:, left_col], variants[:, right_col])
+        torso = []
+        if self._torso:
+            left_ok, right_ok = all(self._torso_visible[0](visible)), all(self._torso_visible[1](visible))
+            torso = [geometry.torso_length_of(*getter(points), left_ok, right_ok) for getter in self._torso]
+        auto_side = self.auto.choose(t, landmarks) if self.auto is not None else LEFT
+        variants = [math.nan] * len(self._variants)  # NaN: unknown, or not read in this frame
+        for i, (function, points_getter, landmarks_getter, ruler) in self._read[auto_side]:
+            if all(landmarks_getter(visible)):  # else a landmark is hidden: unknown
+                value = function(*points_getter(points))
+                variants[i] = value if ruler is None else value / torso[ruler]
+        view = geometry.view_ratio_of(*self._view(points)) if self._view is not None else math.nan
+        values: dict[str, float] = {}
+        both: dict[str, tuple[float, float]] = {}
+        for mode, name, left, right, reduce, left_key, right_key in self._plan:
+            if mode == "single":
+                values[name] = variants[left]
+            elif mode == "auto":
+                values[name] = variants[left] if auto_side == LEFT else variants[right]
+            else:
+                pair = both[name] = (variants[left], variants[right])
+                if reduce == "per_side":
+                    values[left_key], values[right_key] = pair
                 else:
-                    pair = variants[:, pair_cols]
-                    both[name] = pair
-                    values.update(_reduced(name, measure, pair))
+                    values[name] = _reduced(reduce, *pair)
 
-        visible_ok = visible[:, self._required["left"]].all(axis=1)
+        visible_ok = all(self._required["left"](visible))
         if self._required_mode != "fixed":
-            right_ok = visible[:, self._required["right"]].all(axis=1)
+            right_visible = all(self._required["right"](visible))
             if self._required_mode == "auto":
-                visible_ok = np.where(auto_side == LEFT, visible_ok, right_ok)
+                visible_ok = visible_ok if auto_side == LEFT else right_visible
             elif self._required_mode == "right":
-                visible_ok = right_ok
+                visible_ok = right_visible
             elif self._required_mode == "both":
-                visible_ok = visible_ok | right_ok  # lenient: side-on, the far side is often hidden
-        return MeasureBlock(values, both, auto_side, view, visible_ok)
+                visible_ok = visible_ok or right_visible  # lenient: side-on, the far side is often hidden
+        return FrameMeasures(values, both, auto_side, view, visible_ok)
+
+    def _raw(self, landmarks: np.ndarray, world: np.ndarray | None) -> list[float]:
+        """The frame's coordinates that some point needs, in the filtered vector's order.
+
+        Only those are filtered: the One Euro filter treats every value on its own, so leaving the others out
+        changes nothing but the time spent.
+        """
+        raw: list[float] = []
+        for space in self._spaces:
+            source = landmarks if space.space == "image" else (self._no_world if world is None else world)
+            raw += source.take(space.flat).tolist()
+        return raw
 
 
-def _reduced(name: str, measure: Measure, pair: np.ndarray) -> dict[str, np.ndarray]:
-    """The value(s) of a side: both measure from its (N, 2) left/right values. A hidden side is ignored.
-
-    Called inside `MeasureSet.compute`'s errstate block (one per block, not one per measure).
-    """
-    if measure.reduce == "per_side":
-        return {side_key(name, "left"): pair[:, LEFT], side_key(name, "right"): pair[:, RIGHT]}
-    if measure.reduce == "min":
-        return {name: np.fmin(pair[:, LEFT], pair[:, RIGHT])}
-    if measure.reduce == "max":
-        return {name: np.fmax(pair[:, LEFT], pair[:, RIGHT])}
-    known = ~np.isnan(pair)
-    total = np.where(known, pair, 0.0).sum(axis=1)
-    count = known.sum(axis=1)
-    return {name: np.where(count > 0, total / np.maximum(count, 1), np.nan)}
+def _reduced(reduce: str | None, left: float, right: float) -> float:
+    """The value of a side: both measure (reduce min, max or mean) from its left/right values. A hidden
+    (NaN) side is ignored."""
+    if left != left:
+        return right
+    if right != right:
+        return left
+    if reduce == "min":
+        return min(left, right)
+    if reduce == "max":
+        return max(left, right)
+    return (left + right) / 2
