@@ -24,25 +24,36 @@ def _alpha(dt: float, cutoff: np.ndarray | float) -> np.ndarray | float:
     return 1.0 / (1.0 + tau / dt)
 
 
-class OneEuroFilter:
-    """One Euro filter over an array of values, e.g. (K, D) landmark coordinates.
+class _OneEuroSettings:
+    """The filter's three settings, checked once for both forms of the filter.
 
     Args:
         min_cutoff: Hz, the cutoff when still (lower = smoother at rest, more lag).
         beta: speed coefficient: the cutoff grows by beta * |speed| (speed in value units per second).
         d_cutoff: Hz, cutoff of the low-pass filter on the speed itself.
-
-    NaN inputs pass through as NaN and do not disturb the other values; a value that becomes finite again
-    restarts from its new value.
     """
 
     def __init__(self, min_cutoff: float, beta: float, d_cutoff: float):
         if min_cutoff <= 0 or d_cutoff <= 0 or beta < 0:
-            raise ValueError("OneEuroFilter: min_cutoff and d_cutoff must be > 0 and beta >= 0")
+            raise ValueError(f"{type(self).__name__}: min_cutoff and d_cutoff must be > 0 and beta >= 0")
         self.min_cutoff = min_cutoff
         self.beta = beta
         self.d_cutoff = d_cutoff
         self.reset()
+
+    def reset(self) -> None:
+        raise NotImplementedError
+
+
+class OneEuroFilter(_OneEuroSettings):
+    """One Euro filter over an array of values, e.g. (K, D) landmark coordinates (whole traces at once with
+    `filter_series`; the engine uses `OneEuroListFilter`, which gives the same results on a frame's few values).
+
+    Args: see `_OneEuroSettings`.
+
+    NaN inputs pass through as NaN and do not disturb the other values; a value that becomes finite again
+    restarts from its new value.
+    """
 
     def reset(self) -> None:
         """Forgets the past: the next value passes unfiltered."""
@@ -94,7 +105,7 @@ class OneEuroFilter:
         return out
 
 
-class OneEuroListFilter:
+class OneEuroListFilter(_OneEuroSettings):
     """`OneEuroFilter` over a short list of Python floats, e.g. the few landmark coordinates of one frame.
 
     The engine filters 8 to 40 values per frame: on so few, numpy's fixed cost per call (a microsecond or so,
@@ -102,17 +113,8 @@ class OneEuroListFilter:
     formulas in the same order as `OneEuroFilter`, so the results are bit-identical
     (tests/test_smoothing.py checks it).
 
-    Args:
-        min_cutoff, beta, d_cutoff: as for `OneEuroFilter`.
+    Args: see `_OneEuroSettings`.
     """
-
-    def __init__(self, min_cutoff: float, beta: float, d_cutoff: float):
-        if min_cutoff <= 0 or d_cutoff <= 0 or beta < 0:
-            raise ValueError("OneEuroListFilter: min_cutoff and d_cutoff must be > 0 and beta >= 0")
-        self.min_cutoff = min_cutoff
-        self.beta = beta
-        self.d_cutoff = d_cutoff
-        self.reset()
 
     def reset(self) -> None:
         """Forgets the past: the next values pass unfiltered."""
