@@ -677,8 +677,9 @@ def bench_stages(video: Path | None, frames_bgr: list[np.ndarray], model_path: P
     if os.environ.get("DISPLAY") or sys.platform in ("win32", "darwin"):
         from posecheck.gui import OpenCvWindow, gui_thread
 
-        # OpenCV's windows must stay on one thread for the life of the process (posecheck.gui): timed as a
-        # call to that thread, which is how the live view pays for showing a frame.
+        # OpenCV's windows must stay on one thread for the life of the process (posecheck.gui), so this is
+        # timed as a call to that thread. The window is made like the live one (with a window that imshow
+        # makes by itself, Qt warns at exit that its timers belong to another thread).
         window, gui = OpenCvWindow("posecheck bench"), gui_thread()
 
         def display(frame: np.ndarray) -> None:
@@ -686,6 +687,7 @@ def bench_stages(video: Path | None, frames_bgr: list[np.ndarray], model_path: P
             window.poll_key(1)
 
         try:
+            gui.call(window.open, (w, h))
             time_each(frames_bgr, lambda f: gui.call(display, f), times, "display", warmup)
         finally:
             gui.call(window.close)
