@@ -620,6 +620,7 @@ def test_pause_holds_the_loop_while_the_window_keeps_showing_and_reading_keys(wi
     assert window.controls.mirror is True
     paused = [image for image in window.fake.shown[1:] if image.mean() < 100]
     assert len(paused) == 2, "the paused screen, then again mirrored"
+    assert window.sink.frames_shown == 1, "a frame redrawn after a key is still one frame shown"
     assert all(image.mean() < 0.6 * 128 for image in paused)
 
 

@@ -653,13 +653,14 @@ class WindowSink:
         self.overlay = overlay
         self.controls = controls
         self.max_size = max_size
+        self._spec = overlay.spec  # the GUI thread reads the (immutable) spec, never the overlay
         self._window = window if window is not None else OpenCvWindow(WINDOW_NAME)
         self._gui = gui
         self._views: LatestSlot[LiveView] = LatestSlot()  # loop's thread -> GUI thread, newest wins
         self._inputs: queue.SimpleQueue[int] = queue.SimpleQueue()  # GUI thread -> loop's thread: keys, WINDOW_CLOSED
         self._display: Future[None] | None = None
         self._display_error_raised = False
-        #: Frames drawn and shown (written by the GUI thread).
+        #: Frames shown, each counted once however often a key had it redrawn (written by the GUI thread).
         self.frames_shown = 0
         #: Seconds from capture to the frame being on screen, one per frame shown (when the source says).
         self.latencies: list[float] = []
@@ -771,15 +772,18 @@ class WindowSink:
 
     def _display_loop(self) -> None:
         """Shows the newest view until the session ends (the slot is closed) or the user closes the window."""
+        last_frame = None
         try:
             while not self._views.closed:
                 view = self._views.take(timeout=WINDOW_POLL_MS / 1000)
                 if view is not None:
-                    self._window.show(view.draw(self.overlay.spec))
+                    self._window.show(view.draw(self._spec))
+                key = self._window.poll_key(1)  # the window repaints here
+                if view is not None and view.frame is not last_frame:  # not a redraw after a key
+                    last_frame = view.frame
                     self.frames_shown += 1
                     if view.captured_at is not None:
                         self.latencies.append(time.perf_counter() - view.captured_at)
-                key = self._window.poll_key(1)  # the window repaints here
                 if key != -1:
                     self._inputs.put(key)
                 if self._window.is_closed():
