@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import io
 import os
+import queue
 import signal
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -33,6 +37,7 @@ from posecheck.engine.events import (  # noqa: E402
     TrackingLost,
 )
 from posecheck.errors import DisplayError  # noqa: E402
+from posecheck.gui import GuiThread, LatestSlot, OpenCvWindow, gui_thread  # noqa: E402
 from posecheck.session import SessionInfo, StopSession  # noqa: E402
 from posecheck.specs import load_spec_by_id  # noqa: E402
 from posecheck.trace import Trace  # noqa: E402
@@ -415,30 +420,6 @@ def test_this_opencv_has_a_gui():
     assert live.gui_backend().upper() != "NONE"
 
 
-def test_window_sink_turns_a_stop_into_stopsession(monkeypatch):
-    """on_frame ends the session (StopSession) once the controls were stopped; no real window involved."""
-    controls = live.LiveControls(source=FakeSource())
-    sink = live.WindowSink(live.LiveOverlay(SPEC, controls), controls)
-    monkeypatch.setattr(sink, "_show", lambda image: None)
-    monkeypatch.setattr(sink, "_poll_key", lambda wait_ms: ord("q"))
-    with pytest.raises(StopSession):
-        sink.on_frame(grey_frame(), None, make_state(), [])
-    assert controls.ended_by == "q key" and sink.frames_shown == 1
-
-
-def test_window_sink_stays_paused_until_space(monkeypatch):
-    source = FakeSource()
-    controls = live.LiveControls(source=source)
-    sink = live.WindowSink(live.LiveOverlay(SPEC, controls), controls)
-    shown = []
-    keys = iter([ord(" "), -1, -1, ord("m"), -1, ord(" ")])
-    monkeypatch.setattr(sink, "_show", lambda image: shown.append(image))
-    monkeypatch.setattr(sink, "_poll_key", lambda wait_ms: next(keys))
-    sink.on_frame(grey_frame(), None, make_state(), [])
-    assert source.calls == ["pause", "resume"] and controls.mirror is True
-    assert len(shown) == 6  # the frame, then the paused screen at every poll until space
-
-
 def test_overlay_remembers_the_last_hold_and_the_moment_counting_started():
     controls = live.LiveControls(source=FakeSource())
     overlay = live.LiveOverlay(PLANK, controls)
@@ -448,3 +429,236 @@ def test_overlay_remembers_the_last_hold_and_the_moment_counting_started():
     status = overlay.status()
     assert status.last_hold_seconds == 7.5
     assert status.counting_since is None, f"the confirmation shows for {live.READY_BANNER_SECONDS} s only"
+
+
+# ------------------------------------------------------------------------------------------------ window threads
+#
+# WindowSink with a stand-in window (no display needed) on a private GUI thread: the hand-off between the
+# loop's thread (the test's) and the GUI thread. The real OpenCV window is driven in test_live_process.py.
+
+WAIT_S = 10.0  # generous: a starved machine may take a while to schedule the GUI thread; nothing is timed
+
+
+def wait_until(condition, what: str) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.005)
+
+
+class FakeWindow:
+    """Stands in for `posecheck.gui.OpenCvWindow`: records what is shown and on which thread each call runs.
+
+    Keys pressed are put in ``keys`` by the test (one per ``poll_key``); ``user_closed`` closes it as a
+    window manager would; while ``hold_show`` is clear, ``show`` blocks (a slow screen).
+    """
+
+    def __init__(self) -> None:
+        self.keys: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self.shown: list[np.ndarray] = []
+        self.threads: set[str] = set()
+        self.user_closed = threading.Event()
+        self.closed = threading.Event()
+        self.hold_show = threading.Event()
+        self.hold_show.set()
+        self.fail_show: Exception | None = None
+
+    def _note(self) -> None:
+        self.threads.add(threading.current_thread().name)
+
+    def open(self, size, title=None):
+        self._note()
+        self.size = size
+
+    def show(self, image):
+        self._note()
+        self.hold_show.wait()
+        if self.fail_show is not None:
+            raise self.fail_show
+        self.shown.append(image)
+
+    def poll_key(self, wait_ms):
+        self._note()
+        try:
+            return self.keys.get_nowait()
+        except queue.Empty:
+            return -1
+
+    def is_closed(self):
+        self._note()
+        return self.user_closed.is_set()
+
+    def close(self):
+        self._note()
+        self.closed.set()
+
+
+@pytest.fixture
+def window():
+    """A started WindowSink on a stand-in window and a private GUI thread; finished after the test."""
+    source = FakeSource()
+    engine_threads: list[str] = []
+
+    def make_engine():
+        engine_threads.append(threading.current_thread().name)
+        return CountingEngine()
+
+    engine = live.ResettableEngine(make_engine)
+    controls = live.LiveControls(source=source, engine=engine)
+    fake = FakeWindow()
+    sink = live.WindowSink(live.LiveOverlay(SPEC, controls), controls, window=fake,
+                           gui=GuiThread(name="posecheck-gui-test"))
+    sink.on_start(INFO)
+    handle = SimpleNamespace(sink=sink, fake=fake, controls=controls, source=source, engine=engine,
+                             engine_threads=engine_threads)
+    yield handle
+    sink.on_finish(SessionSummary("cat-cow", 0, {}, [], [], [], []))
+
+
+def frame_with(value: int) -> np.ndarray:
+    """A frame whose bottom-left corner (clear of every overlay element) holds ``value``."""
+    return np.full((320, 240, 3), value, np.uint8)
+
+
+def corner_value(image: np.ndarray) -> int:
+    return int(image[-5, 5, 0])
+
+
+def test_latest_slot_hands_over_the_newest_item_and_counts_the_dropped():
+    slot = LatestSlot()
+    assert slot.take(timeout=0.0) is None
+    for item in (1, 2, 3):
+        slot.put(item)
+    assert slot.take(timeout=0.0) == 3 and slot.dropped == 2
+    assert slot.take(timeout=0.01) is None, "nothing new: the timeout passes"
+    slot.put(4)
+    slot.close()
+    assert slot.closed and slot.take(timeout=1.0) is None, "closed: an item not taken is dropped"
+
+
+def test_latest_slot_close_wakes_a_waiting_consumer():
+    slot = LatestSlot()
+    taken = []
+    consumer = threading.Thread(target=lambda: taken.append(slot.take(timeout=WAIT_S)))
+    consumer.start()
+    slot.close()
+    consumer.join(WAIT_S)
+    assert not consumer.is_alive() and taken == [None]
+
+
+def test_gui_thread_runs_calls_in_order_on_one_named_thread():
+    gui = GuiThread(name="posecheck-gui-order")
+    assert gui.call(lambda: threading.current_thread().name) == "posecheck-gui-order"
+    ran = []
+    futures = [gui.start(ran.append, i) for i in range(5)]
+    assert gui.call(lambda: list(ran)) == [0, 1, 2, 3, 4] and all(f.done() for f in futures)
+    with pytest.raises(ZeroDivisionError):
+        gui.call(lambda: 1 / 0)
+    assert gui.call(lambda: gui.call(lambda: "nested")) == "nested", "a call made on the GUI thread runs at once"
+
+
+def test_opencv_window_calls_are_refused_off_the_gui_thread():
+    """Refused before any OpenCV call, so no display is needed (and none could be opened here)."""
+    with pytest.raises(RuntimeError, match="posecheck-gui"):
+        OpenCvWindow("not here").show(grey_frame())
+    assert gui_thread() is gui_thread(), "one GUI thread per process"
+
+
+def test_the_window_is_drawn_and_shown_on_the_gui_thread(window, pose):
+    wait_until(lambda: len(window.fake.shown) == 1, "the starting screen")
+    window.sink.on_frame(grey_frame(), pose, make_state(), [])
+    wait_until(lambda: len(window.fake.shown) == 2, "the first frame")
+    drawn = window.fake.shown[1]
+    assert colour_pixels(drawn[: 320 // 5, 120:], live.COUNTER_COLOUR) > 20, "the overlay is drawn"
+    assert window.fake.size == (240, 320) and window.fake.threads == {"posecheck-gui-test"}
+    window.sink.on_finish(SessionSummary("cat-cow", 0, {}, [], [], [], []))
+    assert window.fake.closed.is_set() and window.sink.frames_shown == 1
+
+
+def test_the_newest_frame_wins_when_the_window_falls_behind(window):
+    wait_until(lambda: len(window.fake.shown) == 1, "the starting screen")
+    window.fake.hold_show.clear()  # the screen is slow: the GUI thread is stuck in show()
+    window.sink.on_frame(frame_with(10), None, make_state(t=0.1), [])
+    time.sleep(0.1)  # the GUI thread takes frame 10 and blocks showing it
+    for t, value in ((0.2, 20), (0.3, 30), (0.4, 40)):
+        window.sink.on_frame(frame_with(value), None, make_state(t=t), [])  # never waits for the window
+    window.fake.hold_show.set()
+    wait_until(lambda: len(window.fake.shown) == 3, "the newest frame")
+    assert [corner_value(image) for image in window.fake.shown[1:]] == [10, 40]
+    assert window.sink.frames_skipped == 2 and window.sink.frames_shown == 2
+
+
+def test_keys_are_applied_on_the_loops_thread_at_its_next_frame(window):
+    window.engine.update(0.0, None)
+    for key in (ord("m"), ord("r")):
+        window.fake.keys.put(key)
+    wait_until(window.fake.keys.empty, "the GUI thread to read the keys")
+    time.sleep(0.1)
+    assert window.controls.mirror is False and window.engine.discarded == [], "nothing applied on the GUI thread"
+    window.sink.on_frame(grey_frame(), None, make_state(t=0.1), [])
+    assert window.controls.mirror is True and len(window.engine.discarded) == 1
+    assert window.engine_threads == ["MainThread", "MainThread"], "the engine was made again on the loop's thread"
+    assert window.sink.overlay.latest.status.mirror is True, "the frame's view already shows the mirror"
+
+
+def test_pause_holds_the_loop_while_the_window_keeps_showing_and_reading_keys(window):
+    frame = grey_frame()
+    window.fake.keys.put(ord(" "))
+    wait_until(window.fake.keys.empty, "the GUI thread to read space")
+
+    def user():  # while the loop's thread is held in on_frame
+        wait_until(lambda: any(image.mean() < 100 for image in window.fake.shown), "the paused screen")
+        shown = len(window.fake.shown)
+        window.fake.keys.put(ord("m"))  # mirror while paused: shown again at once
+        wait_until(lambda: len(window.fake.shown) > shown, "the mirrored paused screen")
+        window.fake.keys.put(ord(" "))
+
+    helper = threading.Thread(target=user)
+    helper.start()
+    window.sink.on_frame(frame, None, make_state(t=0.1), [])  # returns once resumed
+    helper.join(WAIT_S)
+    assert window.source.calls == ["pause", "resume"] and window.controls.paused is False
+    assert window.controls.mirror is True
+    paused = [image for image in window.fake.shown[1:] if image.mean() < 100]
+    assert len(paused) == 2, "the paused screen, then again mirrored"
+    assert window.sink.frames_shown == 1, "a frame redrawn after a key is still one frame shown"
+    assert all(image.mean() < 0.6 * 128 for image in paused)
+
+
+def test_ctrl_c_while_paused_ends_the_session(window):
+    window.fake.keys.put(ord(" "))
+    wait_until(window.fake.keys.empty, "the GUI thread to read space")
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    with live.stop_on_signals(window.controls):
+        timer.start()
+        with pytest.raises(StopSession, match="Ctrl-C"):
+            window.sink.on_frame(grey_frame(), None, make_state(t=0.1), [])
+    timer.join()
+    assert window.source.calls == ["pause", "stop"] and window.controls.ended_by == "Ctrl-C"
+
+
+def test_quit_key_ends_the_session_at_the_next_frame(window):
+    window.fake.keys.put(ord("q"))
+    wait_until(window.fake.keys.empty, "the GUI thread to read q")
+    with pytest.raises(StopSession, match="q key"):
+        window.sink.on_frame(grey_frame(), None, make_state(t=0.1), [])
+    assert window.controls.ended_by == "q key" and window.source.calls == ["stop"]
+
+
+def test_closing_the_window_ends_the_session_and_nothing_is_shown_after(window):
+    wait_until(lambda: len(window.fake.shown) == 1, "the starting screen")
+    window.fake.user_closed.set()
+    wait_until(window.fake.closed.is_set, "the display loop to end")
+    with pytest.raises(StopSession, match="window closed"):
+        window.sink.on_frame(grey_frame(), None, make_state(t=0.1), [])
+    time.sleep(0.1)
+    assert len(window.fake.shown) == 1, "a closed window is not opened again by showing a frame"
+
+
+def test_a_failure_on_the_gui_thread_is_raised_in_the_loop(window):
+    window.fake.fail_show = ValueError("drawing went wrong")
+    window.sink.on_frame(grey_frame(), None, make_state(t=0.1), [])
+    wait_until(window.fake.closed.is_set, "the display loop to end")
+    with pytest.raises(ValueError, match="drawing went wrong"):
+        window.sink.on_frame(grey_frame(), None, make_state(t=0.2), [])
+    window.sink.on_finish(SessionSummary("cat-cow", 0, {}, [], [], [], []))  # does not raise it again

@@ -667,12 +667,22 @@ def bench_stages(video: Path | None, frames_bgr: list[np.ndarray], model_path: P
         writer.release()
     del canvases, drawn
     if os.environ.get("DISPLAY") or sys.platform in ("win32", "darwin"):
-        window = "posecheck bench"
+        from posecheck.gui import OpenCvWindow, gui_thread
+
+        # OpenCV's windows must stay on one thread for the life of the process (posecheck.gui), so this is
+        # timed as a call to that thread. The window is made like the live one (with a window that imshow
+        # makes by itself, Qt warns at exit that its timers belong to another thread).
+        window, gui = OpenCvWindow("posecheck bench"), gui_thread()
+
+        def display(frame: np.ndarray) -> None:
+            window.show(frame)
+            window.poll_key(1)
+
         try:
-            time_each(frames_bgr, lambda f: (cv2.imshow(window, f), cv2.waitKey(1)), times, "display", warmup)
+            gui.call(window.open, (w, h))
+            time_each(frames_bgr, lambda f: gui.call(display, f), times, "display", warmup)
         finally:
-            cv2.destroyWindow(window)
-            cv2.waitKey(1)
+            gui.call(window.close)
     else:
         notes.append("display: not measured (no DISPLAY; run under xvfb-run to include it)")
     return times.summary(), notes

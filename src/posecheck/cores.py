@@ -8,8 +8,9 @@ on the same 300 frames of a 720p clip: the bare ``detect_for_video`` loop ran at
 with the estimator's threads on one core and the helpers on the other (benchmarks/RESULTS.md has the run).
 
 So a session that pipelines runs inside :func:`pinned`: every thread of the process that is not a posecheck
-helper (the loop's own thread, MediaPipe's threads, a window's) goes to the estimator's cores, and the
-helper threads (their names start with ``posecheck-``) go to the remaining core. Helper threads started
+helper (the loop's own thread, MediaPipe's threads) goes to the estimator's cores, and the helper threads
+(their names start with ``posecheck-``: decoding, drawing, encoding, and the live window's GUI thread with
+the threads Qt starts from it) go to the remaining core. Helper threads started
 later put themselves there with :func:`join_helper_cores`. On leaving, every thread gets its old cores back.
 
 Nothing is pinned on systems without ``os.sched_setaffinity`` (macOS, Windows), with fewer than two usable
@@ -28,7 +29,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-#: Every thread posecheck starts for the pipeline is named with this prefix (pipeline.py, capture.py).
+#: Every helper thread posecheck starts is named with this prefix (pipeline.py, capture.py, gui.py, live.py).
 HELPER_THREAD_PREFIX = "posecheck-"
 #: Set to "0" to leave thread placement to the operating system.
 PIN_CORES_ENV = "POSECHECK_PIN_CORES"

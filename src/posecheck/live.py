@@ -14,6 +14,11 @@ The overlay is `posecheck.render.annotate` (skeleton, measured values, panel, se
 only a live view needs: a big counter, the target, a hold ring, the frame rate, a "counting" confirmation
 when the setup becomes right, and the paused screen (:func:`draw_live_view`).
 
+Threads: the sinks are called on the loop's thread, which owns the engine, the controls and the overlay's
+status, and applies every key there. What costs time per frame runs elsewhere on immutable `LiveView`
+snapshots: the window is drawn and shown on the process's one GUI thread (`posecheck.gui`: OpenCV's windows
+must stay on one thread), the recording is drawn and encoded on its own worker thread.
+
 However the session ends (a key, the window closed, Ctrl-C, the video or the camera ending), the loop
 finishes normally and the caller saves the report: nothing the user did is lost.
 """
@@ -22,12 +27,14 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import signal
 import subprocess
 import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -52,6 +59,8 @@ from posecheck.engine.events import (
     TrackingRegained,
 )
 from posecheck.errors import DisplayError, InputError
+from posecheck.gui import GuiThread, LatestSlot, OpenCvWindow, gui_thread
+from posecheck.pipeline import BackgroundWorker
 from posecheck.pose import X, Pose
 from posecheck.session import SessionInfo, StopSession
 
@@ -66,8 +75,6 @@ WINDOW_MAX_SIZE = (1280, 860)
 READY_BANNER_SECONDS = 3.0
 #: ... and sits at this fraction of the frame height (below the body's middle, above the cue banner).
 READY_BANNER_HEIGHT = 0.72
-#: While paused the window is redrawn and polled for keys this often (milliseconds).
-PAUSE_POLL_MS = 50
 #: The terminal status line is rewritten at most this often (seconds): faster is unreadable flicker.
 STATUS_INTERVAL_S = 0.2
 #: The frame-rate readout averages over roughly this many seconds.
@@ -299,7 +306,7 @@ class LiveStatus:
     """What the live view shows beside the engine's state.
 
     Attributes:
-        fps: frames shown per second, None until measured.
+        fps: frames the loop processed per second, None until measured.
         mirror: draw the frame mirrored (left-right flipped).
         paused: draw the paused screen.
         counting_since: session time (s) at which the setup last became right, while the "counting"
@@ -492,8 +499,39 @@ def starting_screen(frame_size: tuple[int, int]) -> np.ndarray:
     return image
 
 
+@dataclass(frozen=True)
+class LiveView:
+    """One frame of the live view with everything needed to draw it, fixed when the loop's thread made it.
+
+    Immutable, so the loop's thread can hand it to the window's GUI thread or the recorder's worker and go
+    on with the next frame: they draw it with :func:`draw_live_view`, which reads the frame and draws on a
+    copy, and share nothing else.
+
+    Attributes:
+        frame: (H, W, 3) uint8 BGR frame as captured (never mirrored, never written to).
+        pose: the pose found in it, or None.
+        state: the engine's state after this frame.
+        status: the live status when the frame was seen (or when a key changed it while paused).
+        captured_at: ``time.perf_counter()`` at which the source captured the frame; None when unknown.
+    """
+
+    frame: np.ndarray
+    pose: Pose | None
+    state: EngineState
+    status: LiveStatus
+    captured_at: float | None = None
+
+    def draw(self, spec) -> np.ndarray:
+        """A new (H, W, 3) uint8 BGR picture of this view (see :func:`draw_live_view`)."""
+        return draw_live_view(self.frame, self.pose, self.state, spec, self.status)
+
+
 class LiveOverlay:
-    """Draws each frame once for every live output (window, recording) and keeps the live status.
+    """Keeps the live status (frame rate, the "counting" confirmation, the last hold) and makes each frame's
+    :class:`LiveView` for every live output (window, recording).
+
+    Thread ownership: the loop's thread only. The window's GUI thread and the recorder's worker get
+    immutable views and draw them themselves, so no drawing touches shared state.
 
     Args:
         spec: the exercise being counted.
@@ -503,14 +541,22 @@ class LiveOverlay:
     def __init__(self, spec, controls: LiveControls) -> None:
         self.spec = spec
         self.controls = controls
+        #: Frames the loop processed per second (the window may show fewer if it falls behind).
         self.meter = FrameRateMeter()
         self._counting_since: float | None = None
         self._last_hold_seconds: float | None = None
-        self._drawn: tuple[tuple[bool, bool], np.ndarray] | None = None  # (mirror, paused), image of `latest`
-        self.latest: tuple[np.ndarray, Pose | None, EngineState] | None = None
+        self.latest: LiveView | None = None
+
+    def view_of(self, frame: np.ndarray | None, pose: Pose | None, state: EngineState,
+                events: list[Event]) -> LiveView | None:
+        """The frame's view: the first sink to ask makes it (:meth:`observe`), the others get the same one."""
+        if frame is not None and self.latest is not None and self.latest.frame is frame:
+            return self.latest
+        self.observe(frame, pose, state, events)
+        return self.latest if frame is not None else None
 
     def observe(self, frame: np.ndarray | None, pose: Pose | None, state: EngineState, events: list[Event]) -> None:
-        """Takes note of a new frame (once per frame, before drawing it)."""
+        """Takes note of a new frame (once per frame) and makes its view (``latest``)."""
         self.meter.tick()
         for event in events:
             if isinstance(event, Ready):
@@ -522,8 +568,8 @@ class LiveOverlay:
         if self._counting_since is not None and state.t - self._counting_since > READY_BANNER_SECONDS:
             self._counting_since = None
         if frame is not None:
-            self.latest = (frame, pose, state)
-            self._drawn = None
+            captured_at = getattr(self.controls.source, "captured_at", None)
+            self.latest = LiveView(frame, pose, state, self.status(), captured_at)
 
     def status(self) -> LiveStatus:
         return LiveStatus(
@@ -534,117 +580,218 @@ class LiveOverlay:
             last_hold_seconds=self._last_hold_seconds,
         )
 
-    def draw_latest(self) -> np.ndarray | None:
-        """The latest frame drawn with the current status (drawn once, until the frame or the status changes)."""
+    def refreshed(self) -> LiveView | None:
+        """The latest frame's view again with the current status (after a key: pause, mirror, reset), and
+        after a reset with the new engine's state."""
         if self.latest is None:
             return None
-        frame, pose, state = self.latest
-        status = self.status()
-        key = (status.mirror, status.paused)
-        if self._drawn is None or self._drawn[0] != key:
-            self._drawn = (key, draw_live_view(frame, pose, state, self.spec, status))
-        return self._drawn[1]
-
-    def redraw(self) -> np.ndarray | None:
-        """Draws the latest frame again (after a reset or a mirror toggle while paused)."""
-        self._drawn = None
-        if self.latest is not None and self.controls.engine is not None:
-            frame, pose, _ = self.latest
-            self.latest = (frame, pose, self.controls.engine.state)
-        return self.draw_latest()
+        state = self.controls.engine.state if self.controls.engine is not None else self.latest.state
+        self.latest = replace(self.latest, state=state, status=self.status())
+        return self.latest
 
 
 # ------------------------------------------------------------------------------------------------ sinks
+
+#: When no new frame comes (paused, or the loop busy), the window is still repainted and read for keys, and
+#: a paused loop checks for keys, this often (milliseconds).
+WINDOW_POLL_MS = 50
+#: How long the loop waits for the GUI thread to open the window before giving up (seconds). Opening the
+#: first window starts Qt, which takes a second or two on a busy machine; a GUI thread that does not answer
+#: at all is stuck (in a window of an earlier session) and would hang the session instead.
+WINDOW_OPEN_TIMEOUT_S = 30.0
+#: How long ending the session waits for the window to close before leaving it to the process's exit (seconds).
+WINDOW_CLOSE_TIMEOUT_S = 5.0
+#: What the GUI thread hands the loop when the user closed the window (keys are 0-255).
+WINDOW_CLOSED = -2
+#: Frames that may wait for the recorder's worker (drawing and encoding); every frame is recorded.
+RECORD_QUEUE_DEPTH = 4
+
+
+class WindowBackend(Protocol):
+    """The window as the display loop uses it (`posecheck.gui.OpenCvWindow`; tests pass a stand-in).
+
+    Every call is made on the GUI thread.
+    """
+
+    def open(self, size: tuple[int, int], title: str | None = None) -> None: ...
+
+    def show(self, image: np.ndarray) -> None: ...
+
+    def poll_key(self, wait_ms: int) -> int: ...
+
+    def is_closed(self) -> bool: ...
+
+    def close(self) -> None: ...
 
 
 class WindowSink:
     """Shows the live view in a window and handles its keys; raises `StopSession` to end the session.
 
+    Two threads share the work, and each owns its part:
+
+    - the loop's thread (``on_start``, ``on_frame``, ``on_finish``) makes each frame's `LiveView` and hands
+      it over in a newest-wins slot, then goes back to inference at once. It alone applies the keys (stop,
+      pause, reset, mirror): the engine and the controls are not thread-safe, and the loop is using them.
+      While paused it waits here, inside ``on_frame``, so the session is frozen;
+    - the process's GUI thread (`posecheck.gui`) runs the display loop: draws the newest view, shows it,
+      polls the window (repaint, keys, close) and queues what the user did for the loop's thread. A view
+      the loop replaced before it was drawn is skipped: showing it late would only add latency.
+
     Call :func:`require_display` first: creating a window without a display aborts the process.
 
     Args:
-        overlay: draws the frames (shared with a `RecordingSink`, so each frame is drawn once).
+        overlay: makes the frames' views (shared with a `RecordingSink`).
         controls: what the keys act on.
         max_size: the window opens no bigger than this (width, height), keeping the aspect ratio.
+        window: the window to show in; default an OpenCV window named `WINDOW_NAME`.
+        gui: the thread to run the window on; default the process's GUI thread (the only one that may
+            make OpenCV window calls; a stand-in window may run on another).
     """
 
-    def __init__(self, overlay: LiveOverlay, controls: LiveControls, max_size: tuple[int, int] = WINDOW_MAX_SIZE) -> None:
+    def __init__(self, overlay: LiveOverlay, controls: LiveControls, max_size: tuple[int, int] = WINDOW_MAX_SIZE,
+                 *, window: WindowBackend | None = None, gui: GuiThread | None = None) -> None:
         self.overlay = overlay
         self.controls = controls
         self.max_size = max_size
-        self._open = False
+        self._spec = overlay.spec  # the GUI thread reads the (immutable) spec, never the overlay
+        self._window = window if window is not None else OpenCvWindow(WINDOW_NAME)
+        self._gui = gui
+        self._views: LatestSlot[LiveView] = LatestSlot()  # loop's thread -> GUI thread, newest wins
+        self._inputs: queue.SimpleQueue[int] = queue.SimpleQueue()  # GUI thread -> loop's thread: keys, WINDOW_CLOSED
+        self._display: Future[None] | None = None
+        self._display_error_raised = False
+        #: Frames shown, each counted once however often a key had it redrawn (written by the GUI thread).
         self.frames_shown = 0
         #: Seconds from capture to the frame being on screen, one per frame shown (when the source says).
         self.latencies: list[float] = []
 
+    @property
+    def frames_skipped(self) -> int:
+        """Views the loop replaced before the GUI thread could show them."""
+        return self._views.dropped
+
+    # ------------------------------------------------------------------ the loop's thread
+
     def on_start(self, info: SessionInfo) -> None:
-        cv2.namedWindow(WINDOW_NAME, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
         width, height = info.frame_size
         fit = min(1.0, self.max_size[0] / width, self.max_size[1] / height)
-        cv2.resizeWindow(WINDOW_NAME, max(1, round(width * fit)), max(1, round(height * fit)))
-        cv2.setWindowTitle(WINDOW_NAME, f"posecheck live - {info.exercise}   ({KEYS_HELP})")
-        self._open = True
-        # Something to look at at once: the first frame still has the model's warm-up ahead of it.
-        self._show(starting_screen(info.frame_size))
-        cv2.waitKey(1)
+        size = (max(1, round(width * fit)), max(1, round(height * fit)))
+        title = f"posecheck live - {info.exercise}   ({KEYS_HELP})"
+        gui = self._gui if self._gui is not None else gui_thread()
+        try:
+            gui.call(self._open, size, title, starting_screen(info.frame_size), timeout=WINDOW_OPEN_TIMEOUT_S)
+        except TimeoutError:
+            raise DisplayError(f"the window did not open within {WINDOW_OPEN_TIMEOUT_S:.0f} s") from None
+        self._display = gui.start(self._display_loop)
 
     def on_frame(self, frame_bgr: np.ndarray | None, pose: Pose | None, state: EngineState, events: list[Event]) -> None:
-        self.overlay.observe(frame_bgr, pose, state, events)
-        image = self.overlay.draw_latest()
-        if image is None:
-            return
-        self._show(image)
-        self.frames_shown += 1
-        self._handle_key(self._poll_key(1))  # the window repaints here
-        captured_at = getattr(self.controls.source, "captured_at", None)
-        if captured_at is not None:
-            self.latencies.append(time.perf_counter() - captured_at)
+        self._raise_display_error()
+        changed = self._apply_inputs()  # what the user did since the last frame
+        view = self.overlay.view_of(frame_bgr, pose, state, events)
+        if changed:  # the view may have been made before the keys (by the recording): show their effect now
+            view = self.overlay.refreshed()
+        if view is not None:
+            self._views.put(view)
+        # Paused: the session waits here; the GUI thread keeps the window painted and reading keys.
         while self.controls.paused and self.controls.ended_by is None:
-            self._show(self.overlay.draw_latest())
-            self._handle_key(self._poll_key(PAUSE_POLL_MS))
+            if self._apply_inputs(wait_s=WINDOW_POLL_MS / 1000):
+                view = self.overlay.refreshed()
+                if view is not None:
+                    self._views.put(view)
+            self._raise_display_error()
         if self.controls.ended_by is not None:
             raise StopSession(self.controls.ended_by)
 
-    def _show(self, image: np.ndarray) -> None:
-        cv2.imshow(WINDOW_NAME, image)
+    def _apply_inputs(self, wait_s: float = 0.0) -> bool:
+        """Applies the keys (and a window close) the GUI thread queued, waiting up to ``wait_s`` for the first.
 
-    def _poll_key(self, wait_ms: int) -> int:
-        """Processes window events for ``wait_ms``; returns the key pressed (or -1). Notices a closed window."""
-        key = cv2.waitKey(wait_ms)
-        if self._window_closed():
-            self._open = False
-            self.controls.stop("window closed")
-        return key & 0xFF if key != -1 else -1
-
-    @staticmethod
-    def _window_closed() -> bool:
+        Returns:
+            True when a key changed the picture (pause, mirror, reset).
+        """
+        changed = False
         try:
-            return cv2.getWindowProperty(WINDOW_NAME, cv2.WND_PROP_VISIBLE) < 1
-        except cv2.error:  # the window is already gone
-            return True
+            pressed = self._inputs.get(timeout=wait_s) if wait_s > 0 else self._inputs.get_nowait()
+            while True:
+                if pressed == WINDOW_CLOSED:
+                    self.controls.stop("window closed")
+                else:
+                    changed |= self._handle_key(pressed)
+                pressed = self._inputs.get_nowait()
+        except queue.Empty:
+            pass
+        return changed
 
-    def _handle_key(self, key: int) -> None:
+    def _handle_key(self, key: int) -> bool:
+        """Acts on one key; True if the picture changes."""
         if key in QUIT_KEYS:
             self.controls.stop("Esc key" if key == 27 else "q key")
         elif key in PAUSE_KEYS:
             self.controls.toggle_pause()
-            self.overlay.redraw()
         elif key in RESET_KEYS:
             self.controls.reset()
-            self.overlay.redraw()
         elif key in MIRROR_KEYS:
             self.controls.toggle_mirror()
-            self.overlay.redraw()
+        else:
+            return False
+        return key not in QUIT_KEYS
+
+    def _raise_display_error(self) -> None:
+        """Raises, once, the error that ended the display loop (a drawing bug, an OpenCV error)."""
+        display = self._display
+        if display is not None and display.done() and not self._display_error_raised:
+            error = display.exception()
+            if error is not None:
+                self._display_error_raised = True
+                raise error
 
     def on_finish(self, summary: SessionSummary) -> None:
-        if self._open:
-            cv2.destroyWindow(WINDOW_NAME)
-            cv2.waitKey(1)  # let the window system process the close
-            self._open = False
+        # Never raises: the sinks after this one (a recording) must still be finished.
+        self._views.close()  # the display loop closes the window and returns
+        display, self._display = self._display, None
+        if display is not None:
+            try:
+                error = display.exception(timeout=WINDOW_CLOSE_TIMEOUT_S)
+            except TimeoutError:
+                log.warning("the live window did not close within %.0f s", WINDOW_CLOSE_TIMEOUT_S)
+            else:
+                if error is not None and not self._display_error_raised:
+                    log.error("the live window failed: %s", error)
+        log.info("shown %d frames (%d skipped: the window fell behind the loop)", self.frames_shown,
+                 self.frames_skipped)
         if self.latencies:
             ms = np.percentile(np.asarray(self.latencies) * 1000.0, [50, 95])
-            log.info("shown %d frames; capture to screen %.0f ms median, %.0f ms at the 95th percentile",
-                     self.frames_shown, ms[0], ms[1])
+            log.info("capture to screen %.0f ms median, %.0f ms at the 95th percentile", ms[0], ms[1])
+
+    # ------------------------------------------------------------------ the GUI thread
+
+    def _open(self, size: tuple[int, int], title: str, first_image: np.ndarray) -> None:
+        self._window.open(size, title)
+        # Something to look at at once: the first frame still has the model's warm-up ahead of it.
+        self._window.show(first_image)
+        self._window.poll_key(1)
+
+    def _display_loop(self) -> None:
+        """Shows the newest view until the session ends (the slot is closed) or the user closes the window."""
+        last_frame = None
+        try:
+            while not self._views.closed:
+                view = self._views.take(timeout=WINDOW_POLL_MS / 1000)
+                if view is not None:
+                    self._window.show(view.draw(self._spec))
+                key = self._window.poll_key(1)  # the window repaints here
+                if view is not None and view.frame is not last_frame:  # not a redraw after a key
+                    last_frame = view.frame
+                    self.frames_shown += 1
+                    if view.captured_at is not None:
+                        self.latencies.append(time.perf_counter() - view.captured_at)
+                if key != -1:
+                    self._inputs.put(key)
+                if self._window.is_closed():
+                    # Show nothing more: imshow would open the window again.
+                    self._inputs.put(WINDOW_CLOSED)
+                    return
+        finally:
+            self._window.close()
 
 
 class RecordingSink:
@@ -654,18 +801,26 @@ class RecordingSink:
     would play back too fast. Each frame is written as many times as needed to keep the video's clock
     (frame k at k / fps) with the session's, so a minute of session is a minute of video.
 
+    Threads: the loop's thread gets each frame's `LiveView` from the overlay and decides how many times to
+    write it; a worker thread (``posecheck-record``) draws and encodes it, while the loop goes on with the
+    next frame. The worker touches only the immutable view and its own video file. Every frame is written
+    (a bounded queue: the loop waits if the worker falls behind).
+
     Args:
         path: output file; ``.mp4`` is written with the ``mp4v`` codec (the pip OpenCV wheels have no H.264
             encoder), ``.avi`` with MJPG.
-        overlay: the same overlay the window uses (each frame is drawn once).
+        overlay: the same overlay the window uses (one view per frame for both).
     """
 
     def __init__(self, path: str | Path, overlay: LiveOverlay) -> None:
         self.path = Path(path)
         self.overlay = overlay
         self._writer = None
+        self._worker: BackgroundWorker | None = None
         self._fps = 0.0
         self._t0: float | None = None
+        self._frames_queued = 0  # loop's thread
+        #: Frames written to the file (by the worker; final after on_finish).
         self.frames_written = 0
 
     def on_start(self, info: SessionInfo) -> None:
@@ -675,25 +830,40 @@ class RecordingSink:
         if not self._writer.isOpened():
             self._writer = None
             raise InputError(f"cannot write video {self.path} (codec {fourcc})")
+        self._worker = BackgroundWorker(RECORD_QUEUE_DEPTH, name="posecheck-record")
 
     def on_frame(self, frame_bgr: np.ndarray | None, pose: Pose | None, state: EngineState, events: list[Event]) -> None:
-        if self._writer is None or frame_bgr is None:
+        if self._worker is None or frame_bgr is None:
             return
-        if self.overlay.latest is None or self.overlay.latest[0] is not frame_bgr:
-            self.overlay.observe(frame_bgr, pose, state, events)  # no window drew it first
-        image = self.overlay.draw_latest()
+        view = self.overlay.view_of(frame_bgr, pose, state, events)
         if self._t0 is None:
             self._t0 = state.t
         due = int(round((state.t - self._t0) * self._fps)) + 1  # frames the video should hold by now
-        for _ in range(max(1, due - self.frames_written)):
+        copies = max(1, due - self._frames_queued)
+        self._frames_queued += copies
+        self._worker.submit(self._write, view, copies)
+
+    def _write(self, view: LiveView, copies: int) -> None:
+        """On the worker: draws the view and writes it ``copies`` times."""
+        image = view.draw(self.overlay.spec)
+        for _ in range(copies):
             self._writer.write(image)
             self.frames_written += 1
 
     def on_finish(self, summary: SessionSummary) -> None:
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
-            log.info("saved the session video %s (%d frames)", self.path, self.frames_written)
+        worker, self._worker = self._worker, None
+        if worker is None:
+            return
+        try:
+            worker.flush()  # raises a failed write
+        finally:
+            worker.call(self._release)
+            worker.close()
+        log.info("saved the session video %s (%d frames)", self.path, self.frames_written)
+
+    def _release(self) -> None:
+        self._writer.release()
+        self._writer = None
 
 
 @dataclass
@@ -888,15 +1058,18 @@ def run_live(
     controls = LiveControls(source=source, engine=engine, mirror=mirror)
     overlay = LiveOverlay(spec, controls)
     sinks: list = []
+    if record is not None:
+        sinks.append(RecordingSink(record, overlay))
     if window:
+        # Last: once its window is open no other sink's on_start can fail, which would leave the window
+        # open with no session to end it (on_finish is only called for a session that started).
         sinks.append(WindowSink(overlay, controls))
     else:
         sinks.append(terminal if terminal is not None else TerminalSink(spec))
-    if record is not None:
-        sinks.append(RecordingSink(record, overlay))
     with stop_on_signals(controls):
-        # Sinks run in the loop's thread (background=0): the window's keys act at once, every GUI call stays
-        # on one thread, and the capture thread already keeps the camera from waiting on us.
+        # Sinks are called on the loop's thread (background=0): they hand their slow work to their own threads
+        # (the GUI thread, the recorder's worker) and keys must act on the loop's thread; the capture thread
+        # already keeps the camera from waiting on us.
         session = run_session(source, estimator, engine, sinks, exercise=spec.id, background=0)
     if session.interrupted and controls.ended_by is None:
         controls.ended_by = "Ctrl-C"

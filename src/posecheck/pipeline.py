@@ -505,8 +505,8 @@ def background_safe(sink: Any) -> bool:
     A sink declares it when it only writes its own outputs (a video file, a trace) and shares no state with
     other sinks or with the loop. Sinks that do not declare it stay on the loop's thread. That default
     matters: OpenCV's windows must stay on one thread for the life of the process (showing a window from
-    a second worker thread, after a first one ended, hangs), and a window's keys act on the source and the
-    engine, which the loop's thread is using.
+    a second worker thread, after a first one ended, hangs: `posecheck.gui` keeps one), and a window's keys
+    act on the source and the engine, which the loop's thread is using.
     """
     return bool(getattr(sink, "background_safe", False))
 
