@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from posecheck.bench import bench_bare_estimator, preload_frames
+from posecheck.bench import bench_bare_estimator, per_second, preload_frames
 
 
 class BusyMeter:
@@ -75,7 +75,7 @@ def live_capacity(clip: Path, model_path: Path, exercise: str, *, window: bool, 
         "view": "window" if window else "terminal",
         "frames_shown": result.session.frames,
         "frames_dropped": result.frames_dropped,
-        "capacity_fps": frames / busy if busy > 0 else 0.0,
+        "capacity_fps": per_second(frames, busy),
         "busy_ms_per_frame": 1000 * busy / frames if frames else 0.0,
     }
 

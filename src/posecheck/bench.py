@@ -56,6 +56,11 @@ MAX_PRELOAD_BYTES = 2 * 1024**3
 # ---------------------------------------------------------------------------------------------- results
 
 
+def per_second(amount: float, seconds: float) -> float:
+    """``amount / seconds``; 0.0 for an empty interval (too few frames were timed)."""
+    return amount / seconds if seconds > 0 else 0.0
+
+
 @dataclass
 class Rate:
     """Frames timed after the warm-up, and how fast they went.
@@ -72,12 +77,12 @@ class Rate:
 
     @property
     def fps(self) -> float:
-        return self.frames / self.seconds if self.seconds > 0 else 0.0
+        return per_second(self.frames, self.seconds)
 
     @property
     def cpu_share(self) -> float:
         """Process CPU time / wall time: 1.0 is one core kept busy, 2.0 two."""
-        return self.cpu_s / self.seconds if self.seconds > 0 else 0.0
+        return per_second(self.cpu_s, self.seconds)
 
     def to_dict(self) -> dict[str, float]:
         return {"frames": self.frames, "seconds": self.seconds, "fps": self.fps, "cpu_share": self.cpu_share}
@@ -316,7 +321,7 @@ class EngineRate:
 
     @property
     def fps(self) -> float:
-        return self.frames / self.seconds if self.seconds > 0 else 0.0
+        return per_second(self.frames, self.seconds)
 
     @property
     def us_per_frame(self) -> float:
