@@ -15,7 +15,6 @@ are large and not ours.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import subprocess
 import sys
 import tarfile
@@ -23,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 from posecheck.estimators.model import build_bundle, cache_dir
+from posecheck.samples import sha256_of
 
 NPM_PACKAGE = "@mediapipe/pose@0.5.1675469404"
 #: sha256 of the landmark models in that package version (checked before bundling).
@@ -30,10 +30,6 @@ LANDMARK_SHA256 = {
     "lite": "f17bfbecadb61c3be1baa8b8d851cc6619c870a87167b32848ad20db306b9d61",
     "heavy": "59e42d71bcd44cbdbabc419f0ff76686595fd265419566bd4009ef703ea8e1fe",
 }
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def fetch_package(into: Path) -> Path:
@@ -56,7 +52,7 @@ def build_models(source: Path, out: Path) -> list[Path]:
         tflite = source / f"pose_landmark_{variant}.tflite"
         if not tflite.is_file():
             raise SystemExit(f"{tflite}: missing")
-        if _sha256(tflite) != sha256:
+        if sha256_of(tflite) != sha256:
             raise SystemExit(f"{tflite}: unexpected sha256 (not the model of {NPM_PACKAGE})")
         task = out / f"pose_landmarker_{variant}_posecheck.task"
         task.write_bytes(build_bundle(tflite, variant))
