@@ -23,8 +23,9 @@ from posecheck.errors import InputError, SpecError
 from conftest import REPO_ROOT, requires_shared_videos, shared_clip, trace_path
 
 runner = CliRunner()
-#: Hand count of cat_cow_01 (shared/videos/labels.yaml) that the cat-cow spec must reproduce.
+#: Hand counts of cat_cow_01 and cat_cow_03 (shared/videos/labels.yaml) that the cat-cow spec must reproduce.
 CAT_COW_01_REPS = 2
+CAT_COW_03_REPS = 1
 
 
 def _command_paths() -> list[tuple[str, ...]]:
@@ -183,7 +184,9 @@ def test_analyze_trace_json_to_a_file_and_default_output_folder(tmp_path, monkey
     result = runner.invoke(app, ["analyze", str(trace_path("cat_cow_01")), "-e", "cat-cow", "--json", "r.json", "--no-video"])
     assert result.exit_code == 0, result.output
     default_out = tmp_path / "posecheck-out" / "cat_cow_01"
-    assert json.loads((tmp_path / "r.json").read_text()) == json.loads((default_out / "report.json").read_text())
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report == json.loads((default_out / "report.json").read_text())
+    assert report["reps"] == CAT_COW_01_REPS
     assert (default_out / "reps.csv").is_file()
 
 
@@ -204,13 +207,14 @@ def test_analyze_trace_draws_the_skeleton_on_a_blank_video(tmp_path):
     ok, frame = cap.read()
     cap.release()
     assert ok and frame.shape == (628, 864, 3) and frame.std() > 5  # a canvas with a drawing on it
+    assert json.loads((tmp_path / "report.json").read_text())["reps"] == CAT_COW_03_REPS
 
 
 def test_verbose_logs_go_to_stderr(tmp_path):
     result = runner.invoke(app, ["-v", "analyze", str(trace_path("cat_cow_03")), "-e", "cat-cow", "--out", str(tmp_path), "--json", "-", "--no-video"])
     assert result.exit_code == 0
     assert "session started" in result.stderr and "session started" not in result.stdout
-    json.loads(result.stdout)
+    assert json.loads(result.stdout)["reps"] == CAT_COW_03_REPS
 
 
 # ------------------------------------------------------------------------------------------------ models

@@ -49,7 +49,9 @@ def test_table_output_lists_the_clip_and_totals_and_skipped_clips(labels_file):
     result = invoke(labels_file, "--traces", TRACES)
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "cat_cow_01.mp4" in out
+    row = next(line for line in out.splitlines() if "cat_cow_01.mp4" in line)
+    # clip, exercise, truth, posecheck's count
+    assert [cell.strip() for cell in row.split("│")[1:5]] == ["cat_cow_01.mp4", "cat-cow", "2", "2"]
     assert "no spec 'no-such-exercise'" in out
     assert "baseline (same clips)" in out and "MAE" in out
 
@@ -68,7 +70,8 @@ def test_json_to_a_file_also_prints_the_tables(labels_file, tmp_path):
     out = tmp_path / "report.json"
     result = invoke(labels_file, "--traces", TRACES, "--only", "cat_cow_01", "--json", out)
     assert result.exit_code == 0, result.output
-    assert json.loads(out.read_text())["clips"][0]["clip"] == "cat_cow_01.mp4"
+    clip = json.loads(out.read_text())["clips"][0]
+    assert clip["clip"] == "cat_cow_01.mp4" and clip["posecheck"]["counted_reps"] == 2
     assert "cat_cow_01.mp4" in result.stdout
 
 
