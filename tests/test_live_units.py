@@ -243,6 +243,23 @@ def test_status_line_shows_setup_guidance_before_counting():
     assert line == "Cat-Cow: 0 of 10 slow reps | phase cow | 25 fps | setup: Come onto your hands and knees."
 
 
+@pytest.mark.parametrize(
+    ("changes", "message", "status_end"),
+    [  # lost beats setup beats cue, in the banner and the status line alike
+        ({"tracking": False, "ready": False, "not_ready_reason": "Kneel.", "cue": "Slower."}, ("lost", None),
+         " | looking for you"),
+        ({"ready": False, "not_ready_reason": "Kneel.", "cue": "Slower."}, ("setup", "Kneel."), " | setup: Kneel."),
+        ({"ready": False, "not_ready_reason": None, "cue": "Slower."}, ("cue", "Slower."), " | Slower."),
+        ({"cue": "Slower."}, ("cue", "Slower."), " | Slower."),
+        ({}, None, " | phase cow"),
+    ],
+)
+def test_banner_and_status_line_show_the_most_urgent_message(changes, message, status_end):
+    state = make_state(**changes)
+    assert render.state_message(state) == message
+    assert live.status_line(state, SPEC, None).endswith(status_end)
+
+
 # ------------------------------------------------------------------------------------------------ controls
 
 

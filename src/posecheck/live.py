@@ -993,12 +993,10 @@ def status_line(state: EngineState, spec, fps: float | None) -> str:
         parts.append(f"hold {state.hold_seconds:.1f}{hold_target} s")
     if fps is not None:
         parts.append(f"{fps:.0f} fps")
-    if not state.tracking:
-        parts.append("looking for you")
-    elif not state.ready and state.not_ready_reason:
-        parts.append(f"setup: {state.not_ready_reason}")
-    elif state.cue:
-        parts.append(state.cue)
+    message = render.state_message(state)
+    if message is not None:
+        kind, text = message
+        parts.append("looking for you" if kind == "lost" else f"setup: {text}" if kind == "setup" else text)
     return " | ".join(parts)
 
 
