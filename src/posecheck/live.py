@@ -62,7 +62,7 @@ from posecheck.errors import DisplayError, InputError
 from posecheck.gui import GuiThread, LatestSlot, OpenCvWindow, gui_thread
 from posecheck.pipeline import BackgroundWorker
 from posecheck.pose import X, Pose
-from posecheck.session import SessionInfo, StopSession
+from posecheck.session import SessionInfo, StopSession, open_video_writer
 
 log = logging.getLogger(__name__)
 
@@ -826,9 +826,8 @@ class RecordingSink:
     def on_start(self, info: SessionInfo) -> None:
         fourcc = "MJPG" if self.path.suffix.lower() == ".avi" else "mp4v"
         self._fps = info.fps
-        self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*fourcc), info.fps, info.frame_size)
-        if not self._writer.isOpened():
-            self._writer = None
+        self._writer = open_video_writer(self.path, fourcc, info.fps, info.frame_size)
+        if self._writer is None:
             raise InputError(f"cannot write video {self.path} (codec {fourcc})")
         self._worker = BackgroundWorker(RECORD_QUEUE_DEPTH, name="posecheck-record")
 
