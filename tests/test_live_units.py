@@ -605,6 +605,23 @@ def test_the_newest_frame_wins_when_the_window_falls_behind(window):
     assert window.sink.frames_skipped == 2 and window.sink.frames_shown == 2
 
 
+def test_capture_to_screen_latency_is_measured_once_per_frame_shown(window, caplog):
+    wait_until(lambda: len(window.fake.shown) == 1, "the starting screen")
+    for t in (0.1, 0.2):
+        window.source.captured_at = time.perf_counter()  # the source's capture time of the frame in hand
+        window.sink.on_frame(grey_frame(), None, make_state(t=t), [])
+        wait_until(lambda: window.sink.frames_shown == round(t * 10), "the frame on screen")
+    window.fake.keys.put(ord("m"))  # a redraw of the same frame: not a new latency
+    wait_until(window.fake.keys.empty, "the GUI thread to read m")
+    window.sink.on_frame(window.sink.overlay.latest.frame, None, make_state(t=0.2), [])
+    wait_until(lambda: len(window.fake.shown) == 4, "the mirrored redraw")
+    with caplog.at_level("INFO", logger="posecheck.live"):
+        window.sink.on_finish(SessionSummary("cat-cow", 0, {}, [], [], [], []))
+    latency = window.sink.latency.summary()["capture to screen"]
+    assert latency.count == window.sink.frames_shown == 2 and 0 < latency.median_ms <= latency.p95_ms < WAIT_S * 1000
+    assert "ms at the 95th percentile" in caplog.text
+
+
 def test_keys_are_applied_on_the_loops_thread_at_its_next_frame(window):
     window.engine.update(0.0, None)
     for key in (ord("m"), ord("r")):

@@ -60,7 +60,7 @@ from posecheck.engine.events import (
 )
 from posecheck.errors import DisplayError, InputError
 from posecheck.gui import GuiThread, LatestSlot, OpenCvWindow, gui_thread
-from posecheck.pipeline import BackgroundWorker
+from posecheck.pipeline import BackgroundWorker, StageTimes
 from posecheck.pose import X, Pose
 from posecheck.session import SessionInfo, StopSession, open_video_writer
 
@@ -662,8 +662,9 @@ class WindowSink:
         self._display_error_raised = False
         #: Frames shown, each counted once however often a key had it redrawn (written by the GUI thread).
         self.frames_shown = 0
-        #: Seconds from capture to the frame being on screen, one per frame shown (when the source says).
-        self.latencies: list[float] = []
+        #: Seconds from capture to the frame being on screen, under "capture to screen", per frame shown (when
+        #: the source says). Bounded: a count and a total of every frame, the percentiles of the latest ones.
+        self.latency = StageTimes()
 
     @property
     def frames_skipped(self) -> int:
@@ -758,9 +759,10 @@ class WindowSink:
                     log.error("the live window failed: %s", error)
         log.info("shown %d frames (%d skipped: the window fell behind the loop)", self.frames_shown,
                  self.frames_skipped)
-        if self.latencies:
-            ms = np.percentile(np.asarray(self.latencies) * 1000.0, [50, 95])
-            log.info("capture to screen %.0f ms median, %.0f ms at the 95th percentile", ms[0], ms[1])
+        latency = self.latency.summary().get("capture to screen")
+        if latency is not None:
+            log.info("capture to screen %.0f ms median, %.0f ms at the 95th percentile", latency.median_ms,
+                     latency.p95_ms)
 
     # ------------------------------------------------------------------ the GUI thread
 
@@ -783,7 +785,7 @@ class WindowSink:
                     last_frame = view.frame
                     self.frames_shown += 1
                     if view.captured_at is not None:
-                        self.latencies.append(time.perf_counter() - view.captured_at)
+                        self.latency.add("capture to screen", time.perf_counter() - view.captured_at)
                 if key != -1:
                     self._inputs.put(key)
                 if self._window.is_closed():
