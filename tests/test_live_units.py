@@ -243,6 +243,23 @@ def test_status_line_shows_setup_guidance_before_counting():
     assert line == "Cat-Cow: 0 of 10 slow reps | phase cow | 25 fps | setup: Come onto your hands and knees."
 
 
+@pytest.mark.parametrize(
+    ("changes", "message", "status_end"),
+    [  # lost beats setup beats cue, in the banner and the status line alike
+        ({"tracking": False, "ready": False, "not_ready_reason": "Kneel.", "cue": "Slower."}, ("lost", None),
+         " | looking for you"),
+        ({"ready": False, "not_ready_reason": "Kneel.", "cue": "Slower."}, ("setup", "Kneel."), " | setup: Kneel."),
+        ({"ready": False, "not_ready_reason": None, "cue": "Slower."}, ("cue", "Slower."), " | Slower."),
+        ({"cue": "Slower."}, ("cue", "Slower."), " | Slower."),
+        ({}, None, " | phase cow"),
+    ],
+)
+def test_banner_and_status_line_show_the_most_urgent_message(changes, message, status_end):
+    state = make_state(**changes)
+    assert render.state_message(state) == message
+    assert live.status_line(state, SPEC, None).endswith(status_end)
+
+
 # ------------------------------------------------------------------------------------------------ controls
 
 
@@ -388,7 +405,7 @@ def test_recording_to_an_unwritable_place_is_one_clear_error(tmp_path):
     from posecheck.errors import InputError
 
     sink = live.RecordingSink(tmp_path / "missing" / "session.mp4", live.LiveOverlay(SPEC, live.LiveControls(FakeSource())))
-    with pytest.raises(InputError, match="cannot write video"):
+    with pytest.raises(InputError, match=r"^cannot write video .*session\.mp4 \(codec mp4v\)$"):
         sink.on_start(INFO)
 
 
@@ -586,6 +603,23 @@ def test_the_newest_frame_wins_when_the_window_falls_behind(window):
     wait_until(lambda: len(window.fake.shown) == 3, "the newest frame")
     assert [corner_value(image) for image in window.fake.shown[1:]] == [10, 40]
     assert window.sink.frames_skipped == 2 and window.sink.frames_shown == 2
+
+
+def test_capture_to_screen_latency_is_measured_once_per_frame_shown(window, caplog):
+    wait_until(lambda: len(window.fake.shown) == 1, "the starting screen")
+    for t in (0.1, 0.2):
+        window.source.captured_at = time.perf_counter()  # the source's capture time of the frame in hand
+        window.sink.on_frame(grey_frame(), None, make_state(t=t), [])
+        wait_until(lambda: window.sink.frames_shown == round(t * 10), "the frame on screen")
+    window.fake.keys.put(ord("m"))  # a redraw of the same frame: not a new latency
+    wait_until(window.fake.keys.empty, "the GUI thread to read m")
+    window.sink.on_frame(window.sink.overlay.latest.frame, None, make_state(t=0.2), [])
+    wait_until(lambda: len(window.fake.shown) == 4, "the mirrored redraw")
+    with caplog.at_level("INFO", logger="posecheck.live"):
+        window.sink.on_finish(SessionSummary("cat-cow", 0, {}, [], [], [], []))
+    latency = window.sink.latency.summary()["capture to screen"]
+    assert latency.count == window.sink.frames_shown == 2 and 0 < latency.median_ms <= latency.p95_ms < WAIT_S * 1000
+    assert "ms at the 95th percentile" in caplog.text
 
 
 def test_keys_are_applied_on_the_loops_thread_at_its_next_frame(window):

@@ -184,3 +184,11 @@ def test_video_writer_skips_frameless_sources(tmp_path):
     sink = VideoWriterSink(tmp_path / "out.mp4")
     run_session(ListSource(3, frames=False), EveryOtherEstimator(), CountingEngine(), [sink], exercise="fake")
     assert sink.frames_written == 0
+
+
+def test_video_writer_to_an_unwritable_place_is_one_clear_error(tmp_path):
+    from posecheck.errors import InputError
+
+    sink = VideoWriterSink(tmp_path / "missing" / "out.mp4")
+    with pytest.raises(InputError, match=r"cannot write video .*out\.mp4 \(codec mp4v, \d+x\d+\)"):
+        run_session(ListSource(3), EveryOtherEstimator(), CountingEngine(), [sink], exercise="fake", background=0)

@@ -60,9 +60,9 @@ from posecheck.engine.events import (
 )
 from posecheck.errors import DisplayError, InputError
 from posecheck.gui import GuiThread, LatestSlot, OpenCvWindow, gui_thread
-from posecheck.pipeline import BackgroundWorker
+from posecheck.pipeline import BackgroundWorker, StageTimes
 from posecheck.pose import X, Pose
-from posecheck.session import SessionInfo, StopSession
+from posecheck.session import SessionInfo, StopSession, open_video_writer
 
 log = logging.getLogger(__name__)
 
@@ -662,8 +662,9 @@ class WindowSink:
         self._display_error_raised = False
         #: Frames shown, each counted once however often a key had it redrawn (written by the GUI thread).
         self.frames_shown = 0
-        #: Seconds from capture to the frame being on screen, one per frame shown (when the source says).
-        self.latencies: list[float] = []
+        #: Seconds from capture to the frame being on screen, under "capture to screen", per frame shown (when
+        #: the source says). Bounded: a count and a total of every frame, the percentiles of the latest ones.
+        self.latency = StageTimes()
 
     @property
     def frames_skipped(self) -> int:
@@ -758,9 +759,10 @@ class WindowSink:
                     log.error("the live window failed: %s", error)
         log.info("shown %d frames (%d skipped: the window fell behind the loop)", self.frames_shown,
                  self.frames_skipped)
-        if self.latencies:
-            ms = np.percentile(np.asarray(self.latencies) * 1000.0, [50, 95])
-            log.info("capture to screen %.0f ms median, %.0f ms at the 95th percentile", ms[0], ms[1])
+        latency = self.latency.summary().get("capture to screen")
+        if latency is not None:
+            log.info("capture to screen %.0f ms median, %.0f ms at the 95th percentile", latency.median_ms,
+                     latency.p95_ms)
 
     # ------------------------------------------------------------------ the GUI thread
 
@@ -783,7 +785,7 @@ class WindowSink:
                     last_frame = view.frame
                     self.frames_shown += 1
                     if view.captured_at is not None:
-                        self.latencies.append(time.perf_counter() - view.captured_at)
+                        self.latency.add("capture to screen", time.perf_counter() - view.captured_at)
                 if key != -1:
                     self._inputs.put(key)
                 if self._window.is_closed():
@@ -826,9 +828,8 @@ class RecordingSink:
     def on_start(self, info: SessionInfo) -> None:
         fourcc = "MJPG" if self.path.suffix.lower() == ".avi" else "mp4v"
         self._fps = info.fps
-        self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*fourcc), info.fps, info.frame_size)
-        if not self._writer.isOpened():
-            self._writer = None
+        self._writer = open_video_writer(self.path, fourcc, info.fps, info.frame_size)
+        if self._writer is None:
             raise InputError(f"cannot write video {self.path} (codec {fourcc})")
         self._worker = BackgroundWorker(RECORD_QUEUE_DEPTH, name="posecheck-record")
 
@@ -993,12 +994,10 @@ def status_line(state: EngineState, spec, fps: float | None) -> str:
         parts.append(f"hold {state.hold_seconds:.1f}{hold_target} s")
     if fps is not None:
         parts.append(f"{fps:.0f} fps")
-    if not state.tracking:
-        parts.append("looking for you")
-    elif not state.ready and state.not_ready_reason:
-        parts.append(f"setup: {state.not_ready_reason}")
-    elif state.cue:
-        parts.append(state.cue)
+    message = render.state_message(state)
+    if message is not None:
+        kind, text = message
+        parts.append("looking for you" if kind == "lost" else f"setup: {text}" if kind == "setup" else text)
     return " | ".join(parts)
 
 

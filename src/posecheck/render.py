@@ -235,16 +235,32 @@ def _unit_of(spec, key: str) -> str | None:
     return measure.unit if measure is not None else None
 
 
+def state_message(state: EngineState) -> tuple[str, str | None] | None:
+    """The one message the state asks to show, most urgent first (this banner, the live status line).
+
+    Returns:
+        ``("lost", None)`` while nobody is tracked, else ``("setup", reason)`` while the setup is not right,
+        else ``("cue", text)`` for the latest cue; None when there is nothing to say. Each view words it.
+    """
+    if not state.tracking:
+        return "lost", None
+    if not state.ready and state.not_ready_reason:
+        return "setup", state.not_ready_reason
+    if state.cue:
+        return "cue", state.cue
+    return None
+
+
 def _draw_banner(img: np.ndarray, state: EngineState, style: Style) -> None:
     """Bottom banner: tracking lost, then setup guidance, then the latest cue (one at a time)."""
-    if not state.tracking:
-        text, colour = "Looking for you - please step into view", WARNING_COLOUR
-    elif not state.ready and state.not_ready_reason:
-        text, colour = state.not_ready_reason, WARNING_COLOUR
-    elif state.cue:
-        text, colour = state.cue, CUE_COLOUR
-    else:
+    message = state_message(state)
+    if message is None:
         return
+    kind, text = message
+    if kind == "lost":
+        text, colour = "Looking for you - please step into view", WARNING_COLOUR
+    else:
+        colour = WARNING_COLOUR if kind == "setup" else CUE_COLOUR
     height, width = img.shape[:2]
     lines = _wrap(text, width - 4 * style.margin, style)
     top = height - style.margin - len(lines) * style.line_height - style.margin

@@ -290,6 +290,18 @@ def _hand_on_end_events(engine: Engine, sinks: Sequence[Sink], t_end: float) -> 
 # ------------------------------------------------------------------------------------------------ sinks
 
 
+def open_video_writer(path: Path, fourcc: str, fps: float, frame_size: tuple[int, int]):
+    """A ``cv2.VideoWriter`` for ``path`` (``fourcc`` codec, ``frame_size`` (width, height) pixels), or None
+    when OpenCV cannot write it (the caller says why, in its own words)."""
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, frame_size)
+    if not writer.isOpened():
+        writer.release()
+        return None
+    return writer
+
+
 class VideoWriterSink:
     """Writes every frame (optionally drawn on first) to a video file.
 
@@ -320,13 +332,8 @@ class VideoWriterSink:
         self.frames_written = 0
 
     def on_start(self, info: SessionInfo) -> None:
-        import cv2
-
-        self._writer = cv2.VideoWriter(
-            str(self.path), cv2.VideoWriter_fourcc(*self.fourcc), info.fps, info.frame_size
-        )
-        if not self._writer.isOpened():
-            self._writer = None
+        self._writer = open_video_writer(self.path, self.fourcc, info.fps, info.frame_size)
+        if self._writer is None:
             raise InputError(f"cannot write video {self.path} (codec {self.fourcc}, {info.frame_size[0]}x{info.frame_size[1]})")
 
     def on_frame(
