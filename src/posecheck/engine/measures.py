@@ -348,15 +348,14 @@ class MeasureSet:
                 else:
                     values[name] = _reduced(reduce, *pair)
 
-        visible_ok = all(self._required["left"](visible))
-        if self._required_mode != "fixed":
-            right_visible = all(self._required["right"](visible))
-            if self._required_mode == "auto":
-                visible_ok = visible_ok if auto_side == LEFT else right_visible
-            elif self._required_mode == "right":
-                visible_ok = right_visible
-            elif self._required_mode == "both":
-                visible_ok = visible_ok or right_visible  # lenient: side-on, the far side is often hidden
+        # Only the side(s) the mode reads are checked.
+        mode, required = self._required_mode, self._required
+        if mode == "both":  # lenient: side-on, the far side is often hidden
+            visible_ok = all(required["left"](visible)) or all(required["right"](visible))
+        elif mode == "auto":
+            visible_ok = all(required[SIDES[auto_side]](visible))
+        else:  # "left", "right", or "fixed" (no side-relative name: the two sides' getters are the same)
+            visible_ok = all(required["right" if mode == "right" else "left"](visible))
         return FrameMeasures(values, both, auto_side, view, visible_ok)
 
     def _raw(self, landmarks: np.ndarray, world: np.ndarray | None) -> list[float]:
