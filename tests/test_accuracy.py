@@ -61,11 +61,6 @@ KNOWN_FAILURES: dict[tuple[str, str], str] = {
     ("hold_time_within_a_second", "pelvic_tilt_11.mp4"): (
         "the tilt holds cannot be told from rest for the same reason: nothing is timed (exercise_specs/pelvic-tilt.yaml)"
     ),
-    ("hold_time_within_a_second", "seated_side_bend_01.mp4"): (
-        "the labelled holds (hold_times) end where the way back starts; the timer also runs through its first, "
-        "slow part, 1.1 and 1.5 s longer; a higher lean line would time nothing for a gentler bend "
-        "(exercise_specs/seated-side-bend.yaml, hold)"
-    ),
 }
 
 

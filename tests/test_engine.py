@@ -488,6 +488,49 @@ def test_a_warning_cue_pauses_the_hold_timer():
     assert hold.seconds == pytest.approx(2.8)  # 3.9 s in position minus the 1.1 s with a fault
 
 
+RELEASE = {**HOLD, "release": {"measure": "lift", "deepest": "max", "by": 0.1}}
+
+
+def test_a_release_ends_the_hold_where_the_way_back_starts():
+    # Up to 1.0, a slow start back (still in the top phase, 0.5+) and down: without a release the timer
+    # runs on through the slow part until top is left.
+    lifts = signal((0.0, 1), (1.0, 2)) + [0.98, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6] + signal((0.0, 1))
+    (plain,) = run(make_spec(hold=HOLD, reps=None, target={"seconds": 30.0}), lifts)[1].finish(4.0).holds
+    (released,) = run(make_spec(hold=RELEASE, reps=None, target={"seconds": 30.0}), lifts)[1].finish(4.0).holds
+    assert plain.end == pytest.approx(3.8)
+    assert released.end == pytest.approx(3.2)  # 0.9 is the last frame within 0.1 of the deepest 1.0
+    assert released.seconds == pytest.approx(2.2)
+
+
+def test_a_deepening_stretch_and_its_sway_keep_the_hold():
+    # Sinking deeper moves the deepest point along; a sway smaller than `by` around it is still holding.
+    lifts = signal((0.0, 1)) + [0.6 + 0.02 * i for i in range(20)] + [0.98, 0.93, 0.97, 0.94] * 5
+    _, engine = run(make_spec(hold=RELEASE, reps=None, target={"seconds": 30.0}), lifts + signal((0.0, 1)))
+    (hold,) = engine.finish(6.0).holds
+    assert hold.start == pytest.approx(1.0) and hold.end == pytest.approx(4.9)
+
+
+def test_easing_off_and_staying_there_is_timed_as_a_new_hold():
+    lifts = signal((0.0, 1), (1.0, 2), (0.8, 3), (0.0, 1))
+    _, engine = run(make_spec(hold=RELEASE, reps=None, target={"seconds": 30.0}), lifts)
+    holds = engine.finish(7.0).holds
+    assert [(round(h.start, 2), round(h.end, 2)) for h in holds] == [(1.0, 2.9), (3.6, 5.9)]  # the new hold from the frame after the first ended
+
+
+def test_a_short_ease_off_within_the_grace_pauses_the_hold():
+    lifts = signal((0.0, 1), (1.0, 2), (0.8, 0.3), (1.0, 2), (0.0, 1))
+    _, engine = run(make_spec(hold=RELEASE, reps=None, target={"seconds": 30.0}), lifts)
+    (hold,) = engine.finish(6.3).holds
+    assert hold.seconds == pytest.approx(3.8)  # 1.9 + 1.9 around the ease-off
+
+
+def test_a_hold_release_needs_a_known_measure():
+    data = copy.deepcopy(BASE)
+    data["hold"] = {**HOLD, "release": {"measure": "reach", "deepest": "max", "by": 0.1}}
+    spec, problems = check_spec_text(yaml.safe_dump(data, sort_keys=False), "lift.yaml")
+    assert spec is None and any("hold.release.measure" in p and "unknown measure 'reach'" in p for p in problems)
+
+
 def test_the_state_shows_the_running_hold():
     spec = make_spec(hold=HOLD, reps=None, target={"seconds": 30.0})
     _, engine = run(spec, signal((0.8, 2)))

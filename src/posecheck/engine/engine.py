@@ -134,7 +134,10 @@ class Engine:
                 )
             hold = None
             if spec.hold is not None:
-                hold = HoldTimer(spec.hold.min_seconds, spec.hold.exit_grace, spec.target.seconds, side)
+                release = spec.hold.release
+                hold = HoldTimer(
+                    spec.hold.min_seconds, spec.hold.exit_grace, spec.target.seconds, side, release.by if release else None
+                )
             learner = None
             if spec.adaptive is not None:
                 learner = RangeLearner(spec.adaptive.learn_reps, spec.adaptive.min_range, _start_anchor(spec, spec.adaptive.anchor))
@@ -169,6 +172,16 @@ class Engine:
         self._hold_phases = frozenset(spec.hold.phases) if spec.hold and spec.hold.phases else None
         self._hold_when = compile_conditions(spec.hold.when, per_side) if spec.hold else []
         self._pause_on = spec.hold.pause_on if spec.hold else "none"
+        # hold.release: the frame-value key of its measure on each machine's side, and the sign that makes
+        # larger values deeper into the held position
+        release = spec.hold.release if spec.hold else None
+        self._release_keys: dict[Side | None, str] = {}
+        self._release_sign = 1.0
+        if release is not None:
+            self._release_sign = 1.0 if release.deepest == "max" else -1.0
+            for machine in self._machines:
+                on_side = release.measure in per_side and machine.side is not None
+                self._release_keys[machine.side] = side_key(release.measure, machine.side) if on_side else release.measure
 
         # cues
         self._rules = [
@@ -642,7 +655,11 @@ class Engine:
             in_phase = self._hold_phases is None or machine.tracker.phase in self._hold_phases
             # An unknown condition is not holding: the timer runs only on evidence.
             in_position = in_phase and (not self._hold_when or check_all(self._hold_when, values, machine.side) is True)
-            events += hold.step(t, in_position, paused, evidence)
+            depth = None
+            if self._release_keys:
+                value = values[self._release_keys[machine.side]]
+                depth = None if value != value else self._release_sign * value  # NaN: unknown
+            events += hold.step(t, in_position, paused, evidence, depth)
 
     # ------------------------------------------------------------------------------------------ helpers
     def _reps_by_side(self) -> dict[str, int]:

@@ -103,6 +103,13 @@ def check_references(data: dict) -> list[Problem]:
     for i, name in enumerate(_sequence(hold.get("phases"))):
         need_phase(("hold", "phases", i), name)
     need_conditions(("hold", "when"), hold.get("when"))
+    release_measure = _mapping(hold.get("release")).get("measure")
+    need_measure(("hold", "release", "measure"), release_measure)
+    if isinstance(release_measure, str) and not per_side and _mapping(measures.get(release_measure)).get("reduce") == "per_side":
+        problems.append(
+            (("hold", "release", "measure"), f"measure '{release_measure}' has reduce: per_side, but the hold has one timer "
+             "for both sides (only a per_side phase measure gives one per side): use min, max or mean")
+        )
 
     # tempo
     tempo = _mapping(data.get("tempo"))

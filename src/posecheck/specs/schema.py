@@ -221,6 +221,18 @@ class Sides(_Strict):
 
 
 # --------------------------------------------------------------------------------------------- holds
+class HoldRelease(_Strict):
+    """Ends a hold once the person has started back out of it, before the position's range is left."""
+
+    measure: Name = Field(description="the measure that says how deep into the held position the person is")
+    deepest: Literal["min", "max"] = Field(description="which end of the measure is deeper into the position")
+    by: float = Field(
+        gt=0,
+        description="the hold ends once the measure has come back this far (its units) from its deepest value "
+        "in the hold; pick it above the measure's sway while holding still",
+    )
+
+
 class Hold(_Strict):
     """A hold: a timer that runs while the hold position (and good form) is kept, and pauses otherwise."""
 
@@ -232,6 +244,9 @@ class Hold(_Strict):
     )
     pause_on: Literal["warning", "any", "none"] = Field(
         "warning", description="which active form cues pause the timer (by severity)"
+    )
+    release: HoldRelease | None = Field(
+        None, description="end the hold when the person starts back, not only when the position is left"
     )
 
     @model_validator(mode="after")
