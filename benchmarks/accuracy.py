@@ -1,5 +1,5 @@
 """Regenerates benchmarks/ACCURACY.md: posecheck's counting accuracy on the labelled clips, next to the
-AIGym-style baseline, with the robustness variants (mirrored, x0.75 / x1.5 speed, landmark noise).
+AIGym-style baseline, with the robustness variants (mirrored, x0.75 / x1.5 speed, landmark noise, camera roll).
 
 Usage (from the repository root):
     python benchmarks/accuracy.py                       # replay tests/data/traces (fast, no mediapipe)
@@ -36,7 +36,7 @@ USAGE_NOTE = """\
 ```sh
 # one clip, replaying its committed landmark trace (fast, no mediapipe):
 posecheck eval tests/data/labels.yaml --traces tests/data/traces --only cat_cow_01.mp4
-# every clip of your exercise, with the robustness variants (mirrored, x0.75 / x1.5 speed, 0.5 % noise):
+# every clip of your exercise, with the robustness variants (mirrored, x0.75 / x1.5 speed, 0.5 % noise, camera rolled 8 deg):
 posecheck eval tests/data/labels.yaml --traces tests/data/traces --only cat_cow_01 --only cat_cow_03 --variants
 # false positives: run your spec on every clip; clips of other exercises should count nothing and time no hold:
 posecheck eval tests/data/labels.yaml --traces tests/data/traces --as-exercise cat-cow
@@ -134,8 +134,9 @@ def render(report, *, command: str, labels: Path) -> str:
         "## Per clip",
         "",
         ("`truth ?` = the count could not be told (`reps: null`), not scored. Variant columns are posecheck's count"
-        " on the same poses mirrored, played at x0.75 / x1.5 speed, and with gaussian landmark noise"
-        f" (sigma {ev.NOISE_SIGMA_FRAC:.1%} of the frame's larger side, seed {ev.NOISE_SEED})."),
+        " on the same poses mirrored, played at x0.75 / x1.5 speed, with gaussian landmark noise"
+        f" (sigma {ev.NOISE_SIGMA_FRAC:.1%} of the frame's larger side, seed {ev.NOISE_SEED}), and with the"
+        f" camera rolled {ev.ROLL_DEGREES:g} deg either way (landmarks rotated about the frame's centre)."),
         "",
         ev.markdown_table(*ev.clip_table(report)),
         "",

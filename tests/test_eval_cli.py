@@ -61,7 +61,7 @@ def test_only_accepts_the_stem_and_variants_add_columns(labels_file):
     assert result.exit_code == 0, result.output
     clip = json.loads(result.stdout)["clips"][0]
     variants = clip["variants"]
-    assert sorted(variants) == ["mirrored", "noise", "speed_0.75", "speed_1.5"]
+    assert sorted(variants) == ["mirrored", "noise", "roll_+8", "roll_-8", "speed_0.75", "speed_1.5"]
     # A variant should not change the count (see evaluate.Variant).
     assert {name: v["counted_reps"] for name, v in variants.items()} == dict.fromkeys(variants, clip["posecheck"]["counted_reps"])
 

@@ -20,6 +20,7 @@ from posecheck.evaluate import (
     markdown_table,
     mirrored,
     noisy,
+    tilted,
     time_scaled,
     totals_table,
 )
@@ -85,8 +86,39 @@ def test_noisy_keeps_missing_frames_missing():
     assert noisy(STREAM, 0.005, seed=1)[3] == (STREAM[3][0], None)
 
 
+def test_tilted_rolls_the_picture_about_its_centre_and_the_world_about_the_camera_axis():
+    pose = STREAM[0][1]
+    (_, rolled), = tilted([STREAM[0]], 8.0)
+    w, h = pose.frame_size
+
+    def pixel_angle(p: Pose, a: Landmark, b: Landmark) -> float:
+        dx, dy = (p.landmarks[b, :2] - p.landmarks[a, :2]) * (w, h)
+        return float(np.degrees(np.arctan2(dy, dx)))
+
+    def pixel_length(p: Pose, a: Landmark, b: Landmark) -> float:
+        return float(np.hypot(*((p.landmarks[b, :2] - p.landmarks[a, :2]) * (w, h))))
+
+    segment = (Landmark.LEFT_SHOULDER, Landmark.LEFT_HIP)
+    # every line turns by the roll (clockwise on screen, y down), in pixels, and keeps its length
+    assert (pixel_angle(rolled, *segment) - pixel_angle(pose, *segment)) % 360 == pytest.approx(8.0)
+    assert pixel_length(rolled, *segment) == pytest.approx(pixel_length(pose, *segment), rel=1e-5)
+    # the centre of the frame stays put; z, visibility and presence are untouched
+    (_, centre), = tilted([(0.0, Pose(0.0, np.full((33, 5), 0.5, np.float32), None, (w, h)))], 8.0)
+    assert np.allclose(centre.landmarks[:, :2], 0.5)
+    assert np.array_equal(rolled.landmarks[:, 2:], pose.landmarks[:, 2:])
+    # world: the same turn about z, lengths and depth kept
+    assert np.allclose(np.linalg.norm(rolled.world[:, :2], axis=1), np.linalg.norm(pose.world[:, :2], axis=1), atol=1e-6)
+    assert np.array_equal(rolled.world[:, 2], pose.world[:, 2])
+    # rolling back undoes it; missing frames stay missing
+    back = tilted(tilted(STREAM, 8.0), -8.0)
+    assert np.allclose(back[5][1].landmarks, STREAM[5][1].landmarks, atol=1e-6)
+    assert np.allclose(back[5][1].world, STREAM[5][1].world, atol=1e-6)
+    assert back[3][1] is None
+
+
 def test_the_brief_variants_are_all_there():
-    assert [v.name for v in VARIANTS] == ["mirrored", "speed_0.75", "speed_1.5", "noise"]
+    # the brief's mirrored, x0.75 / x1.5 and noise, and a camera rolled either way ("a slightly different angle")
+    assert [v.name for v in VARIANTS] == ["mirrored", "speed_0.75", "speed_1.5", "noise", "roll_-8", "roll_+8"]
 
 
 # --- the evaluation flow with a canned runner -------------------------------------------------------

@@ -40,7 +40,7 @@ def eval_command(
     ] = None,
     variants: Annotated[
         bool,
-        typer.Option("--variants", help="Also run each clip mirrored, at x0.75 and x1.5 speed, and with landmark noise."),
+        typer.Option("--variants", help="Also run each clip mirrored, at x0.75 and x1.5 speed, with landmark noise, and with the camera rolled 8 deg either way."),
     ] = False,
     as_exercise: Annotated[
         str | None,

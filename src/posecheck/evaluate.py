@@ -731,14 +731,49 @@ def noisy(
     return out
 
 
+def tilted(poses: Sequence[tuple[float, Pose | None]], degrees: float) -> list[tuple[float, Pose | None]]:
+    """The clip filmed with the camera rolled by ``degrees`` (a laptop on a sloping surface, a phone leaning
+    crooked): image landmarks rotated about the frame's centre, in pixels, and world landmarks about the
+    camera's axis by the same angle. Both have y pointing down, so one rotation serves both.
+
+    Args:
+        degrees: roll angle; positive turns the picture clockwise on screen.
+    """
+    angle = np.radians(degrees)
+    cos, sin = float(np.cos(angle)), float(np.sin(angle))
+    out: list[tuple[float, Pose | None]] = []
+    for t, p in poses:
+        if p is None:
+            out.append((t, None))
+            continue
+        w, h = p.frame_size
+        x_px = (p.landmarks[:, X] - 0.5) * w
+        y_px = (p.landmarks[:, Y] - 0.5) * h
+        lms = p.landmarks.copy()
+        lms[:, X] = (cos * x_px - sin * y_px) / w + 0.5
+        lms[:, Y] = (sin * x_px + cos * y_px) / h + 0.5
+        world = p.world
+        if world is not None:
+            world = world.copy()
+            world[:, 0] = cos * p.world[:, 0] - sin * p.world[:, 1]
+            world[:, 1] = sin * p.world[:, 0] + cos * p.world[:, 1]
+        out.append((t, Pose(t, lms, world, p.frame_size)))
+    return out
+
+
 #: Defaults of the robustness run (the brief's values: x0.75 and x1.5 playback, 0.5 % noise, fixed seed).
 NOISE_SIGMA_FRAC = 0.005
 NOISE_SEED = 20240611
+#: Camera roll of the "a slightly different angle" check: a phone or laptop leaning 8 deg crooked is easy to
+#: miss when setting up, and a mat's edge 8 deg off level is plainly visible, so a spec should survive it.
+ROLL_DEGREES = 8.0
 VARIANTS: tuple[Variant, ...] = (
     Variant("mirrored", "left-right flipped", mirrored),
     Variant("speed_0.75", "played at x0.75 (slower)", lambda p: time_scaled(p, 0.75), speed=0.75),
     Variant("speed_1.5", "played at x1.5 (faster)", lambda p: time_scaled(p, 1.5), speed=1.5),
     Variant("noise", f"gaussian landmark noise, sigma {NOISE_SIGMA_FRAC:.1%} of the frame", lambda p: noisy(p, NOISE_SIGMA_FRAC, NOISE_SEED)),
+    Variant(f"roll_-{ROLL_DEGREES:g}", f"camera rolled {ROLL_DEGREES:g} deg anticlockwise", lambda p: tilted(p, -ROLL_DEGREES)),
+    Variant(f"roll_+{ROLL_DEGREES:g}", f"camera rolled {ROLL_DEGREES:g} deg clockwise", lambda p: tilted(p, ROLL_DEGREES)),
 )
 
 
