@@ -686,7 +686,7 @@ class Variant:
 
 def mirrored(poses: Sequence[tuple[float, Pose | None]]) -> list[tuple[float, Pose | None]]:
     """Every pose flipped left-right (the person does the mirror-image exercise)."""
-    return [(t, None if p is None else p.mirrored()) for t, p in poses]
+    return _each_pose(poses, Pose.mirrored)
 
 
 def time_scaled(poses: Sequence[tuple[float, Pose | None]], speed: float) -> list[tuple[float, Pose | None]]:
@@ -713,11 +713,8 @@ def noisy(
         seed: fixed seed, so a run is repeatable.
     """
     rng = np.random.default_rng(seed)
-    out: list[tuple[float, Pose | None]] = []
-    for t, p in poses:
-        if p is None:
-            out.append((t, None))
-            continue
+
+    def jitter(p: Pose) -> Pose:
         w, h = p.frame_size
         sigma_px = sigma_frac * max(w, h)
         lms = p.landmarks.copy()
@@ -727,8 +724,9 @@ def noisy(
         if world is not None:
             extent = float(np.ptp(world, axis=0).max())
             world = world + rng.normal(0.0, sigma_frac * extent, size=world.shape).astype(world.dtype)
-        out.append((t, Pose(t, lms, world, p.frame_size)))
-    return out
+        return Pose(p.t, lms, world, p.frame_size)
+
+    return _each_pose(poses, jitter)
 
 
 def tilted(poses: Sequence[tuple[float, Pose | None]], degrees: float) -> list[tuple[float, Pose | None]]:
@@ -741,11 +739,8 @@ def tilted(poses: Sequence[tuple[float, Pose | None]], degrees: float) -> list[t
     """
     angle = np.radians(degrees)
     cos, sin = float(np.cos(angle)), float(np.sin(angle))
-    out: list[tuple[float, Pose | None]] = []
-    for t, p in poses:
-        if p is None:
-            out.append((t, None))
-            continue
+
+    def roll(p: Pose) -> Pose:
         w, h = p.frame_size
         x_px = (p.landmarks[:, X] - 0.5) * w
         y_px = (p.landmarks[:, Y] - 0.5) * h
@@ -757,8 +752,16 @@ def tilted(poses: Sequence[tuple[float, Pose | None]], degrees: float) -> list[t
             world = world.copy()
             world[:, 0] = cos * p.world[:, 0] - sin * p.world[:, 1]
             world[:, 1] = sin * p.world[:, 0] + cos * p.world[:, 1]
-        out.append((t, Pose(t, lms, world, p.frame_size)))
-    return out
+        return Pose(p.t, lms, world, p.frame_size)
+
+    return _each_pose(poses, roll)
+
+
+def _each_pose(
+    poses: Sequence[tuple[float, Pose | None]], transform: Callable[[Pose], Pose]
+) -> list[tuple[float, Pose | None]]:
+    """``transform`` applied to every pose in order; frames without a person stay without one."""
+    return [(t, None if p is None else transform(p)) for t, p in poses]
 
 
 #: Defaults of the robustness run (the brief's values: x0.75 and x1.5 playback, 0.5 % noise, fixed seed).
