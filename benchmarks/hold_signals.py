@@ -40,6 +40,8 @@ from posecheck.errors import PosecheckError
 from posecheck.evaluate import ClipLabel, Interval, load_labels, select_clips
 from posecheck.geometry import distance, height_above, inclination, joint_angle, torso_length
 from posecheck.pose import Landmark
+from posecheck.smoothing import OneEuroListFilter
+from posecheck.specs.schema import Smoothing
 from posecheck.trace import Trace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,8 +56,8 @@ ANGLES = {"hip_angle": ("SHOULDER", "HIP", "KNEE"), "knee_angle": ("HIP", "KNEE"
 INCLINATIONS = {"torso_incl": ("SHOULDER", "HIP"), "thigh_incl": ("HIP", "KNEE"), "shin_incl": ("KNEE", "ANKLE")}
 #: Seconds at the end of each labelled rest, and the hold's second half, taken as settled.
 REST_SETTLED_S = 0.5
-#: The engine's default smoothing.min_cutoff (Hz): the smoothing a spec's measures get at rest.
-ENGINE_CUTOFF_HZ = 1.0
+#: The engine's default smoothing (exercise_specs' ``smoothing:``): what a spec's measures get at rest.
+ENGINE_SMOOTHING = Smoothing()
 #: Window (s) of the moving mean that the smoothed jitter is measured around, and of the still trace's medians.
 MEAN_WINDOW_S = 1.0
 
@@ -118,15 +120,11 @@ def _moving_mean(x: np.ndarray, frames: int) -> np.ndarray:
     return np.convolve(padded, np.ones(2 * pad + 1) / (2 * pad + 1), mode="valid")
 
 
-def _lowpass(t: np.ndarray, x: np.ndarray, cutoff_hz: float) -> np.ndarray:
-    """First-order low-pass (a One Euro filter at rest), restarting after NaNs."""
-    tau = 1.0 / (2.0 * np.pi * cutoff_hz)
-    y = x.copy()
-    for i in range(1, len(x)):
-        if np.isfinite(y[i - 1]) and np.isfinite(x[i]):
-            alpha = 1.0 / (1.0 + tau / (t[i] - t[i - 1]))
-            y[i] = y[i - 1] + alpha * (x[i] - y[i - 1])
-    return y
+def _smoothed_at_rest(t: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The engine's One Euro filter with its default cutoff and no speed term (``beta`` 0: the filter at
+    rest, a first-order low-pass), restarting after NaNs."""
+    still = OneEuroListFilter(ENGINE_SMOOTHING.min_cutoff, 0.0, ENGINE_SMOOTHING.d_cutoff)
+    return np.array([still(ti, [xi])[0] for ti, xi in zip(t.tolist(), x.tolist())])
 
 
 @dataclass(frozen=True)
@@ -162,7 +160,7 @@ def score(t: np.ndarray, x: np.ndarray, label: ClipLabel, still: tuple[np.ndarra
         after = [lv for span, lv in zip(rests, rest_levels) if span[0] >= end][:1]
         steps.append(_median(t, x, ((start + end) / 2, end)) - float(np.mean(before + after)))
     frames_per_mean = max(1, round(MEAN_WINDOW_S / float(np.median(np.diff(t)))))
-    smoothed = _lowpass(t, x, ENGINE_CUTOFF_HZ)
+    smoothed = _smoothed_at_rest(t, x)
     wander = float("nan")
     if still is not None:
         ts, xs = still

@@ -18,9 +18,12 @@ from posecheck.bench import (
     bench_engine,
     bench_startup,
     format_report,
+    preload_frames,
     run_bench,
     traces_for_exercise,
+    write_video,
 )
+from posecheck.errors import InputError
 from posecheck.cli import app
 
 runner = CliRunner()
@@ -155,6 +158,17 @@ def test_bench_text_report_and_json_file(tmp_path):
 def test_bench_rejects_fewer_frames_than_the_warmup():
     with pytest.raises(Exception, match="larger than the warm-up"):
         run_bench(BenchConfig(source=TRACES / "x.mp4", frames=5, warmup=10))
+
+
+def test_written_clip_reads_back_resized_and_an_unwritable_one_is_an_input_error(tmp_path):
+    # What scaling.py does: the same frames written as a clip, then read back at another height.
+    frames = [(i / 30.0, np.full((48, 64, 3), 40 * i, np.uint8)) for i in range(5)]
+    clip = write_video(frames, tmp_path / "clip.mp4", 30.0)
+    back = preload_frames(clip, 10, height=24)
+    assert len(back) == 5 and all(f.shape == (24, 32, 3) for _, f in back)
+    assert [round(f.mean() / 40) for _, f in back] == [0, 1, 2, 3, 4]  # flat greys survive mp4v near enough
+    with pytest.raises(InputError, match="cannot write .* with the mp4v codec"):
+        write_video(frames, tmp_path / "no-such-folder" / "clip.mp4", 30.0)
 
 
 @requires_shared_videos

@@ -126,6 +126,9 @@ def test_as_exercise_checks_a_spec_on_other_exercises_clips(labels_file):
     clip = json.loads(result.stdout)["clips"][0]
     assert clip["exercise"] == "cat-cow" and clip["truth_reps"] == 0
     assert clip["posecheck"]["counted_reps"] == clip["posecheck"]["phantoms"]
+    # scored for holds although squat_01 labels none: every second timed on a near miss is an extra second
+    assert clip["posecheck"]["hold"]["truth_s"] == 0
+    assert clip["posecheck"]["hold"]["extra_s"] == clip["posecheck"]["hold"]["counted_s"]
 
 
 def test_as_exercise_unknown_is_one_error_line(labels_file):

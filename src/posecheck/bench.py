@@ -223,11 +223,11 @@ def preload_frames(video: Path, count: int, height: int | None = None) -> list[t
 
 def write_video(frames: list[tuple[float, np.ndarray]], path: Path, fps: float) -> Path:
     """Writes BGR frames to an mp4v ``.mp4`` (used to make same-content clips at other resolutions)."""
-    import cv2
+    from posecheck.session import open_video_writer
 
     h, w = frames[0][1].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-    if not writer.isOpened():
+    writer = open_video_writer(path, "mp4v", fps, (w, h))
+    if writer is None:
         raise InputError(f"cannot write {path} with the mp4v codec")
     try:
         for _, frame in frames:

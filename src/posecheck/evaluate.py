@@ -1070,6 +1070,7 @@ __all__ = [
     "select_clips",
     "spec_loader",
     "summarise",
+    "tilted",
     "time_scaled",
     "totals_table",
 ]
