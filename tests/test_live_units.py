@@ -696,3 +696,18 @@ def test_a_failure_on_the_gui_thread_is_raised_in_the_loop(window):
     with pytest.raises(ValueError, match="drawing went wrong"):
         window.sink.on_frame(grey_frame(), None, make_state(t=0.2), [])
     window.sink.on_finish(SessionSummary("cat-cow", 0, {}, [], [], [], []))  # does not raise it again
+
+
+def test_a_gui_thread_that_does_not_answer_is_one_display_error(monkeypatch):
+    """A GUI thread stuck (in an earlier session's window) fails the start with a DisplayError, not a hang."""
+    monkeypatch.setattr(live, "WINDOW_OPEN_TIMEOUT_S", 0.2)
+    gui = GuiThread(name="posecheck-gui-stuck")
+    stuck = threading.Event()
+    gui.start(stuck.wait, WAIT_S)
+    controls = live.LiveControls(source=FakeSource())
+    sink = live.WindowSink(live.LiveOverlay(SPEC, controls), controls, window=FakeWindow(), gui=gui)
+    try:
+        with pytest.raises(DisplayError, match=r"^the window did not open within 0 s$"):
+            sink.on_start(INFO)
+    finally:
+        stuck.set()

@@ -149,6 +149,32 @@ def test_errors_propagate_after_sinks_are_finished():
     assert sink.calls[-1] == ("finish", 2)
 
 
+class FailsToClose(RecordingSink):
+    """A sink whose on_finish fails (a recording on a full disk)."""
+
+    def __init__(self, error: Exception):
+        super().__init__()
+        self.error = error
+
+    def on_finish(self, summary):
+        super().on_finish(summary)
+        raise self.error
+
+
+@pytest.mark.parametrize("background", [0, 2])
+def test_a_sink_failing_to_close_leaves_no_other_sink_unfinished(background):
+    """The sinks after it still close (a live window after a recording); the first failure is raised."""
+
+    class FileSink(FailsToClose):
+        background_safe = True
+
+    first, second, after = FileSink(OSError("disk full")), FileSink(ValueError("also")), RecordingSink()
+    with pytest.raises(OSError, match="disk full"):
+        run_session(ListSource(4), EveryOtherEstimator(), CountingEngine(), [first, second, after], exercise="fake",
+                    background=background)
+    assert first.calls[-1] == second.calls[-1] == after.calls[-1] == ("finish", 2)
+
+
 def test_trace_recorder_saves_every_frame(tmp_path):
     path = tmp_path / "rec.npz"
     run_session(ListSource(6), EveryOtherEstimator(), CountingEngine(), [TraceRecorderSink(path, {"source": "fake"})], exercise="fake")

@@ -134,14 +134,14 @@ def _run(spec, camera: int, source: Path | None, width, height, model, headless:
     from posecheck.engine.engine import Engine
     from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
     from posecheck.estimators.model import resolve_model
-    from posecheck.live import run_live
+    from posecheck.live import KEYS_HELP, run_live
     from posecheck.report import SourceDescription
 
     frames = PacedFileSource(source) if source is not None else CameraSource(camera, width, height)
     with frames:
         model_info = resolve_model(model)
         if not headless:
-            typer.echo(f"Live view open ({source or f'camera {camera}'}): q quit, space pause, r reset, m mirror.", err=True)
+            typer.echo(f"Live view open ({source or f'camera {camera}'}): {KEYS_HELP}.", err=True)
         with cli.quiet_native_stderr(), MediaPipeEstimator(model_info.path) as estimator:
             result = run_live(
                 spec,

@@ -66,7 +66,8 @@ class GuiThread:
         """Runs ``fn(*args)`` on the thread and returns its result (or raises its exception) here.
 
         Raises:
-            TimeoutError: ``timeout`` seconds passed first (the call still runs later).
+            concurrent.futures.TimeoutError: ``timeout`` seconds passed first (the call still runs later). It is
+                the builtin TimeoutError from Python 3.11 on, a class of its own before.
         """
         if self.owns_current_thread():  # a task that calls call() would otherwise wait for itself
             return fn(*args)

@@ -35,6 +35,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as WaitTimeout  # not the builtin TimeoutError before Python 3.11
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -681,7 +682,7 @@ class WindowSink:
         gui = self._gui if self._gui is not None else gui_thread()
         try:
             gui.call(self._open, size, title, starting_screen(info.frame_size), timeout=WINDOW_OPEN_TIMEOUT_S)
-        except TimeoutError:
+        except WaitTimeout:
             raise DisplayError(f"the window did not open within {WINDOW_OPEN_TIMEOUT_S:.0f} s") from None
         self._display = gui.start(self._display_loop)
 
@@ -752,7 +753,7 @@ class WindowSink:
         if display is not None:
             try:
                 error = display.exception(timeout=WINDOW_CLOSE_TIMEOUT_S)
-            except TimeoutError:
+            except WaitTimeout:
                 log.warning("the live window did not close within %.0f s", WINDOW_CLOSE_TIMEOUT_S)
             else:
                 if error is not None and not self._display_error_raised:

@@ -453,10 +453,36 @@ class BackgroundSink:
             pass  # a sink asked to stop on one of the last frames: the loop has ended anyway
         finally:
             try:
-                for sink in self.sinks:
-                    worker.call(sink.on_finish, summary)
+                finish_each(self.sinks, summary, call=worker.call)
             finally:
                 worker.close()
+
+
+def finish_each(sinks: Sequence[Any], summary: Any, *, call: Callable[..., Any] | None = None) -> None:
+    """Calls every sink's ``on_finish``, also after one of them raised; then raises the first error.
+
+    One sink failing to close (a full disk under a recording) must not leave the sinks after it unclosed: a
+    video file unreadable, a live window open with nothing left to end it.
+
+    Args:
+        sinks: the sinks, finished in order.
+        summary: handed to each ``on_finish``.
+        call: runs ``call(sink.on_finish, summary)`` (a worker's thread); None calls it here.
+    """
+    first_error: BaseException | None = None
+    for sink in sinks:
+        try:
+            if call is None:
+                sink.on_finish(summary)
+            else:
+                call(sink.on_finish, summary)
+        except BaseException as exc:  # noqa: BLE001 - raised below, once every sink is finished
+            if first_error is None:
+                first_error = exc
+            else:
+                log.error("%s.on_finish failed too: %r", type(sink).__name__, exc)
+    if first_error is not None:
+        raise first_error
 
 
 # ------------------------------------------------------------------------------- what the session uses

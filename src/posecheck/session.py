@@ -9,7 +9,8 @@ Protocols:
     A None frame means "no picture" (trace replay): the estimator is then asked by time alone.
   * `Sink`: ``on_start(info)``, ``on_frame(frame_bgr, pose, state, events)``, ``on_finish(summary)``.
     ``on_finish`` is called whatever ends the loop (end of source, Ctrl-C, `StopSession`, an error),
-    so files being written are always closed properly. A sink may raise `StopSession` to end the loop
+    and for every sink even when another sink's ``on_finish`` fails, so files being written are always
+    closed properly. A sink may raise `StopSession` to end the loop
     early (a window's "q" key) without it counting as an error. A sink that wants every event also
     defines ``on_end(state, events)``: just before ``on_finish`` it gets the events that ending the
     session causes (`Engine.end`: the ``HoldFinished`` of a hold still running), when there are any.
@@ -34,6 +35,7 @@ from posecheck.pipeline import (
     DEFAULT_PREFETCH,
     BackgroundSink,
     Prefetched,
+    finish_each,
     frames_with_rgb,
     in_background,
     reads_ahead,
@@ -255,8 +257,7 @@ def _loop(frames_in: Generator[Prefetched, None, None], estimator: Estimator,
             _hand_on_end_events(engine, sinks, last_t)
         finally:
             summary = engine.finish(last_t)
-            for sink in sinks:
-                sink.on_finish(summary)
+            finish_each(sinks, summary)
     return SessionResult(
         info=session_info,
         summary=summary,
