@@ -63,6 +63,7 @@ class _Machine:
 
     side: Side | None
     value_key: str
+    release_key: str | None  # the frame-value key of hold.release's measure on this side (None: no release)
     tracker: PhaseTracker
     reps: RepCounter | None
     hold: HoldTimer | None
@@ -133,8 +134,8 @@ class Engine:
                     spec.reps.max_seconds_from == "movement",
                 )
             hold = None
+            release = spec.hold.release if spec.hold is not None else None
             if spec.hold is not None:
-                release = spec.hold.release
                 hold = HoldTimer(
                     spec.hold.min_seconds, spec.hold.exit_grace, spec.target.seconds, side, release.by if release else None
                 )
@@ -142,7 +143,15 @@ class Engine:
             if spec.adaptive is not None:
                 learner = RangeLearner(spec.adaptive.learn_reps, spec.adaptive.min_range, _start_anchor(spec, spec.adaptive.anchor))
             self._machines.append(
-                _Machine(side, key(phase_measure), PhaseTracker(ranges, spec.phases.hysteresis, spec.phases.min_dwell), reps, hold, learner)
+                _Machine(
+                    side,
+                    key(phase_measure),
+                    key(release.measure) if release else None,
+                    PhaseTracker(ranges, spec.phases.hysteresis, spec.phases.min_dwell),
+                    reps,
+                    hold,
+                    learner,
+                )
             )
 
         # sides decided from the data (single machine)
@@ -172,16 +181,9 @@ class Engine:
         self._hold_phases = frozenset(spec.hold.phases) if spec.hold and spec.hold.phases else None
         self._hold_when = compile_conditions(spec.hold.when, per_side) if spec.hold else []
         self._pause_on = spec.hold.pause_on if spec.hold else "none"
-        # hold.release: the frame-value key of its measure on each machine's side, and the sign that makes
-        # larger values deeper into the held position
-        release = spec.hold.release if spec.hold else None
-        self._release_keys: dict[Side | None, str] = {}
-        self._release_sign = 1.0
-        if release is not None:
-            self._release_sign = 1.0 if release.deepest == "max" else -1.0
-            for machine in self._machines:
-                on_side = release.measure in per_side and machine.side is not None
-                self._release_keys[machine.side] = side_key(release.measure, machine.side) if on_side else release.measure
+        # hold.release: the sign that makes larger values deeper into the held position (its measure's key on
+        # each side is the machine's release_key)
+        self._release_sign = -1.0 if spec.hold and spec.hold.release and spec.hold.release.deepest == "min" else 1.0
 
         # cues
         self._rules = [
@@ -656,8 +658,8 @@ class Engine:
             # An unknown condition is not holding: the timer runs only on evidence.
             in_position = in_phase and (not self._hold_when or check_all(self._hold_when, values, machine.side) is True)
             depth = None
-            if self._release_keys:
-                value = values[self._release_keys[machine.side]]
+            if machine.release_key is not None:
+                value = values[machine.release_key]
                 depth = None if value != value else self._release_sign * value  # NaN: unknown
             events += hold.step(t, in_position, paused, evidence, depth)
 
