@@ -180,7 +180,6 @@ class Engine:
         # holds
         self._hold_phases = frozenset(spec.hold.phases) if spec.hold and spec.hold.phases else None
         self._hold_when = compile_conditions(spec.hold.when, per_side) if spec.hold else []
-        self._pause_on = spec.hold.pause_on if spec.hold else "none"
         # hold.release: the sign that makes larger values deeper into the held position (its measure's key on
         # each side is the machine's release_key)
         self._release_sign = -1.0 if spec.hold and spec.hold.release and spec.hold.release.deepest == "min" else 1.0
@@ -197,6 +196,11 @@ class Engine:
                 rule.cooldown,
             )
             for rule in spec.form
+        ]
+        # the form rules whose fault pauses the hold timer (hold.pause_on: by severity)
+        pause_on = spec.hold.pause_on if spec.hold else "none"
+        self._pausing_rules = [
+            r for r in self._rules if pause_on == "any" or (pause_on == "warning" and r.severity == "warning")
         ]
         tempo = spec.tempo
         self._tempo_cooldown = Cooldown(tempo.cooldown) if tempo else None
@@ -646,10 +650,7 @@ class Engine:
     def _step_holds(self, t: float, values: dict[str, float], evidence: tuple[float, float] | None, events: list[Event]) -> None:
         if self.spec.hold is None:
             return
-        if self._pause_on == "none":
-            paused = False
-        else:
-            paused = any(r.faulty and (self._pause_on == "any" or r.severity == "warning") for r in self._rules)
+        paused = any(r.faulty for r in self._pausing_rules)
         for machine in self._machines:
             hold = machine.hold
             if hold is None:
