@@ -566,7 +566,7 @@ class Engine:
         if machine.hold is not None and machine.hold.seconds is not None:
             return None  # a timed hold still running: the person is holding the position, not coming back
         draft = reps.draft
-        if draft is None or draft.far_since is None:
+        if draft is None:
             return None
         raw = self._values.get(machine.value_key, math.nan)
         far_raw = draft.far_low if rule.upward else draft.far_high
