@@ -488,6 +488,24 @@ def test_a_warning_cue_pauses_the_hold_timer():
     assert hold.seconds == pytest.approx(2.8)  # 3.9 s in position minus the 1.1 s with a fault
 
 
+@pytest.mark.parametrize(
+    ("pause_on", "severity", "expected_seconds"),
+    # 3.9 s in position; a fault that pauses the timer takes 1.1 s off.
+    [("warning", "warning", 2.8), ("warning", "info", 3.9), ("any", "info", 2.8), ("none", "warning", 3.9)],
+)
+def test_pause_on_picks_the_cues_that_pause_the_hold_by_severity(pause_on, severity, expected_seconds):
+    spec = make_spec(
+        hold={**HOLD, "when": {"lift": {"min": 0.5}}, "pause_on": pause_on},
+        reps=None,
+        target={"seconds": 30.0},
+        form=[{**RULE, "severity": severity, "after": 0.0}],
+    )
+    head = [0.1] * 20 + [-0.5] * 10 + [0.1] * 10
+    _, engine = run(spec, signal((0.8, 4)), head=head)
+    (hold,) = engine.finish(3.9).holds
+    assert hold.seconds == pytest.approx(expected_seconds)
+
+
 RELEASE = {**HOLD, "release": {"measure": "lift", "deepest": "max", "by": 0.1}}
 
 

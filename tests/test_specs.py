@@ -212,6 +212,18 @@ SEMANTIC = [
                  "reps: abandon_after applies to require only", id="abandon-after-without-require"),
     pytest.param({"reps": {"sequence": ["down", "top"], "max_seconds_from": "movement"}},
                  "reps: max_seconds_from applies to max_seconds only", id="max-seconds-from-without-max-seconds"),
+    pytest.param({"measures": {"lift": {"kind": "height", "points": ["wrist", "shoulder"]},
+                               "head": {"kind": "angle", "points": ["ear", "shoulder", "hip"]},
+                               "reach": {"kind": "height", "points": ["wrist", "shoulder"], "side": "both", "reduce": "per_side"}},
+                  "hold": {"phases": ["top"], "min_seconds": 1, "exit_grace": 1, "release": {"measure": "reach", "deepest": "max", "by": 0.1}}},
+                 "hold.release.measure: measure 'reach' has reduce: per_side, but the hold has one timer for both sides",
+                 id="hold-release-per-side-measure-on-one-timer"),
+    pytest.param({"measures": {"lift": {"kind": "height", "points": ["wrist", "shoulder"]},
+                               "head": {"kind": "angle", "points": ["ear", "shoulder", "hip"]},
+                               "reach": {"kind": "height", "points": ["wrist", "shoulder"], "side": "both", "reduce": "per_side"}},
+                  "reps": {"sequence": ["down", "top", "down"], "peaks": {"reach": "max"}}},
+                 "reps.peaks.reach: measure 'reach' has reduce: per_side, but a rep records one peak for both sides",
+                 id="peak-of-a-per-side-measure-on-one-machine"),
 ]
 
 

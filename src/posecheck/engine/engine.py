@@ -63,6 +63,7 @@ class _Machine:
 
     side: Side | None
     value_key: str
+    release_key: str | None  # the frame-value key of hold.release's measure on this side (None: no release)
     tracker: PhaseTracker
     reps: RepCounter | None
     hold: HoldTimer | None
@@ -133,8 +134,8 @@ class Engine:
                     spec.reps.max_seconds_from == "movement",
                 )
             hold = None
+            release = spec.hold.release if spec.hold is not None else None
             if spec.hold is not None:
-                release = spec.hold.release
                 hold = HoldTimer(
                     spec.hold.min_seconds, spec.hold.exit_grace, spec.target.seconds, side, release.by if release else None
                 )
@@ -142,7 +143,15 @@ class Engine:
             if spec.adaptive is not None:
                 learner = RangeLearner(spec.adaptive.learn_reps, spec.adaptive.min_range, _start_anchor(spec, spec.adaptive.anchor))
             self._machines.append(
-                _Machine(side, key(phase_measure), PhaseTracker(ranges, spec.phases.hysteresis, spec.phases.min_dwell), reps, hold, learner)
+                _Machine(
+                    side,
+                    key(phase_measure),
+                    key(release.measure) if release else None,
+                    PhaseTracker(ranges, spec.phases.hysteresis, spec.phases.min_dwell),
+                    reps,
+                    hold,
+                    learner,
+                )
             )
 
         # sides decided from the data (single machine)
@@ -171,17 +180,9 @@ class Engine:
         # holds
         self._hold_phases = frozenset(spec.hold.phases) if spec.hold and spec.hold.phases else None
         self._hold_when = compile_conditions(spec.hold.when, per_side) if spec.hold else []
-        self._pause_on = spec.hold.pause_on if spec.hold else "none"
-        # hold.release: the frame-value key of its measure on each machine's side, and the sign that makes
-        # larger values deeper into the held position
-        release = spec.hold.release if spec.hold else None
-        self._release_keys: dict[Side | None, str] = {}
-        self._release_sign = 1.0
-        if release is not None:
-            self._release_sign = 1.0 if release.deepest == "max" else -1.0
-            for machine in self._machines:
-                on_side = release.measure in per_side and machine.side is not None
-                self._release_keys[machine.side] = side_key(release.measure, machine.side) if on_side else release.measure
+        # hold.release: the sign that makes larger values deeper into the held position (its measure's key on
+        # each side is the machine's release_key)
+        self._release_sign = -1.0 if spec.hold and spec.hold.release and spec.hold.release.deepest == "min" else 1.0
 
         # cues
         self._rules = [
@@ -195,6 +196,11 @@ class Engine:
                 rule.cooldown,
             )
             for rule in spec.form
+        ]
+        # the form rules whose fault pauses the hold timer (hold.pause_on: by severity)
+        pause_on = spec.hold.pause_on if spec.hold else "none"
+        self._pausing_rules = [
+            r for r in self._rules if pause_on == "any" or (pause_on == "warning" and r.severity == "warning")
         ]
         tempo = spec.tempo
         self._tempo_cooldown = Cooldown(tempo.cooldown) if tempo else None
@@ -560,7 +566,7 @@ class Engine:
         if machine.hold is not None and machine.hold.seconds is not None:
             return None  # a timed hold still running: the person is holding the position, not coming back
         draft = reps.draft
-        if draft is None or draft.far_since is None:
+        if draft is None:
             return None
         raw = self._values.get(machine.value_key, math.nan)
         far_raw = draft.far_low if rule.upward else draft.far_high
@@ -644,10 +650,7 @@ class Engine:
     def _step_holds(self, t: float, values: dict[str, float], evidence: tuple[float, float] | None, events: list[Event]) -> None:
         if self.spec.hold is None:
             return
-        if self._pause_on == "none":
-            paused = False
-        else:
-            paused = any(r.faulty and (self._pause_on == "any" or r.severity == "warning") for r in self._rules)
+        paused = any(r.faulty for r in self._pausing_rules)
         for machine in self._machines:
             hold = machine.hold
             if hold is None:
@@ -656,8 +659,8 @@ class Engine:
             # An unknown condition is not holding: the timer runs only on evidence.
             in_position = in_phase and (not self._hold_when or check_all(self._hold_when, values, machine.side) is True)
             depth = None
-            if self._release_keys:
-                value = values[self._release_keys[machine.side]]
+            if machine.release_key is not None:
+                value = values[machine.release_key]
                 depth = None if value != value else self._release_sign * value  # NaN: unknown
             events += hold.step(t, in_position, paused, evidence, depth)
 

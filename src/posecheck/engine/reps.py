@@ -24,9 +24,8 @@ class RepDraft:
     cues: list[str] = field(default_factory=list)
     tempo_ok: bool = True
     votes: SideVote | None = None  # evidence for the working side (sides.decide_by)
-    # Since the rep entered its far phase (the one before its last, which the return goes back into): when,
-    # and the extremes of the phase measure there (raw units). Used when the session ends during the return.
-    far_since: float | None = None
+    # Since the rep entered its far phase (the one before its last, which the return goes back into): the
+    # extremes of the phase measure there (raw units). Used when the session ends during the return.
     far_low: float = math.inf
     far_high: float = -math.inf
 
@@ -120,12 +119,12 @@ class RepCounter:
         The returned draft is complete but not yet checked against min_excursion (see `counts`).
         """
         done = self._on_phase(phase, t)
-        draft = self.draft
-        if draft is not None and draft.far_since is None and self.returning:
-            # The far phase was just entered: its extremes start with the frame that confirmed it.
-            draft.far_since = t
-            if self._last_value == self._last_value:
-                draft.far_low = draft.far_high = self._last_value
+        draft, value = self.draft, self._last_value
+        if draft is not None and self.returning and value == value:
+            # The far phase's extremes start with the frame that confirmed it, which `observe` saw before the
+            # phase changed. (On a later phase change within the return, `observe` has already counted it.)
+            draft.far_low = min(draft.far_low, value)
+            draft.far_high = max(draft.far_high, value)
         return done
 
     def _on_phase(self, phase: str, t: float) -> RepDraft | None:

@@ -67,6 +67,14 @@ def check_references(data: dict) -> list[Problem]:
 
     per_side = _mapping(measures.get(phase_measure)).get("reduce") == "per_side" if isinstance(phase_measure, str) else False
 
+    def need_one_value(path: Path, name: Any, why: str) -> None:
+        """A measure read as one value per phase machine: a per_side one has none unless the machines are per side."""
+        if isinstance(name, str) and not per_side and _mapping(measures.get(name)).get("reduce") == "per_side":
+            problems.append(
+                (path, f"measure '{name}' has reduce: per_side, but {why} (only a per_side phase measure gives one "
+                 "per side): use min, max or mean")
+            )
+
     # reps
     reps = _mapping(data.get("reps"))
     sequence = _sequence(reps.get("sequence"))
@@ -76,6 +84,7 @@ def check_references(data: dict) -> list[Problem]:
             problems.append((("reps", "sequence", i), f"phase '{name}' twice in a row (a phase cannot follow itself)"))
     for name in _mapping(reps.get("peaks")):
         need_measure(("reps", "peaks", name), name)
+        need_one_value(("reps", "peaks", name), name, "a rep records one peak for both sides")
     need_conditions(("reps", "require"), reps.get("require"))
 
     # sides
@@ -105,11 +114,7 @@ def check_references(data: dict) -> list[Problem]:
     need_conditions(("hold", "when"), hold.get("when"))
     release_measure = _mapping(hold.get("release")).get("measure")
     need_measure(("hold", "release", "measure"), release_measure)
-    if isinstance(release_measure, str) and not per_side and _mapping(measures.get(release_measure)).get("reduce") == "per_side":
-        problems.append(
-            (("hold", "release", "measure"), f"measure '{release_measure}' has reduce: per_side, but the hold has one timer "
-             "for both sides (only a per_side phase measure gives one per side): use min, max or mean")
-        )
+    need_one_value(("hold", "release", "measure"), release_measure, "the hold has one timer for both sides")
 
     # tempo
     tempo = _mapping(data.get("tempo"))
