@@ -23,7 +23,7 @@ from posecheck.errors import InputError, SpecError
 from conftest import REPO_ROOT, requires_shared_videos, shared_clip, trace_path
 
 runner = CliRunner()
-#: Hand counts of cat_cow_01 and cat_cow_03 (shared/videos/labels.yaml) that the cat-cow spec must reproduce.
+#: Hand counts of cat_cow_01 and cat_cow_03 (tests/data/labels.yaml, a copy of shared/videos/labels.yaml) that the cat-cow spec must reproduce.
 CAT_COW_01_REPS = 2
 CAT_COW_03_REPS = 1
 

@@ -14,7 +14,7 @@ from posecheck.trace import Trace
 
 TRACES = Path(__file__).resolve().parent / "data" / "traces"
 
-# Hand-made ground truth from shared/videos/labels.yaml ("reps").
+# Hand-made ground truth from tests/data/labels.yaml (a copy of shared/videos/labels.yaml) ("reps").
 CAT_COW_LABELS = {"cat_cow_01": 2, "cat_cow_03": 1}
 
 
