@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
 
@@ -32,9 +33,17 @@ def _fail_on_b(clip):
     return clip.stem
 
 
-def _cores_and_split(clip):
+def _cores_and_split(clip, meet=None):
+    """A worker function: the cores its process keeps to, and how a session there would split them.
+
+    With ``meet`` (a barrier for all the clips), each call waits until every clip's call has started, so the
+    clips are sure to run in different worker processes: otherwise a worker that starts early may take them
+    all, since the calls are so quick.
+    """
     from posecheck.cores import plan_split
 
+    if meet is not None:
+        meet.wait(timeout=60)
     return sorted(os.sched_getaffinity(0)), plan_split()
 
 
@@ -45,7 +54,8 @@ def test_parallel_clips_each_keep_to_their_own_cores(tmp_path, monkeypatch):
     monkeypatch.delenv("POSECHECK_PIN_CORES", raising=False)
     clips = [tmp_path / f"{name}.mp4" for name in "ab"]
     usable = sorted(os.sched_getaffinity(0))
-    seen = [o.value for o in run_clips(_cores_and_split, clips, jobs=2)]
+    with multiprocessing.Manager() as manager:
+        seen = [o.value for o in run_clips(_cores_and_split, clips, (manager.Barrier(len(clips)),), jobs=2)]
     groups = sorted(tuple(cores) for cores, _ in seen)
     assert len(set(groups)) == 2 and sorted(c for g in groups for c in g) == usable
     if len(usable) == 2:  # one core each: the sessions in them do not split it further
