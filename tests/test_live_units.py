@@ -671,6 +671,37 @@ def test_ctrl_c_while_paused_ends_the_session(window):
     assert window.source.calls == ["pause", "stop"] and window.controls.ended_by == "Ctrl-C"
 
 
+def test_ctrl_c_while_paused_ends_the_session_when_the_source_is_slow_to_stop(window, monkeypatch):
+    """The signal handler (which stops the source) outlasts the paused loop's wait for a key.
+
+    On CPython 3.11, ``queue.SimpleQueue.get(timeout=...)`` interrupted by a handler that runs past the
+    timeout then waits forever; the session hung until a second Ctrl-C (seen under load in CI's run).
+    """
+    monkeypatch.setattr(window.source, "stop", lambda: (window.source.calls.append("stop"),
+                                                         time.sleep(3 * live.WINDOW_POLL_MS / 1000)))
+    window.fake.keys.put(ord(" "))
+    wait_until(window.fake.keys.empty, "the GUI thread to read space")
+    rescued = threading.Event()
+
+    def rescue():  # only if the loop is stuck: a harmless key wakes it, and the test fails instead of hanging
+        rescued.set()
+        window.fake.keys.put(ord("x"))
+
+    interrupt = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    watchdog = threading.Timer(WAIT_S, rescue)
+    with live.stop_on_signals(window.controls):
+        interrupt.start()
+        watchdog.start()
+        try:
+            with pytest.raises(StopSession, match="Ctrl-C"):
+                window.sink.on_frame(grey_frame(), None, make_state(t=0.1), [])
+        finally:
+            watchdog.cancel()
+            interrupt.join()
+    assert not rescued.is_set(), "the paused loop missed the Ctrl-C until another key came"
+    assert window.source.calls == ["pause", "stop"]
+
+
 def test_quit_key_ends_the_session_at_the_next_frame(window):
     window.fake.keys.put(ord("q"))
     wait_until(window.fake.keys.empty, "the GUI thread to read q")

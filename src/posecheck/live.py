@@ -658,7 +658,10 @@ class WindowSink:
         self._window = window if window is not None else OpenCvWindow(WINDOW_NAME)
         self._gui = gui
         self._views: LatestSlot[LiveView] = LatestSlot()  # loop's thread -> GUI thread, newest wins
-        self._inputs: queue.SimpleQueue[int] = queue.SimpleQueue()  # GUI thread -> loop's thread: keys, WINDOW_CLOSED
+        # GUI thread -> loop's thread: keys, WINDOW_CLOSED. A Queue, not a SimpleQueue: the paused loop waits
+        # on it with a timeout on the main thread, where Ctrl-C's handler runs, and on CPython 3.11 a
+        # SimpleQueue.get(timeout=...) whose handler runs past the timeout then waits forever.
+        self._inputs: queue.Queue[int] = queue.Queue()
         self._display: Future[None] | None = None
         self._display_error_raised = False
         #: Frames shown, each counted once however often a key had it redrawn (written by the GUI thread).
