@@ -195,3 +195,28 @@ def test_error_lines_also_in_a_real_process(tmp_path):
     assert done.stderr.strip().splitlines() == [done.stderr.strip()] and done.stderr.startswith("Error: ")
     assert done.stdout == ""
     shutil.rmtree(tmp_path / "o", ignore_errors=True)
+
+
+def test_a_bug_is_one_line_and_its_traceback_comes_with_vv(tmp_path, monkeypatch):
+    """An exception posecheck does not know (here a stand-in bug in the engine) is still one line."""
+    from posecheck.engine.engine import Engine
+
+    def broken_update(self, t, pose):
+        raise ZeroDivisionError("a stand-in bug")
+
+    monkeypatch.setattr(Engine, "update", broken_update)
+    args = [str(trace_path("cat_cow_01")), "-e", "cat-cow", "--out", str(tmp_path / "o")]
+    _assert_one_error_line(_run(*args), "ZeroDivisionError: a stand-in bug", "this is a bug", "-vv", exit_code=1)
+    debug = runner.invoke(app, ["-vv", "analyze", *args])
+    assert isinstance(debug.exception, ZeroDivisionError), "-vv lets the traceback through for a bug report"
+
+
+def test_an_unexpected_os_error_is_one_line_naming_the_file(tmp_path, monkeypatch):
+    from posecheck import cli
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device", str(tmp_path / "o" / "report.json"))
+
+    monkeypatch.setattr(cli, "save_report", full_disk)
+    result = _run(str(trace_path("cat_cow_01")), "-e", "cat-cow", "--out", str(tmp_path / "o"))
+    _assert_one_error_line(result, "No space left on device", "report.json", exit_code=1)

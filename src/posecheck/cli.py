@@ -2,7 +2,8 @@
 
 Heavy packages (cv2, mediapipe, numpy-heavy modules) are imported inside the commands, so that
 ``posecheck --help`` starts instantly. Library errors (`PosecheckError`) become one ``Error: ...`` line on
-stderr and the error's exit code; a traceback means a bug.
+stderr and the error's exit code. Anything else becomes one line too (an unexpected OSError, or a bug, with
+its traceback only under ``-vv``): a user never gets a traceback.
 
 Command groups owned by other modules are registered in `LAZY_COMMANDS` and imported only when used.
 The options and steps several commands share (`SpecsOption`, `ModelOption`, `load_spec`, `save_report`,
@@ -43,6 +44,8 @@ LAZY_COMMANDS: dict[str, str] = {
 
 #: Exit code after Ctrl-C (128 + SIGINT), as shells report it.
 EXIT_INTERRUPTED = 130
+#: An error nothing in posecheck expected: an OSError (a full disk while writing a report), or a bug.
+EXIT_UNEXPECTED = 1
 DEFAULT_OUT_ROOT = Path("posecheck-out")
 
 
@@ -65,6 +68,30 @@ class LazyGroup(TyperGroup):
         except PosecheckError as exc:
             print_error(exc)
             raise typer.Exit(exc.exit_code) from None
+        except _command_line_exceptions():
+            raise  # typer's own exits and usage errors
+        except OSError as exc:  # a read or write the commands did not expect to fail (a full disk)
+            if verbosity() >= 2:
+                raise
+            where = f" ({exc.filename})" if exc.filename else ""
+            typer.echo(f"Error: {exc.strerror or exc}{where}", err=True)
+            raise typer.Exit(EXIT_UNEXPECTED) from None
+        except Exception as exc:  # noqa: BLE001 - a bug: one line for the user, the traceback with -vv
+            if verbosity() >= 2:
+                raise
+            typer.echo(f"Error: posecheck failed unexpectedly ({type(exc).__name__}: {exc}); this is a bug, "
+                       "please report it with the output of the same command run with -vv", err=True)
+            raise typer.Exit(EXIT_UNEXPECTED) from None
+
+
+@cache
+def _command_line_exceptions() -> tuple[type[Exception], ...]:
+    """The exceptions typer ends a command with on purpose (exits, aborts, usage errors)."""
+    try:  # newer typer has its own command-line layer
+        from typer.exceptions import TyperException as UsageProblem
+    except ImportError:  # older typer runs on click
+        from click import ClickException as UsageProblem
+    return typer.Exit, typer.Abort, UsageProblem
 
 
 @cache
