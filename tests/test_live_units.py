@@ -380,6 +380,7 @@ def test_run_live_ends_with_the_source_and_reports_how(tmp_path):
     assert out.getvalue().startswith("posecheck live: Cat-Cow from ")
     with VideoFileSource(tmp_path / "rec.mp4") as recorded:
         assert recorded.info.frame_count == 10 and (recorded.info.width, recorded.info.height) == (64, 48)
+    assert result.recording_failure is None
 
 
 # ------------------------------------------------------------------------------------------------ recording
@@ -407,6 +408,59 @@ def test_recording_to_an_unwritable_place_is_one_clear_error(tmp_path):
     sink = live.RecordingSink(tmp_path / "missing" / "session.mp4", live.LiveOverlay(SPEC, live.LiveControls(FakeSource())))
     with pytest.raises(InputError, match=r"^cannot write video .*session\.mp4 \(codec mp4v\)$"):
         sink.on_start(INFO)
+
+
+def _fail_from_write(monkeypatch, failing_call: int) -> None:
+    """Makes the recorder's ``failing_call``-th write (1-based) raise, as a full disk might."""
+    write = live.RecordingSink._write
+    calls = []
+
+    def flaky_write(self, view, copies):
+        calls.append(copies)
+        if len(calls) >= failing_call:
+            raise OSError(28, "No space left on device")
+        write(self, view, copies)
+
+    monkeypatch.setattr(live.RecordingSink, "_write", flaky_write)
+
+
+def test_a_failed_recording_stops_the_recording_not_the_session(tmp_path, pose, monkeypatch, caplog):
+    _fail_from_write(monkeypatch, failing_call=4)
+    overlay = live.LiveOverlay(SPEC, live.LiveControls(source=FakeSource()))
+    sink = live.RecordingSink(tmp_path / "session.mp4", overlay)
+    sink.on_start(INFO)
+    with caplog.at_level("INFO", logger="posecheck.live"):
+        for frame_index in range(8):  # no frame raises: the loop and the count go on
+            sink.on_frame(grey_frame(), pose, make_state(t=frame_index / 10), [])
+        sink.on_finish(SessionSummary("cat-cow", 0, {}, [], [], [], []))
+    assert sink.failure == "OSError: [Errno 28] No space left on device"
+    assert sink.frames_written == 3
+    assert "the recording stopped after 3 frames" in caplog.text and "saved the session video" not in caplog.text
+    with VideoFileSource(tmp_path / "session.mp4") as recorded:  # closed properly: the frames before are kept
+        assert len(list(recorded)) == 3
+
+
+def test_live_saves_the_report_and_says_so_when_the_recording_failed(tmp_path, monkeypatch):
+    """`posecheck live --record`: the session still ends normally and its report is written; the exit
+    code and the last line say that the video is cut short."""
+    from typer.testing import CliRunner
+
+    from posecheck.cli import app
+
+    clip = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 50.0, (64, 48))
+    for _ in range(10):
+        writer.write(np.zeros((48, 64, 3), np.uint8))
+    writer.release()
+    _fail_from_write(monkeypatch, failing_call=2)
+    out, recording = tmp_path / "out", tmp_path / "rec.mp4"
+    result = CliRunner().invoke(app, ["live", "cat-cow", "--source", str(clip), "--headless", "--out", str(out),
+                                      "--record", str(recording)])
+    assert result.exit_code == 2, result.output
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"Error: the recording {recording} stopped early (OSError: [Errno 28] No space left")
+    assert last.endswith(f"report saved in {out}") and "Traceback" not in result.output
+    assert (out / "report.json").is_file()
 
 
 # ------------------------------------------------------------------------------------------------ display

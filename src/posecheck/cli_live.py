@@ -17,7 +17,7 @@ import typer
 
 from posecheck import cli
 from posecheck.cli import ModelOption, ReportJsonOption, SpecsOption
-from posecheck.errors import CameraError, NoPersonError
+from posecheck.errors import CameraError, InputError, NoPersonError
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +119,9 @@ def live(
 
     if session.interrupted:
         raise typer.Exit(cli.EXIT_INTERRUPTED)
+    if result.recording_failure is not None:
+        raise InputError(f"the recording {record} stopped early ({result.recording_failure}) and holds only the "
+                         f"frames before; report saved in {out_dir}")
     if source is None and result.source_ended:
         raise CameraError(f"{result.ended_by}; report saved in {out_dir}")
     if session.frames > 0 and session.frames_with_pose == 0:

@@ -828,6 +828,9 @@ class RecordingSink:
         self._frames_queued = 0  # loop's thread
         #: Frames written to the file (by the worker; final after on_finish).
         self.frames_written = 0
+        #: Why the recording stopped early ("Type: message"), or None. A failed write stops the recording,
+        #: not the session: the file keeps the frames before it, and the count and report go on.
+        self.failure: str | None = None
 
     def on_start(self, info: SessionInfo) -> None:
         fourcc = "MJPG" if self.path.suffix.lower() == ".avi" else "mp4v"
@@ -838,7 +841,7 @@ class RecordingSink:
         self._worker = BackgroundWorker(RECORD_QUEUE_DEPTH, name="posecheck-record")
 
     def on_frame(self, frame_bgr: np.ndarray | None, pose: Pose | None, state: EngineState, events: list[Event]) -> None:
-        if self._worker is None or frame_bgr is None:
+        if self._worker is None or frame_bgr is None or self.failure is not None:
             return
         view = self.overlay.view_of(frame_bgr, pose, state, events)
         if self._t0 is None:
@@ -846,7 +849,15 @@ class RecordingSink:
         due = int(round((state.t - self._t0) * self._fps)) + 1  # frames the video should hold by now
         copies = max(1, due - self._frames_queued)
         self._frames_queued += copies
-        self._worker.submit(self._write, view, copies)
+        try:
+            self._worker.submit(self._write, view, copies)  # raises an earlier write's error
+        except Exception as exc:  # noqa: BLE001 - the count matters more than the video: the session goes on
+            self._stop_recording(exc)
+
+    def _stop_recording(self, error: Exception) -> None:
+        self.failure = f"{type(error).__name__}: {error}"
+        log.error("the recording stopped after %d frames (%s); the session goes on without it",
+                  self.frames_written, self.failure)
 
     def _write(self, view: LiveView, copies: int) -> None:
         """On the worker: draws the view and writes it ``copies`` times."""
@@ -860,11 +871,15 @@ class RecordingSink:
         if worker is None:
             return
         try:
-            worker.flush()  # raises a failed write
+            worker.flush()  # raises a failed write not raised yet
+        except Exception as exc:  # noqa: BLE001 - kept in `failure`, for the caller to report
+            if self.failure is None:
+                self._stop_recording(exc)
         finally:
             worker.call(self._release)
             worker.close()
-        log.info("saved the session video %s (%d frames)", self.path, self.frames_written)
+        if self.failure is None:
+            log.info("saved the session video %s (%d frames)", self.path, self.frames_written)
 
     def _release(self) -> None:
         self._writer.release()
@@ -1019,6 +1034,7 @@ class LiveResult:
         source_ended: the source ran out (end of the video, camera gone) rather than the user stopping.
         frames_dropped: frames the loop had no time for (see `posecheck.capture.LatestFrameSlot`).
         discarded: summaries of the counts the user reset ("r"), oldest first.
+        recording_failure: why the ``record`` video stopped early (it holds the frames before), or None.
     """
 
     session: Any
@@ -1026,6 +1042,7 @@ class LiveResult:
     source_ended: bool
     frames_dropped: int
     discarded: list[SessionSummary]
+    recording_failure: str | None = None
 
 
 def run_live(
@@ -1061,8 +1078,9 @@ def run_live(
     controls = LiveControls(source=source, engine=engine, mirror=mirror)
     overlay = LiveOverlay(spec, controls)
     sinks: list = []
-    if record is not None:
-        sinks.append(RecordingSink(record, overlay))
+    recording = RecordingSink(record, overlay) if record is not None else None
+    if recording is not None:
+        sinks.append(recording)
     if window:
         # Last: once its window is open no other sink's on_start can fail, which would leave the window
         # open with no session to end it (on_finish is only called for a session that started).
@@ -1084,4 +1102,5 @@ def run_live(
         source_ended=source_ended,
         frames_dropped=int(getattr(source, "frames_dropped", 0)),
         discarded=list(engine.discarded),
+        recording_failure=recording.failure if recording is not None else None,
     )
