@@ -220,3 +220,33 @@ def test_an_unexpected_os_error_is_one_line_naming_the_file(tmp_path, monkeypatc
     monkeypatch.setattr(cli, "save_report", full_disk)
     result = _run(str(trace_path("cat_cow_01")), "-e", "cat-cow", "--out", str(tmp_path / "o"))
     _assert_one_error_line(result, "No space left on device", "report.json", exit_code=1)
+
+
+def test_a_failed_annotated_video_still_gives_the_whole_report(tmp_path, monkeypatch):
+    """Writing annotated.mp4 fails partway (a stand-in for a full disk): the count and the report are whole,
+    the video keeps the frames before, and one line says so."""
+    from posecheck import render
+
+    draw = render.annotate
+    drawn = []
+
+    def failing_annotate(frame, pose, state, **kwargs):
+        drawn.append(state.t)
+        if len(drawn) > 30:
+            raise OSError(28, "No space left on device")
+        return draw(frame, pose, state, **kwargs)
+
+    monkeypatch.setattr(render, "annotate", failing_annotate)
+    out = tmp_path / "o"
+    result = _run(str(trace_path("cat_cow_01")), "-e", "cat-cow", "--out", str(out))
+    _assert_one_error_line(result, "annotated.mp4 stopped early (OSError: [Errno 28] No space left on device)",
+                           "report in", "is complete", exit_code=2)
+    whole = runner.invoke(app, ["analyze", str(trace_path("cat_cow_01")), "-e", "cat-cow", "--out", str(tmp_path / "w"),
+                                "--no-video"])
+    assert whole.exit_code == 0
+    report, expected = (json.loads((folder / "report.json").read_text()) for folder in (out, tmp_path / "w"))
+    assert report["reps"] == expected["reps"] and report["frames"] == expected["frames"]
+    video = cv2.VideoCapture(str(out / "annotated.mp4"))
+    frames = int(video.get(cv2.CAP_PROP_FRAME_COUNT))
+    video.release()
+    assert frames == 30, "the frames drawn before the failure, in a file closed properly"

@@ -402,12 +402,13 @@ def analyze(
     if json_out and not print_json_only:
         check_writable_file(Path(json_out))
 
+    sinks = _sinks(spec, out_dir, save_trace, write_video, _show_progress())
     if is_trace_path(video):
         if model is not None:
             log.warning("--model is ignored when replaying a trace (its landmarks were computed already)")
-        result, source_desc = _analyze_trace(video, spec, out_dir, save_trace, write_video)
+        result, source_desc = _analyze_trace(video, spec, sinks)
     else:
-        result, source_desc = _analyze_video(video, spec, model, out_dir, save_trace, write_video)
+        result, source_desc = _analyze_video(video, spec, model, sinks)
 
     from posecheck import report as rpt
 
@@ -445,6 +446,10 @@ def analyze(
             f"{video}: decoding stopped after {result.frames} of {result.info.frame_count} frames "
             f"(truncated or corrupt file); partial report in {out_dir}"
         )
+    for sink in sinks:
+        if getattr(sink, "failure", None) is not None:
+            raise InputError(f"{video}: writing {sink.path} stopped early ({sink.failure}) and it holds only the "
+                             f"frames before; the report in {out_dir} is complete")
 
 
 def _analyze_many(clips: list[Path], exercise: str, out: Path | None, json_out: str | None, specs: Path | None,
@@ -531,7 +536,8 @@ def _analyze_clip_in_worker(clip: Path, exercise: str, specs: Path | None, model
     return code, report
 
 
-def _sinks(spec, out_dir: Path, save_trace: Path | None, write_video: bool, trace_meta: dict, show_progress: bool) -> list:
+def _sinks(spec, out_dir: Path, save_trace: Path | None, write_video: bool, show_progress: bool) -> list:
+    """The analysis's sinks. A trace recorder's metadata is filled in once the source is open."""
     from functools import partial
 
     from posecheck.render import annotate
@@ -542,7 +548,7 @@ def _sinks(spec, out_dir: Path, save_trace: Path | None, write_video: bool, trac
         # Each frame comes fresh from the source and no later sink looks at its pixels: draw on it directly.
         sinks.append(VideoWriterSink(out_dir / "annotated.mp4", partial(annotate, spec=spec, copy=False)))
     if save_trace is not None:
-        sinks.append(TraceRecorderSink(save_trace, trace_meta))
+        sinks.append(TraceRecorderSink(save_trace))
     if show_progress:
         sinks.append(_ProgressSink(_stderr_console()))
     return sinks
@@ -552,7 +558,15 @@ def _show_progress() -> bool:
     return sys.stderr.isatty()
 
 
-def _analyze_video(video: Path, spec, model: Path | None, out_dir: Path, save_trace, write_video: bool):
+def _record_trace_meta(sinks: list, meta: dict) -> None:
+    from posecheck.session import TraceRecorderSink
+
+    for sink in sinks:
+        if isinstance(sink, TraceRecorderSink):
+            sink.meta.update(meta)
+
+
+def _analyze_video(video: Path, spec, model: Path | None, sinks: list):
     from posecheck.capture import VideoFileSource
     from posecheck.engine.engine import Engine
     from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
@@ -562,25 +576,26 @@ def _analyze_video(video: Path, spec, model: Path | None, out_dir: Path, save_tr
 
     with VideoFileSource(video) as source:
         model_info = resolve_model(model)
-        meta = {"source": video.name, "model": model_info.path.name, "model_sha256": model_info.sha256, "posecheck": __version__}
-        sinks = _sinks(spec, out_dir, save_trace, write_video, meta, _show_progress())
+        _record_trace_meta(sinks, {"source": video.name, "model": model_info.path.name,
+                                   "model_sha256": model_info.sha256, "posecheck": __version__})
         with quiet_native_stderr(), MediaPipeEstimator(model_info.path) as estimator:
             result = run_session(source, estimator, Engine(spec), sinks, exercise=spec.id)
         desc = SourceDescription(str(video), "video", (source.info.width, source.info.height), describe_model(model_info))
     return result, desc
 
 
-def _analyze_trace(trace_path: Path, spec, out_dir: Path, save_trace, write_video: bool):
+def _analyze_trace(trace_path: Path, spec, sinks: list):
     from posecheck.engine.engine import Engine
     from posecheck.estimators.replay import ReplayEstimator, TraceFrameSource
     from posecheck.report import SourceDescription
-    from posecheck.session import run_session
+    from posecheck.session import VideoWriterSink, run_session
 
-    with TraceFrameSource.open(trace_path, blank_frames=write_video) as source:
+    blank_frames = any(isinstance(sink, VideoWriterSink) for sink in sinks)  # a canvas to draw the skeleton on
+    with TraceFrameSource.open(trace_path, blank_frames=blank_frames) as source:
         trace = source.trace
         recorded_model = {k: str(trace.meta[m]) for k, m in (("name", "model"), ("sha256", "model_sha256")) if m in trace.meta}
         model_desc = {**recorded_model, "origin": "trace"} if recorded_model else None
-        sinks = _sinks(spec, out_dir, save_trace, write_video, dict(trace.meta), _show_progress())
+        _record_trace_meta(sinks, dict(trace.meta))
         with ReplayEstimator(trace) as estimator:
             result = run_session(source, estimator, Engine(spec), sinks, exercise=spec.id)
         desc = SourceDescription(str(trace_path), "trace", trace.frame_size, model_desc)

@@ -331,6 +331,9 @@ class VideoWriterSink:
         self.fourcc = fourcc
         self._writer = None
         self.frames_written = 0
+        #: Why writing stopped early ("Type: message"), or None. A failed frame stops the video, not the
+        #: session: the file keeps the frames before it, and the count and report go on.
+        self.failure: str | None = None
 
     def on_start(self, info: SessionInfo) -> None:
         self._writer = open_video_writer(self.path, self.fourcc, info.fps, info.frame_size)
@@ -340,9 +343,16 @@ class VideoWriterSink:
     def on_frame(
         self, frame_bgr: np.ndarray | None, pose: Pose | None, state: EngineState, events: list[Event]
     ) -> None:
-        if frame_bgr is None or self._writer is None:
+        if frame_bgr is None or self._writer is None or self.failure is not None:
             return
-        self._writer.write(self.draw(frame_bgr, pose, state) if self.draw else frame_bgr)
+        try:
+            self._writer.write(self.draw(frame_bgr, pose, state) if self.draw else frame_bgr)
+        except Exception as exc:  # noqa: BLE001 - reported by the caller once the report is saved
+            self.failure = f"{type(exc).__name__}: {exc}"
+            # Info only: the caller reports the failure in its own words once the report is saved.
+            log.info("writing %s stopped after %d frames (%s); the analysis goes on without it", self.path,
+                      self.frames_written, self.failure)
+            return
         self.frames_written += 1
 
     def on_finish(self, summary: SessionSummary) -> None:
