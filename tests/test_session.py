@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from posecheck.engine.events import HoldFinished, HoldRecord
+from posecheck.errors import InputError
 from posecheck.session import FrameSource, Sink, TraceRecorderSink, VideoWriterSink, run_session
 from posecheck.trace import Trace
 
@@ -218,3 +219,19 @@ def test_video_writer_to_an_unwritable_place_is_one_clear_error(tmp_path):
     sink = VideoWriterSink(tmp_path / "missing" / "out.mp4")
     with pytest.raises(InputError, match=r"cannot write video .*out\.mp4 \(codec mp4v, \d+x\d+\)"):
         run_session(ListSource(3), EveryOtherEstimator(), CountingEngine(), [sink], exercise="fake", background=0)
+
+
+class CannotStart(FramesOnly):
+    def on_start(self, info):
+        raise InputError("cannot write video out.mp4")
+
+
+def test_a_sink_that_cannot_start_ends_the_session_and_the_started_ones_are_finished():
+    """A window that does not open after a recording has started: the recording is still closed."""
+    first, after = RecordingSink(), RecordingSink()
+    engine = CountingEngine()
+    with pytest.raises(InputError, match="cannot write video"):
+        run_session(ListSource(4), EveryOtherEstimator(), engine, [first, CannotStart(), after], exercise="fake")
+    assert [c[0] for c in first.calls] == ["start", "finish"] and first.calls[-1] == ("finish", 0)
+    assert after.calls == [], "a sink never started is never finished"
+    assert engine.updates == []

@@ -1082,8 +1082,8 @@ def run_live(
     if recording is not None:
         sinks.append(recording)
     if window:
-        # Last: once its window is open no other sink's on_start can fail, which would leave the window
-        # open with no session to end it (on_finish is only called for a session that started).
+        # Last: nothing is opened after the window that could still fail (the session would finish the
+        # window again at once).
         sinks.append(WindowSink(overlay, controls))
     else:
         sinks.append(terminal if terminal is not None else TerminalSink(spec))

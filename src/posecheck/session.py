@@ -10,7 +10,8 @@ Protocols:
   * `Sink`: ``on_start(info)``, ``on_frame(frame_bgr, pose, state, events)``, ``on_finish(summary)``.
     ``on_finish`` is called whatever ends the loop (end of source, Ctrl-C, `StopSession`, an error),
     and for every sink even when another sink's ``on_finish`` fails, so files being written are always
-    closed properly. A sink may raise `StopSession` to end the loop
+    closed properly. When a sink's ``on_start`` fails, the sinks started before it are finished and the
+    rest are never started. A sink may raise `StopSession` to end the loop
     early (a window's "q" key) without it counting as an error. A sink that wants every event also
     defines ``on_end(state, events)``: just before ``on_finish`` it gets the events that ending the
     session causes (`Engine.end`: the ``HoldFinished`` of a hold still running), when there are any.
@@ -220,11 +221,27 @@ def run_session(
         return _loop(frames_in, estimator, engine, sinks, session_info)
 
 
+def _start_each(sinks: Sequence[Sink], session_info: SessionInfo, engine: Engine) -> None:
+    """Starts the sinks in order. If one cannot start (a window that does not open), the session ends
+    before its first frame: the sinks started before it are finished (a recording's file is closed as a
+    valid, empty video rather than left unreadable), then its error is raised."""
+    started: list[Sink] = []
+    try:
+        for sink in sinks:
+            sink.on_start(session_info)
+            started.append(sink)
+    except BaseException:
+        try:
+            finish_each(started, engine.finish(0.0))
+        except Exception as exc:  # noqa: BLE001 - the start's error is the one to report
+            log.error("closing the sinks after a failed start failed too: %r", exc)
+        raise
+
+
 def _loop(frames_in: Generator[Prefetched, None, None], estimator: Estimator,
           engine: Engine, sinks: Sequence[Sink], session_info: SessionInfo) -> SessionResult:
     """run_session's loop, once the source and the sinks are wrapped for pipelining."""
-    for sink in sinks:
-        sink.on_start(session_info)
+    _start_each(sinks, session_info, engine)
     log.info("session started: %s, %s frames at %.2f fps", session_info.source, session_info.frame_count or "?",
              session_info.fps)
 
