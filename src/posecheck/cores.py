@@ -133,14 +133,6 @@ def pinned(split: CoreSplit | None) -> Iterator[None]:
     if split is None:
         yield
         return
-    helper_ids = {thread.native_id for thread in threading.enumerate()
-                  if thread.name.startswith(HELPER_THREAD_PREFIX) and thread.native_id is not None}
-    before: dict[int, set[int]] = {}
-    for tid in _thread_ids():
-        try:
-            before[tid] = os.sched_getaffinity(tid)
-        except OSError:
-            continue
     with _active_lock:
         if _active is not None:  # a pinned block inside another (a session run from a session's sink)
             nested = True
@@ -150,7 +142,15 @@ def pinned(split: CoreSplit | None) -> Iterator[None]:
     if nested:
         yield
         return
+    before: dict[int, set[int]] = {}  # each thread's cores before the block
     try:
+        helper_ids = {thread.native_id for thread in threading.enumerate()
+                      if thread.name.startswith(HELPER_THREAD_PREFIX) and thread.native_id is not None}
+        for tid in _thread_ids():
+            try:
+                before[tid] = os.sched_getaffinity(tid)
+            except OSError:
+                continue
         for tid in before:
             _set_cores(tid, split.helpers if tid in helper_ids else split.estimator)
         log.debug("pinned %d threads: estimator cores %s, helper cores %s", len(before), sorted(split.estimator),
