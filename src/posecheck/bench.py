@@ -638,6 +638,7 @@ def bench_stages(video: Path | None, frames_bgr: list[np.ndarray], model_path: P
     from posecheck.engine.engine import Engine
     from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
     from posecheck.render import annotate
+    from posecheck.session import open_video_writer
 
     times = StageTimes()
     notes: list[str] = []
@@ -665,7 +666,9 @@ def bench_stages(video: Path | None, frames_bgr: list[np.ndarray], model_path: P
     drawn = time_each(list(zip(canvases, poses, states)), lambda a: annotate(a[0], a[1], a[2], spec, copy=False),
                       times, "draw", warmup)
     h, w = frames_bgr[0].shape[:2]
-    writer = cv2.VideoWriter(str(out_dir / "stages.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (w, h))
+    writer = open_video_writer(out_dir / "stages.mp4", "mp4v", 30.0, (w, h))
+    if writer is None:  # a writer that did not open takes frames and does nothing: the timing would be void
+        raise InputError(f"cannot write video {out_dir / 'stages.mp4'} (codec mp4v) for the encode stage")
     try:
         time_each(drawn, writer.write, times, "encode", warmup)
     finally:
@@ -797,7 +800,8 @@ def run_bench(config: BenchConfig, progress=None) -> dict[str, Any]:
                 pipelined.append(run_end_to_end(source, model.path, spec, config.frames, config.warmup,
                                                 out_dir, prefetch=DEFAULT_PREFETCH, background=DEFAULT_BACKGROUND))
             if frames_bgr is None:
-                check_preload(info.width, info.height, config.frames, copies=2)  # BGR frames and their RGB copies
+                # BGR frames and their RGB copies
+                check_preload(info.width, info.height, config.frames, copies=2, purpose="the bare-estimator run")
                 say("decoding frames for the bare estimator")
                 frames_bgr = _capture_frames(config, config.frames)
             say(f"bare estimator (round {round_index + 1})")
@@ -872,12 +876,13 @@ def run_bench(config: BenchConfig, progress=None) -> dict[str, Any]:
     return report
 
 
-def check_preload(width: int, height: int, count: int, copies: int = 1) -> None:
-    """Raises InputError if ``copies`` decoded copies of ``count`` frames would not fit in MAX_PRELOAD_BYTES."""
+def check_preload(width: int, height: int, count: int, copies: int = 1, *, purpose: str = "the benchmark") -> None:
+    """Raises InputError if ``copies`` decoded copies of ``count`` frames would not fit in MAX_PRELOAD_BYTES
+    (``purpose`` names the run that needs them, for the message)."""
     frame_bytes = width * height * 3 * copies
     if count * frame_bytes > MAX_PRELOAD_BYTES:
         raise InputError(f"{count} frames of {width}x{height} need {count * frame_bytes / 1e9:.1f} GB in memory for "
-                         f"the bare-estimator run; use --frames {MAX_PRELOAD_BYTES // frame_bytes} or fewer")
+                         f"{purpose}; use --frames {MAX_PRELOAD_BYTES // frame_bytes} or fewer")
 
 
 def format_report(report: dict[str, Any]) -> str:
