@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from conftest import TRACES, requires_shared_videos, shared_clip
+from conftest import TRACES, requires_shared_videos, shared_clip, trace_path
 from posecheck import bench
 from posecheck.bench import (
     BenchConfig,
     FirstFrames,
     RateClock,
+    TimedEngine,
     bench_engine,
     bench_startup,
     format_report,
@@ -73,6 +74,24 @@ def test_first_frames_stops_at_the_count_and_notes_read_times():
     assert len(first.read_at) == 7 and first.read_at == sorted(first.read_at)
     assert first.info.frame_count == 7 and first.info.width == 4
     assert not first.reads_ahead
+
+
+def test_timed_engine_times_each_frame_once_even_when_a_hold_runs_to_the_end():
+    # plank_01 ends mid-hold: the loop reads the state once more after end() to hand the hold's finish to the
+    # sinks. That read belongs to no frame and must not add a sample (it repeated the last frame's update time).
+    from posecheck.engine.engine import Engine
+    from posecheck.estimators.replay import ReplayEstimator, TraceFrameSource
+    from posecheck.session import run_session
+    from posecheck.specs import load_spec_by_id
+    from posecheck.trace import Trace
+
+    spec = load_spec_by_id("plank")
+    trace = Trace.load(trace_path("plank_01"))
+    engine = TimedEngine(Engine(spec), warmup=3)
+    result = run_session(TraceFrameSource(trace), ReplayEstimator(trace), engine, exercise="plank")
+    assert result.summary.holds[-1].end == pytest.approx(trace.timestamps[-1]), "the clip ends while the plank is held"
+    assert len(engine.seconds) == result.frames - 3
+    assert all(s > 0 for s in engine.seconds)
 
 
 def test_traces_for_exercise_follow_the_clip_names():
