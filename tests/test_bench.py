@@ -18,6 +18,7 @@ from posecheck.bench import (
     TimedEngine,
     bench_engine,
     bench_startup,
+    check_preload,
     format_report,
     preload_frames,
     run_bench,
@@ -175,8 +176,19 @@ def test_bench_text_report_and_json_file(tmp_path):
 
 
 def test_bench_rejects_fewer_frames_than_the_warmup():
-    with pytest.raises(Exception, match="larger than the warm-up"):
+    with pytest.raises(InputError, match="larger than the warm-up"):
         run_bench(BenchConfig(source=TRACES / "x.mp4", frames=5, warmup=10))
+
+
+def test_check_preload_refuses_more_frames_than_fit_and_names_the_most_that_do():
+    # 720p BGR frames and their RGB copies: 5.5 MB a frame, so 388 fit in MAX_PRELOAD_BYTES (2 GiB) and 389 do not.
+    check_preload(1280, 720, 388, copies=2, purpose="the bare-estimator run")
+    with pytest.raises(InputError, match=r"^389 frames of 1280x720 need 2\.2 GB in memory for the bare-estimator run; "
+                                         r"use --frames 388 or fewer$"):
+        check_preload(1280, 720, 389, copies=2, purpose="the bare-estimator run")
+    check_preload(1280, 720, 776)  # one copy: twice as many
+    with pytest.raises(InputError, match="for the benchmark; use --frames 776 or fewer"):
+        check_preload(1280, 720, 777)
 
 
 def test_written_clip_reads_back_resized_and_an_unwritable_one_is_an_input_error(tmp_path):
