@@ -32,9 +32,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
-from itertools import islice
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
