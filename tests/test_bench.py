@@ -9,14 +9,16 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from conftest import TRACES, requires_shared_videos, shared_clip
+from conftest import TRACES, requires_shared_videos, shared_clip, trace_path
 from posecheck import bench
 from posecheck.bench import (
     BenchConfig,
     FirstFrames,
     RateClock,
+    TimedEngine,
     bench_engine,
     bench_startup,
+    check_preload,
     format_report,
     preload_frames,
     run_bench,
@@ -73,6 +75,24 @@ def test_first_frames_stops_at_the_count_and_notes_read_times():
     assert len(first.read_at) == 7 and first.read_at == sorted(first.read_at)
     assert first.info.frame_count == 7 and first.info.width == 4
     assert not first.reads_ahead
+
+
+def test_timed_engine_times_each_frame_once_even_when_a_hold_runs_to_the_end():
+    # plank_01 ends mid-hold: the loop reads the state once more after end() to hand the hold's finish to the
+    # sinks. That read belongs to no frame and must not add a sample (it repeated the last frame's update time).
+    from posecheck.engine.engine import Engine
+    from posecheck.estimators.replay import ReplayEstimator, TraceFrameSource
+    from posecheck.session import run_session
+    from posecheck.specs import load_spec_by_id
+    from posecheck.trace import Trace
+
+    spec = load_spec_by_id("plank")
+    trace = Trace.load(trace_path("plank_01"))
+    engine = TimedEngine(Engine(spec), warmup=3)
+    result = run_session(TraceFrameSource(trace), ReplayEstimator(trace), engine, exercise="plank")
+    assert result.summary.holds[-1].end == pytest.approx(trace.timestamps[-1]), "the clip ends while the plank is held"
+    assert len(engine.seconds) == result.frames - 3
+    assert all(s > 0 for s in engine.seconds)
 
 
 def test_traces_for_exercise_follow_the_clip_names():
@@ -156,8 +176,19 @@ def test_bench_text_report_and_json_file(tmp_path):
 
 
 def test_bench_rejects_fewer_frames_than_the_warmup():
-    with pytest.raises(Exception, match="larger than the warm-up"):
+    with pytest.raises(InputError, match="larger than the warm-up"):
         run_bench(BenchConfig(source=TRACES / "x.mp4", frames=5, warmup=10))
+
+
+def test_check_preload_refuses_more_frames_than_fit_and_names_the_most_that_do():
+    # 720p BGR frames and their RGB copies: 5.5 MB a frame, so 388 fit in MAX_PRELOAD_BYTES (2 GiB) and 389 do not.
+    check_preload(1280, 720, 388, copies=2, purpose="the bare-estimator run")
+    with pytest.raises(InputError, match=r"^389 frames of 1280x720 need 2\.2 GB in memory for the bare-estimator run; "
+                                         r"use --frames 388 or fewer$"):
+        check_preload(1280, 720, 389, copies=2, purpose="the bare-estimator run")
+    check_preload(1280, 720, 776)  # one copy: twice as many
+    with pytest.raises(InputError, match="for the benchmark; use --frames 776 or fewer"):
+        check_preload(1280, 720, 777)
 
 
 def test_written_clip_reads_back_resized_and_an_unwritable_one_is_an_input_error(tmp_path):

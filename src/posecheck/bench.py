@@ -32,9 +32,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
-from itertools import islice
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -528,7 +528,7 @@ class TimedEngine:
         self._engine = engine
         self._warmup = warmup
         self._frames = 0
-        self._update_s = 0.0
+        self._update_s: float | None = None  # the last update's time, until the state read that follows it
         self.seconds: list[float] = []  # per timed frame
 
     def update(self, t: float, pose: Any) -> list[Any]:
@@ -541,9 +541,13 @@ class TimedEngine:
     def state(self) -> Any:
         start = time.perf_counter()
         state = self._engine.state
-        self._frames += 1
-        if self._frames > self._warmup:
-            self.seconds.append(self._update_s + time.perf_counter() - start)
+        # Only the read that follows an update is a frame's: the loop reads the state once more after end()
+        # when a hold runs to the end of the source, and that read must not count the last update again.
+        if self._update_s is not None:
+            self._frames += 1
+            if self._frames > self._warmup:
+                self.seconds.append(self._update_s + time.perf_counter() - start)
+            self._update_s = None
         return state
 
     def __getattr__(self, name: str) -> Any:  # end(), finish() and the rest go to the engine untimed
