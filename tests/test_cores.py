@@ -92,6 +92,18 @@ def test_pinned_places_each_thread_by_role_and_restores_them():
     assert my_cores() == before
 
 
+@can_pin
+def test_a_pinned_block_inside_another_leaves_the_pinning_to_the_outer_one():
+    before = my_cores()
+    outer = CoreSplit(frozenset({min(before)}), frozenset({max(before)}))
+    swapped = CoreSplit(outer.helpers, outer.estimator)  # would move the loop's thread if it were applied
+    with pinned(outer):
+        with pinned(swapped):
+            assert my_cores() == set(outer.estimator)
+        assert my_cores() == set(outer.estimator) and cores._active is outer, "the inner block changed nothing"
+    assert my_cores() == before and cores._active is None
+
+
 class CoresSink:
     """Records, per frame, the cores of the thread it runs on."""
 

@@ -214,8 +214,6 @@ def test_video_writer_skips_frameless_sources(tmp_path):
 
 
 def test_video_writer_to_an_unwritable_place_is_one_clear_error(tmp_path):
-    from posecheck.errors import InputError
-
     sink = VideoWriterSink(tmp_path / "missing" / "out.mp4")
     with pytest.raises(InputError, match=r"cannot write video .*out\.mp4 \(codec mp4v, \d+x\d+\)"):
         run_session(ListSource(3), EveryOtherEstimator(), CountingEngine(), [sink], exercise="fake", background=0)

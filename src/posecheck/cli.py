@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 
 #: Commands that live in their own modules: name -> "module:attribute". The attribute is a typer.Typer
 #: (several commands become a group: ``posecheck exercises list``; a single command without a callback
-#: becomes that command) or a plain function (one command). A module that does not exist yet is skipped.
+#: becomes that command) or a plain function (one command). Each is listed in ``--help``; its module is
+#: imported only when the command runs.
 LAZY_COMMANDS: dict[str, str] = {
     "exercises": "posecheck.cli_exercises:app",
     "live": "posecheck.cli_live:app",

@@ -134,10 +134,8 @@ def pinned(split: CoreSplit | None) -> Iterator[None]:
         yield
         return
     with _active_lock:
-        if _active is not None:  # a pinned block inside another (a session run from a session's sink)
-            nested = True
-        else:
-            nested = False
+        nested = _active is not None  # a pinned block inside another (a session run from a session's sink)
+        if not nested:
             _active = split
     if nested:
         yield

@@ -364,11 +364,10 @@ class VideoWriterSink:
             return
         try:
             self._writer.write(self.draw(frame_bgr, pose, state) if self.draw else frame_bgr)
-        except Exception as exc:  # noqa: BLE001 - reported by the caller once the report is saved
+        except Exception as exc:  # noqa: BLE001 - the caller reports it in its own words once the report is saved
             self.failure = f"{type(exc).__name__}: {exc}"
-            # Info only: the caller reports the failure in its own words once the report is saved.
             log.info("writing %s stopped after %d frames (%s); the analysis goes on without it", self.path,
-                      self.frames_written, self.failure)
+                     self.frames_written, self.failure)
             return
         self.frames_written += 1
 
