@@ -250,3 +250,20 @@ def test_a_failed_annotated_video_still_gives_the_whole_report(tmp_path, monkeyp
     frames = int(video.get(cv2.CAP_PROP_FRAME_COUNT))
     video.release()
     assert frames == 30, "the frames drawn before the failure, in a file closed properly"
+
+
+def test_a_bug_in_one_of_several_clips_is_that_clips_error_line(tmp_path, monkeypatch, capsys):
+    """In `analyze DIR/` each clip runs in `_analyze_clip_in_worker` (here called in this process, so the
+    stand-in bug reaches it): the bug becomes the clip's exit code and one line, and the run goes on."""
+    from posecheck import cli
+    from posecheck.engine.engine import Engine
+
+    def broken_update(self, t, pose):
+        raise ZeroDivisionError("a stand-in bug")
+
+    monkeypatch.setattr(Engine, "update", broken_update)
+    code, report = cli._analyze_clip_in_worker(trace_path("cat_cow_01"), "cat-cow", None, None, tmp_path, None,
+                                               False, 0)
+    assert (code, report) == (1, None)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: posecheck failed unexpectedly (ZeroDivisionError")

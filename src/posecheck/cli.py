@@ -66,23 +66,31 @@ class LazyGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except PosecheckError as exc:
-            print_error(exc)
-            raise typer.Exit(exc.exit_code) from None
         except _command_line_exceptions():
             raise  # typer's own exits and usage errors
-        except OSError as exc:  # a read or write the commands did not expect to fail (a full disk)
-            if verbosity() >= 2:
-                raise
-            where = f" ({exc.filename})" if exc.filename else ""
-            typer.echo(f"Error: {exc.strerror or exc}{where}", err=True)
-            raise typer.Exit(EXIT_UNEXPECTED) from None
-        except Exception as exc:  # noqa: BLE001 - a bug: one line for the user, the traceback with -vv
-            if verbosity() >= 2:
-                raise
-            typer.echo(f"Error: posecheck failed unexpectedly ({type(exc).__name__}: {exc}); this is a bug, "
-                       "please report it with the output of the same command run with -vv", err=True)
-            raise typer.Exit(EXIT_UNEXPECTED) from None
+        except Exception as exc:  # noqa: BLE001 - every other error is one line (report_error)
+            raise typer.Exit(report_error(exc)) from None
+
+
+def report_error(exc: Exception) -> int:
+    """Prints ``exc`` for the user as one ``Error: ...`` line and returns the exit code.
+
+    A `PosecheckError` says what to fix (a `SpecError` one line per problem). An OSError nothing expected
+    (a full disk while writing a report) names its file. Anything else is a bug: one line saying so, and
+    under ``-vv`` the exception is raised again, for its traceback.
+    """
+    if isinstance(exc, PosecheckError):
+        print_error(exc)
+        return exc.exit_code
+    if verbosity() >= 2:
+        raise exc
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        typer.echo(f"Error: {exc.strerror or exc}{where}", err=True)
+    else:
+        typer.echo(f"Error: posecheck failed unexpectedly ({type(exc).__name__}: {exc}); this is a bug, "
+                   "please report it with the output of the same command run with -vv", err=True)
+    return EXIT_UNEXPECTED
 
 
 @cache
@@ -528,11 +536,10 @@ def _analyze_clip_in_worker(clip: Path, exercise: str, specs: Path | None, model
         code = 0
     except typer.Exit as exc:
         code = exc.exit_code
-    except PosecheckError as exc:
-        print_error(exc)
-        code = exc.exit_code
     except KeyboardInterrupt:
         code = EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - this clip's error line; the other clips go on
+        code = report_error(exc)
     report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.is_file() else None
     return code, report
 
