@@ -506,7 +506,7 @@ class Engine:
         self._phase_tempo_check(machine, previous, phase, since, t, events)
         if reps is None or machine.out_of_position:
             return
-        done = reps.on_phase(phase, since)
+        done = reps.on_phase(phase, since, raw)
         if done is not None and reps.counts(done):
             self._complete_rep(machine, done, since, t, events)
 

@@ -74,15 +74,12 @@ class FrameMeasures:
         values: measure name -> value, NaN where unknown. Per-side measures (reduce: per_side) appear as
             ``name.left`` and ``name.right`` instead.
         sides: measure name -> (left, right) values, for measures with side: both.
-        auto_side: 0 = left, 1 = right: the side nearer the camera (hysteresis applied); 0 when no measure
-            uses side: auto.
         view_ratio: shoulder width / torso length in the image plane (NaN when setup.view is "any").
         visible: the landmarks setup requires are visible.
     """
 
     values: dict[str, float]
     sides: dict[str, tuple[float, float]]
-    auto_side: int
     view_ratio: float
     visible: bool
 
@@ -356,7 +353,7 @@ class MeasureSet:
             visible_ok = all(required[SIDES[auto_side]](visible))
         else:  # "left", "right", or "fixed" (no side-relative name: the two sides' getters are the same)
             visible_ok = all(required["right" if mode == "right" else "left"](visible))
-        return FrameMeasures(values, both, auto_side, view, visible_ok)
+        return FrameMeasures(values, both, view, visible_ok)
 
     def _raw(self, landmarks: np.ndarray, world: np.ndarray | None) -> list[float]:
         """The frame's coordinates that some point needs, in the filtered vector's order.

@@ -66,7 +66,6 @@ class RepCounter:
         self.max_seconds = max_seconds
         self.max_from_movement = max_from_movement
         self.peaks = peaks
-        self._last_value = math.nan  # the phase measure's latest value (raw units)
         self.reset()
 
     def reset(self) -> None:
@@ -87,7 +86,6 @@ class RepCounter:
 
     def observe(self, t: float, value: float, values: dict[str, float]) -> None:
         """Records one frame's phase-measure value and peak measures into the rep in progress."""
-        self._last_value = value
         draft = self.draft
         if draft is None:
             return
@@ -113,13 +111,15 @@ class RepCounter:
                 if old is None or (v > old if extreme == "max" else v < old):
                     draft.peaks[name] = v
 
-    def on_phase(self, phase: str, t: float) -> RepDraft | None:
-        """Feeds a confirmed phase change (dated t). Returns the completed rep, if this completes one.
+    def on_phase(self, phase: str, t: float, value: float) -> RepDraft | None:
+        """Feeds a confirmed phase change (dated t), after `observe` has seen the frame that confirmed it, whose
+        phase-measure value (raw units, NaN if unknown) is ``value``. Returns the completed rep, if this
+        completes one.
 
         The returned draft is complete but not yet checked against min_excursion (see `counts`).
         """
         done = self._on_phase(phase, t)
-        draft, value = self.draft, self._last_value
+        draft = self.draft
         if draft is not None and self.returning and value == value:
             # The far phase's extremes start with the frame that confirmed it, which `observe` saw before the
             # phase changed. (On a later phase change within the return, `observe` has already counted it.)
