@@ -436,7 +436,7 @@ def _draw_hold_ring(image: np.ndarray, state: EngineState, spec, style: render.S
     cv2.circle(image, centre, radius + thickness, render.PANEL_COLOUR, -1, cv2.LINE_AA)
     cv2.circle(image, centre, radius, RING_TRACK_COLOUR, thickness, cv2.LINE_AA)
     seconds = state.hold_seconds or 0.0
-    target = state.hold_target or (spec.target.seconds if spec.target.seconds else None)
+    target = state.hold_target or spec.target.seconds  # None or 0: no target, the ring stays empty
     if target:
         sweep = 360.0 * min(seconds / target, 1.0)
         if sweep > 0:
