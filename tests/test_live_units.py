@@ -676,6 +676,24 @@ def test_capture_to_screen_latency_is_measured_once_per_frame_shown(window, capl
     assert "ms at the 95th percentile" in caplog.text
 
 
+def test_a_frame_shown_and_recorded_is_drawn_once(window, tmp_path, monkeypatch):
+    """The window's GUI thread and the recorder's worker share each view's picture."""
+    drawn = []
+    draw = live.draw_live_view
+    monkeypatch.setattr(live, "draw_live_view", lambda *args: drawn.append(args[0]) or draw(*args))
+    recording = live.RecordingSink(tmp_path / "session.mp4", window.sink.overlay)
+    recording.on_start(INFO)  # 10 fps: one copy per frame
+    wait_until(lambda: len(window.fake.shown) == 1, "the starting screen")
+    frames = [frame_with(value) for value in (10, 20, 30)]
+    for index, frame in enumerate(frames):
+        for sink in (recording, window.sink):  # run_live's order
+            sink.on_frame(frame, None, make_state(t=index / 10), [])
+        wait_until(lambda: window.sink.frames_shown == index + 1, "the frame on screen")
+    recording.on_finish(SessionSummary("cat-cow", 0, {}, [], [], [], []))
+    assert recording.frames_written == 3 and [corner_value(image) for image in window.fake.shown[1:]] == [10, 20, 30]
+    assert len(drawn) == 3 and all(a is b for a, b in zip(drawn, frames)), "each frame drawn once, not per output"
+
+
 def test_keys_are_applied_on_the_loops_thread_at_its_next_frame(window):
     window.engine.update(0.0, None)
     for key in (ord("m"), ord("r")):

@@ -31,13 +31,14 @@ import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as WaitTimeout  # not the builtin TimeoutError before Python 3.11
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -257,8 +258,6 @@ def stop_on_signals(controls: LiveControls) -> Iterator[None]:
     that is stuck. Handlers are restored on exit. Only the main thread may install handlers; elsewhere
     this does nothing.
     """
-    import threading
-
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -437,7 +436,7 @@ def _draw_hold_ring(image: np.ndarray, state: EngineState, spec, style: render.S
     cv2.circle(image, centre, radius + thickness, render.PANEL_COLOUR, -1, cv2.LINE_AA)
     cv2.circle(image, centre, radius, RING_TRACK_COLOUR, thickness, cv2.LINE_AA)
     seconds = state.hold_seconds or 0.0
-    target = state.hold_target or (spec.target.seconds if spec.target.seconds else None)
+    target = state.hold_target or spec.target.seconds  # None or 0: no target, the ring stays empty
     if target:
         sweep = 360.0 * min(seconds / target, 1.0)
         if sweep > 0:
@@ -505,13 +504,14 @@ class LiveView:
     """One frame of the live view with everything needed to draw it, fixed when the loop's thread made it.
 
     Immutable, so the loop's thread can hand it to the window's GUI thread or the recorder's worker and go
-    on with the next frame: they draw it with :func:`draw_live_view`, which reads the frame and draws on a
-    copy, and share nothing else.
+    on with the next frame. Its picture is drawn once, by whichever of them asks first, and shared: with a
+    window and a recording, each frame is not drawn twice.
 
     Attributes:
         frame: (H, W, 3) uint8 BGR frame as captured (never mirrored, never written to).
         pose: the pose found in it, or None.
         state: the engine's state after this frame.
+        spec: the `ExerciseSpec` being counted.
         status: the live status when the frame was seen (or when a key changed it while paused).
         captured_at: ``time.perf_counter()`` at which the source captured the frame; None when unknown.
     """
@@ -519,12 +519,22 @@ class LiveView:
     frame: np.ndarray
     pose: Pose | None
     state: EngineState
+    spec: Any
     status: LiveStatus
     captured_at: float | None = None
+    # The picture once drawn; a view made by `replace` (another status) starts without one.
+    _picture: list[np.ndarray] = field(default_factory=list, init=False, repr=False, compare=False)
+    _picture_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
-    def draw(self, spec) -> np.ndarray:
-        """A new (H, W, 3) uint8 BGR picture of this view (see :func:`draw_live_view`)."""
-        return draw_live_view(self.frame, self.pose, self.state, spec, self.status)
+    def draw(self) -> np.ndarray:
+        """The (H, W, 3) uint8 BGR picture of this view (see :func:`draw_live_view`), drawn on the first call.
+
+        Safe from any thread; callers share the picture and must not write to it.
+        """
+        with self._picture_lock:
+            if not self._picture:
+                self._picture.append(draw_live_view(self.frame, self.pose, self.state, self.spec, self.status))
+            return self._picture[0]
 
 
 class LiveOverlay:
@@ -532,7 +542,8 @@ class LiveOverlay:
     :class:`LiveView` for every live output (window, recording).
 
     Thread ownership: the loop's thread only. The window's GUI thread and the recorder's worker get
-    immutable views and draw them themselves, so no drawing touches shared state.
+    immutable views and draw them there (each view once, see `LiveView.draw`), so no drawing touches the
+    overlay's state.
 
     Args:
         spec: the exercise being counted.
@@ -570,7 +581,7 @@ class LiveOverlay:
             self._counting_since = None
         if frame is not None:
             captured_at = getattr(self.controls.source, "captured_at", None)
-            self.latest = LiveView(frame, pose, state, self.status(), captured_at)
+            self.latest = LiveView(frame, pose, state, self.spec, self.status(), captured_at)
 
     def status(self) -> LiveStatus:
         return LiveStatus(
@@ -654,7 +665,6 @@ class WindowSink:
         self.overlay = overlay
         self.controls = controls
         self.max_size = max_size
-        self._spec = overlay.spec  # the GUI thread reads the (immutable) spec, never the overlay
         self._window = window if window is not None else OpenCvWindow(WINDOW_NAME)
         self._gui = gui
         self._views: LatestSlot[LiveView] = LatestSlot()  # loop's thread -> GUI thread, newest wins
@@ -783,7 +793,7 @@ class WindowSink:
             while not self._views.closed:
                 view = self._views.take(timeout=WINDOW_POLL_MS / 1000)
                 if view is not None:
-                    self._window.show(view.draw(self._spec))
+                    self._window.show(view.draw())
                 key = self._window.poll_key(1)  # the window repaints here
                 if view is not None and view.frame is not last_frame:  # not a redraw after a key
                     last_frame = view.frame
@@ -861,7 +871,7 @@ class RecordingSink:
 
     def _write(self, view: LiveView, copies: int) -> None:
         """On the worker: draws the view and writes it ``copies`` times."""
-        image = view.draw(self.overlay.spec)
+        image = view.draw()
         for _ in range(copies):
             self._writer.write(image)
             self.frames_written += 1
