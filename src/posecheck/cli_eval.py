@@ -42,6 +42,13 @@ def eval_command(
         bool,
         typer.Option("--variants", help="Also run each clip mirrored, at x0.75 and x1.5 speed, with landmark noise, and with the camera rolled 8 deg either way."),
     ] = False,
+    views: Annotated[
+        bool,
+        typer.Option(
+            "--views",
+            help="Also run each clip as other cameras would have seen it: turned 30 and 60 deg either way, raised 20 and 40 deg (3D world landmarks re-projected).",
+        ),
+    ] = False,
     as_exercise: Annotated[
         str | None,
         typer.Option(
@@ -93,7 +100,7 @@ def eval_command(
             source=source,
             specs_dir=specs,
             baseline=rules,
-            variants=ev.VARIANTS if variants else (),
+            variants=(ev.VARIANTS if variants else ()) + (ev.VIEW_VARIANTS if views else ()),
             as_exercise=as_exercise,
             on_clip=progress,
         )

@@ -41,6 +41,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError, model_validator
 
 from posecheck.errors import InputError, UnknownExerciseError
+from posecheck.evaluation.views import STANDARD_CAMERAS, ViewCamera, viewed_from
 from posecheck.geometry import joint_angle
 from posecheck.pose import MIRROR, VISIBILITY, Landmark, Pose, X, Y
 from posecheck.trace import Trace
@@ -778,6 +779,17 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(f"roll_-{ROLL_DEGREES:g}", f"camera rolled {ROLL_DEGREES:g} deg anticlockwise", lambda p: tilted(p, -ROLL_DEGREES)),
     Variant(f"roll_+{ROLL_DEGREES:g}", f"camera rolled {ROLL_DEGREES:g} deg clockwise", lambda p: tilted(p, ROLL_DEGREES)),
 )
+
+
+def _view_variant(camera: ViewCamera) -> Variant:
+    turned = f"turned {camera.yaw_deg:+g} deg about the person" if camera.yaw_deg else ""
+    raised = f"raised {camera.elevation_deg:g} deg and pitched down" if camera.elevation_deg else ""
+    text = "camera " + " and ".join(part for part in (turned, raised) if part) + " (3D world landmarks re-projected)"
+    return Variant(camera.name, text, lambda p: viewed_from(p, camera))
+
+
+#: Synthetic camera views (posecheck.evaluation.views): yaw +-30 / +-60 deg, elevation 20 / 40 deg.
+VIEW_VARIANTS: tuple[Variant, ...] = tuple(_view_variant(camera) for camera in STANDARD_CAMERAS)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Tooling that measures posecheck: synthetic views of recorded poses (views)."""
