@@ -135,3 +135,23 @@ def test_as_exercise_unknown_is_one_error_line(labels_file):
     result = invoke(labels_file, "--traces", TRACES, "--as-exercise", "nope")
     assert result.exit_code == 4
     assert result.stderr.strip() == "Error: no spec 'nope'"
+
+
+def test_margins_as_json_name_every_line_with_its_bound_and_worst_clip():
+    result = invoke(LABELS, "--traces", TRACES, "--only", "push_up_01", "--only", "push_up_02", "--margins", "--views", "--json", "-")
+    assert result.exit_code == 0, result.output
+    rows = {row["line"]["what"]: row for row in json.loads(result.stdout)}
+    reach = rows["phases.up"]
+    assert reach["exercise"] == "push-up" and reach["line"]["bound"] == "min 120" and reach["line"]["high"] is None
+    assert reach["clips"] == 2 and reach["worst_clip"] in ("push_up_01.mp4", "push_up_02.mp4")
+    # the views turn the camera: the worst variant is one of them, and it is no better than the clips as filmed
+    assert reach["worst_variant_case"].split()[0] in ("yaw-30", "yaw+30", "yaw-60", "yaw+60", "elev20", "elev40")
+    assert reach["worst_variant"] <= reach["worst"]
+
+
+def test_margins_table_names_each_line_of_the_spec():
+    result = invoke(LABELS, "--traces", TRACES, "--only", "glute_bridge_01", "--margins")
+    assert result.exit_code == 0, result.output
+    assert "Margins" in result.stdout
+    for what in ("phases.up", "phases.down", "setup.view_ratio"):
+        assert what in result.stdout

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import sys
 from functools import partial
 from pathlib import Path
@@ -47,6 +48,13 @@ def eval_command(
         typer.Option(
             "--views",
             help="Also run each clip as other cameras would have seen it: turned 30 and 60 deg either way, raised 20 and 40 deg (3D world landmarks re-projected).",
+        ),
+    ] = False,
+    margins: Annotated[
+        bool,
+        typer.Option(
+            "--margins",
+            help="Instead of scoring counts, show how close the clips (and, with --variants/--views, their variants) come to every line each spec draws, in the measure's own unit; THIN marks a margin a new person could miss.",
         ),
     ] = False,
     as_exercise: Annotated[
@@ -91,8 +99,14 @@ def eval_command(
             done = f"skipped ({clip.skipped})" if clip.posecheck is None else f"{clip.posecheck.counted_reps} reps"
             typer.echo(f"{clip.label.clip}: {done}", err=True)
 
+    chosen = (ev.VARIANTS if variants else ()) + (ev.VIEW_VARIANTS if views else ())
     # Decoding runs mediapipe, whose native libraries chatter on fd 2: silence them as analyze does.
     quiet = quiet_native_stderr() if source == "videos" else contextlib.nullcontext()
+    if margins:
+        with quiet:
+            rows = ev.margin_report(clips, run, specs_dir=specs, variants=chosen)
+        _print_margins(rows, json_out)
+        return
     with quiet:
         report = ev.evaluate(
             clips,
@@ -100,7 +114,7 @@ def eval_command(
             source=source,
             specs_dir=specs,
             baseline=rules,
-            variants=(ev.VARIANTS if variants else ()) + (ev.VIEW_VARIANTS if views else ()),
+            variants=chosen,
             as_exercise=as_exercise,
             on_clip=progress,
         )
@@ -138,3 +152,46 @@ def _print_report(report: ev.Report) -> None:
         for row in rows:
             table.add_row(*row)
         console.print(table)
+
+
+def _print_margins(rows, json_out: str | None) -> None:
+    from dataclasses import asdict
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from posecheck.evaluation.margins import margin_table
+
+    if json_out is not None:
+        data = [
+            {
+                **asdict(r),
+                # JSON has no infinity: an open side of a line is null.
+                "line": {**asdict(r.line), "low": _finite(r.line.low), "high": _finite(r.line.high), "bound": r.line.bound},
+                "thin": r.thin,
+                "thin_in_variants": r.thin_in_variants,
+            }
+            for r in rows
+        ]
+        text = json.dumps(data, indent=2)
+        if json_out == "-":
+            sys.stdout.write(text + "\n")
+            return
+        try:
+            Path(json_out).write_text(text + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot write {json_out}: {exc.strerror or exc}") from exc
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=max(console.width, 200))
+    headers, body = margin_table(rows)
+    table = Table(title="Margins: signed distance to each line (positive = passing side), in the line's unit", title_justify="left")
+    for i, header in enumerate(headers):
+        table.add_column(header, overflow="fold", no_wrap=i < 2)
+    for row in body:
+        table.add_row(*row)
+    console.print(table)
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None

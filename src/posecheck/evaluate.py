@@ -41,6 +41,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError, model_validator
 
 from posecheck.errors import InputError, UnknownExerciseError
+from posecheck.evaluation.margins import MarginCase, MarginRow, margin_rows
 from posecheck.evaluation.views import STANDARD_CAMERAS, ViewCamera, viewed_from
 from posecheck.geometry import joint_angle
 from posecheck.pose import MIRROR, VISIBILITY, Landmark, Pose, X, Y
@@ -953,6 +954,33 @@ def _evaluate_clip(
         result = run_engine(spec, variant.apply(clip.poses))
         report.variants[variant.name] = score_clip(label.at_speed(variant.speed), result)
     return report
+
+
+def margin_report(
+    labels: Sequence[ClipLabel],
+    run: ClipRunner,
+    *,
+    specs_dir: Path | None = None,
+    variants: Sequence[Variant] = (),
+) -> list[MarginRow]:
+    """How close each labelled clip, and each of its variants, comes to every line its spec draws
+    (:mod:`posecheck.evaluation.margins`). Clips without a spec or without poses are left out."""
+    load_spec = spec_loader(specs_dir)
+    cases: list[MarginCase] = []
+    for label in labels:
+        spec = load_spec(label.exercise)
+        if spec is None:
+            continue
+        try:
+            poses = run(label, None).poses
+        except InputError:
+            continue
+        reps, holds = label.rep_times, label.holds
+        cases.append(MarginCase(label.exercise, label.clip, "", poses, reps, holds))
+        for variant in variants:
+            timed = label.at_speed(variant.speed)
+            cases.append(MarginCase(label.exercise, label.clip, variant.name, variant.apply(poses), timed.rep_times, timed.holds))
+    return margin_rows(cases, load_spec)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,0 +1,78 @@
+"""Margins (posecheck.evaluation.margins): how close real traces come to a spec's lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from posecheck.evaluate import load_labels
+from posecheck.evaluation.margins import MarginCase, is_thin, lines_of, margin_rows, margins
+from posecheck.specs import load_spec_by_id
+from posecheck.trace import Trace
+
+DATA = Path(__file__).parent / "data"
+LABELS = {label.clip: label for label in load_labels(DATA / "labels.yaml")}
+
+
+def poses(stem: str):
+    return list(Trace.load(DATA / "traces" / f"{stem}.npz").poses())
+
+
+def by_what(found):
+    return {m.line.what: m for m in found}
+
+
+def test_every_kind_of_line_of_a_spec_is_listed_with_its_unit():
+    lines = {line.what: line for line in lines_of(load_spec_by_id("glute-bridge"))}
+    assert lines["phases.up"].kind == "reach" and lines["phases.up"].unit == "range"
+    assert lines["phases.down"].kind == "return"
+    assert lines["phases.up.also.hip_angle"].unit == "deg" and lines["phases.up.also.hip_angle"].bound == "min 145"
+    assert lines["setup.start.hip_angle"].bound == "100..160"
+    assert lines["setup.view_ratio"].kind == "view" and lines["setup.view_ratio"].bound == "max 0.7"
+
+
+def test_moving_a_bound_moves_the_margin_by_as_much():
+    """The margin is a signed distance in the measure's unit: raise a min bound by 10 deg, lose 10 deg."""
+    label = LABELS["glute_bridge_01.mp4"]
+    spec = load_spec_by_id("glute-bridge")
+    stream = poses(label.stem)
+    before = by_what(margins(spec, stream, label.rep_times, label.holds))
+    up = spec.phases.ranges["up"]
+    raised_also = {**up.also, "hip_angle": up.also["hip_angle"].model_copy(update={"min": 155.0})}
+    ranges = {**spec.phases.ranges, "up": up.model_copy(update={"also": raised_also})}
+    raised = spec.model_copy(update={"phases": spec.phases.model_copy(update={"ranges": ranges})})
+    after = by_what(margins(raised, stream, label.rep_times, label.holds))
+    assert before["phases.up.also.hip_angle"].value > 10  # the bridges open the hip well past 145 deg
+    assert after["phases.up.also.hip_angle"].value == pytest.approx(before["phases.up.also.hip_angle"].value - 10, abs=1e-6)
+
+
+def test_a_line_no_clip_reaches_has_a_negative_margin_and_is_flagged():
+    label = LABELS["glute_bridge_01.mp4"]
+    spec = load_spec_by_id("glute-bridge")
+    up = spec.phases.ranges["up"]
+    # No bridge opens the hip past 190 deg: the also condition fails on every rep, by at least 5 deg.
+    impossible = {**up.also, "hip_angle": up.also["hip_angle"].model_copy(update={"min": 190.0})}
+    ranges = {**spec.phases.ranges, "up": up.model_copy(update={"also": impossible})}
+    spec = spec.model_copy(update={"phases": spec.phases.model_copy(update={"ranges": ranges})})
+    also = by_what(margins(spec, poses(label.stem), label.rep_times, label.holds))["phases.up.also.hip_angle"]
+    assert also.value < -5 and is_thin(also.line, also.value)
+
+
+def test_rows_keep_the_worst_clip_and_the_worst_variant_apart():
+    spec_of = {"push-up": load_spec_by_id("push-up")}.get
+    cases = []
+    for clip in ("push_up_01.mp4", "push_up_02.mp4"):
+        label = LABELS[clip]
+        stream = poses(label.stem)
+        cases.append(MarginCase(label.exercise, clip, "", stream, label.rep_times, label.holds))
+    label = LABELS["push_up_01.mp4"]
+    # A variant that loses the person after the first second: every rep line has nothing to measure there.
+    lost = [(t, p if t < 1.0 else None) for t, p in poses(label.stem)]
+    cases.append(MarginCase(label.exercise, label.clip, "lost", lost, label.rep_times, label.holds))
+    rows = {r.line.what: r for r in margin_rows(cases, spec_of)}
+    reach = rows["phases.up"]
+    assert reach.clips == 2 and reach.worst_clip in ("push_up_01.mp4", "push_up_02.mp4")
+    assert reach.median >= reach.worst
+    view = rows["setup.view_ratio"]
+    assert view.worst_variant_case == "lost push_up_01.mp4"  # the one second of pose still gives a view ratio
