@@ -1,12 +1,14 @@
 """Regenerates benchmarks/ACCURACY.md: posecheck's counting accuracy on the labelled clips, next to the
-AIGym-style baseline, with the robustness variants (mirrored, x0.75 / x1.5 speed, landmark noise, camera roll).
+AIGym-style baseline, with the robustness variants (mirrored, x0.75 / x1.5 speed, landmark noise, camera roll),
+the synthetic camera views (yaw +-30 / +-60 deg, camera raised 20 / 40 deg) and the margin report.
 
 Usage (from the repository root):
     python benchmarks/accuracy.py                       # replay tests/data/traces (fast, no mediapipe)
     python benchmarks/accuracy.py --videos ../shared/videos   # decode the clips and run the pose model
     python benchmarks/accuracy.py --out -               # print the markdown instead of writing the file
 
-It is `posecheck eval LABELS --traces tests/data/traces --variants` written out as markdown, with the
+It is `posecheck eval LABELS --traces tests/data/traces --variants --views` (and `--margins`) written out as
+markdown, with the
 machine, the commit and the date, followed by benchmarks/ACCURACY_NOTES.md (written by hand: the video run,
 and where and why the targets are not met; update it when the figures change).
 """
@@ -36,8 +38,11 @@ USAGE_NOTE = """\
 ```sh
 # one clip, replaying its committed landmark trace (fast, no mediapipe):
 posecheck eval tests/data/labels.yaml --traces tests/data/traces --only cat_cow_01.mp4
-# every clip of your exercise, with the robustness variants (mirrored, x0.75 / x1.5 speed, 0.5 % noise, camera rolled 8 deg):
-posecheck eval tests/data/labels.yaml --traces tests/data/traces --only cat_cow_01 --only cat_cow_03 --variants
+# every clip of your exercise, with the robustness variants (mirrored, x0.75 / x1.5 speed, 0.5 % noise, camera rolled 8 deg)
+# and the synthetic camera views (turned 30 / 60 deg either way, raised 20 / 40 deg):
+posecheck eval tests/data/labels.yaml --traces tests/data/traces --only cat_cow_01 --only cat_cow_03 --variants --views
+# how close those clips and variants come to every line the spec draws (THIN: a new person may miss it):
+posecheck eval tests/data/labels.yaml --traces tests/data/traces --only cat_cow_01 --only cat_cow_03 --margins --variants --views
 # false positives: run your spec on every clip; clips of other exercises should count nothing and time no hold:
 posecheck eval tests/data/labels.yaml --traces tests/data/traces --as-exercise cat-cow
 # machine-readable: --json -     a spec folder of your own: --specs DIR     decode the videos instead: --videos DIR
@@ -75,9 +80,10 @@ def _relative(path: Path) -> str:
         return str(path)
 
 
-def render(report, *, command: str, labels: Path) -> str:
+def render(report, *, command: str, labels: Path, margin_rows=None) -> str:
     """The ACCURACY.md text for a report."""
     from posecheck import evaluate as ev
+    from posecheck.evaluation.margins import THIN
 
     p = report.posecheck_totals
     b = report.baseline_totals
@@ -131,6 +137,10 @@ def render(report, *, command: str, labels: Path) -> str:
         (f"- ahead of the baseline (lower MAE, more exact counts): posecheck MAE {pct(p.mae)} / exact {pct(p.exact)},"
         f" baseline MAE {pct(b.mae)} / exact {pct(b.exact)} ({check(ahead)})"),
         "",
+        "## Camera views",
+        "",
+        view_targets(report),
+        "",
         "## Per clip",
         "",
         ("`truth ?` = the count could not be told (`reps: null`), not scored. Variant columns are posecheck's count"
@@ -140,8 +150,61 @@ def render(report, *, command: str, labels: Path) -> str:
         "",
         ev.markdown_table(*ev.clip_table(report)),
         "",
+        ("View columns (`yaw-30` ... `elev40`): the same poses as a camera turned about the person or raised and"
+        " pitched down would have seen them, rebuilt from MediaPipe's 3D world landmarks"
+        " (`src/posecheck/evaluation/views.py` says how, and what such a variant cannot model: occlusion, and the"
+        " pose model's own errors at the new angle)."),
+        "",
     ]
+    if margin_rows is not None:
+        from posecheck.evaluation.margins import margin_table
+
+        thin = [r for r in margin_rows if r.thin or r.thin_in_variants]
+        lines += [
+            "## Margins",
+            "",
+            ("How close the clips as filmed, and their variants and views, come to every line each spec draws:"
+            " the signed distance in the line's own unit (deg, torso lengths, `range` = a fraction of the"
+            " person's learned range, `ratio` = the view gate's shoulder width / torso length), positive on the"
+            " passing side. `reach`: the far phase, best value per labelled rep, worst rep; `return`: back into"
+            " the last phase after the extreme; `also`: the far phase's extra conditions where it is reached;"
+            " `require`: all through each rep (5th percentile); `start`: the start position, best value before the"
+            " first rep is over; `hold`: through each labelled hold (10th percentile); `view`: the median view"
+            " ratio against the gate. THIN = on the failing side or nearer than twice the measure's noise"
+            f" ({', '.join(f'{v:g} {k}' for k, v in THIN.items())}): a line a new person may miss."
+            f" {len(thin)} of {len(margin_rows)} lines are thin somewhere."),
+            "",
+            "Reproduce: `posecheck eval tests/data/labels.yaml --traces tests/data/traces --margins --variants --views`",
+            "",
+            ev.markdown_table(*margin_table(margin_rows)),
+            "",
+        ]
     return "\n".join(lines)
+
+
+#: The issue's targets for the synthetic views: name -> (metric, level).
+VIEW_TARGETS = {
+    "yaw-30": ("exact", 0.85), "yaw+30": ("exact", 0.85), "elev20": ("exact", 0.85),
+    "yaw-60": ("obo", 0.80), "yaw+60": ("obo", 0.80),
+}
+
+
+def view_targets(report) -> str:
+    """The targets for the camera views, met or not, one line each."""
+    totals = report.variant_totals()
+    out = []
+    for name, (metric, level) in VIEW_TARGETS.items():
+        t = totals.get(name)
+        if t is None:
+            continue
+        value = getattr(t, metric)
+        ok = value is not None and value >= level and (metric != "exact" or t.phantoms == 0)
+        label = "exact count" if metric == "exact" else "within one rep"
+        extra = f", {t.phantoms} phantom reps" if metric == "exact" else ""
+        shown = "-" if value is None else f"{100 * value:.0f} %"
+        out.append(f"- {name}: {label} on {shown} of {t.scored} clips{extra} (target >= {100 * level:.0f} %"
+                   f"{', 0 phantoms' if metric == 'exact' else ''}: {'met' if ok else 'NOT met'})")
+    return "\n".join(out) if out else "(views not run)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--traces", type=Path, default=None, help="folder of traces (default: tests/data/traces)")
     source.add_argument("--videos", type=Path, default=None, help="folder of videos: decode and run the pose model")
     parser.add_argument("--specs", type=Path, default=None, help="extra spec folder (as posecheck --specs)")
-    parser.add_argument("--no-variants", action="store_true", help="skip the robustness variants")
+    parser.add_argument("--no-variants", action="store_true", help="skip the robustness variants and camera views")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="output markdown file, '-' for stdout")
     args = parser.parse_args(argv)
 
@@ -170,9 +233,13 @@ def main(argv: list[str] | None = None) -> int:
             source=source_name,
             specs_dir=args.specs,
             baseline=ev.load_baseline_table(),
-            variants=() if args.no_variants else ev.VARIANTS,
+            variants=() if args.no_variants else ev.VARIANTS + ev.VIEW_VARIANTS,
             on_clip=lambda c: print(f"{c.label.clip}: {c.skipped or f'{c.posecheck.counted_reps} reps'}", file=sys.stderr),
         )
+        margin_rows = ev.margin_report(
+            labels, partial(ev.replay_trace, args.traces or DEFAULT_TRACES), specs_dir=args.specs,
+            variants=() if args.no_variants else ev.VARIANTS + ev.VIEW_VARIANTS,
+        ) if args.videos is None else None
     except PosecheckError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -183,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
                             ("--videos", args.videos), ("--specs", args.specs))
         if value is not None
     ) + (" --no-variants" if args.no_variants else "")
-    text = render(report, command=command, labels=args.labels)
+    text = render(report, command=command, labels=args.labels, margin_rows=margin_rows)
     if NOTES.is_file():  # the hand-written part: what the figures mean, and why the misses happen
         text = text.rstrip("\n") + "\n\n" + NOTES.read_text(encoding="utf-8")
     if args.out == "-":
