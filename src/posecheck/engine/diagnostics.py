@@ -157,7 +157,12 @@ class Wording:
 def _share_words(share: float | None) -> str:
     if share is None:
         return ""
-    return f"for {share:.0%} of the time you were in view"
+    return "for under 1% of the time you were in view" if share < 0.005 else f"for {share:.0%} of the time you were in view"
+
+
+def _plain(measure_words: str) -> str:
+    """A measure's words after "the" (descriptions may begin with "the" already)."""
+    return measure_words[4:] if measure_words.lower().startswith("the ") else measure_words
 
 
 def _times(n: int, what: str = "time") -> str:
@@ -171,12 +176,14 @@ def _side_prefix(side: Side | None) -> str:
 class MachineRecorder:
     """What one phase machine (one side, or the only one) was refused."""
 
-    def __init__(self, owner: DiagnosticsRecorder, side: Side | None, tracker: PhaseTracker, learner: RangeLearner | None, adaptive: bool):
+    def __init__(
+        self, owner: DiagnosticsRecorder, side: Side | None, tracker: PhaseTracker, learner: RangeLearner | None,
+        sequence: list[str],
+    ):
         self.owner = owner
         self.side = side
         self.tracker = tracker
         self.learner = learner
-        self.adaptive = adaptive
         # phases with `also` conditions: the ones an absolute gate can refuse although the main measure is there
         self._gated = [r for r in tracker.ranges if r.also]
         self.counting_seconds = 0.0  # time this machine was stepped (setup right)
@@ -192,10 +199,16 @@ class MachineRecorder:
         self.too_small_largest = -math.inf
         self.timed_out = _Tally()
         self.cut: Diagnostic | None = None
+        # fell_short: movements out of a rep phase that came back without reaching the next one
+        self._sequence = frozenset(sequence)
+        self._excursion: _Excursion | None = None
+        self.short: dict[str, _Tally] = {}  # the phase not reached -> tally (sample: the nearest raw values)
+        self.short_bound: dict[str, tuple[float, bool]] = {}  # -> (its edge in raw units, approached from below)
 
     # -------------------------------------------------------------------------------- hooks (per frame)
-    def step(self, value: float, values: dict[str, float], out_of_position: bool) -> None:
-        """A frame in which the machine was stepped; ``value`` is the phase value (fraction when adaptive)."""
+    def step(self, value: float, raw: float, values: dict[str, float], out_of_position: bool) -> None:
+        """A frame in which the machine was stepped: ``value`` is the phase value (fraction when adaptive),
+        ``raw`` the phase measure's own value."""
         dt = self.owner.dt
         self.counting_seconds += dt
         phase = self.tracker.phase
@@ -209,11 +222,11 @@ class MachineRecorder:
             self.low = value
         if value > self.high:
             self.high = value
-        if not self._gated:
-            return
         current = self.tracker.ranges_by_name.get(phase) if phase is not None else None
         hysteresis = self.tracker.hysteresis
         held = current is not None and current.low - hysteresis <= value <= current.high + hysteresis
+        if self._sequence and not out_of_position:
+            self._follow_excursion(phase, current, held, value, raw)
         for r in self._gated:
             blocked = False
             if not held and not out_of_position and r.name != phase and r.low <= value <= r.high:
@@ -224,8 +237,58 @@ class MachineRecorder:
                 if episode is None:
                     episode = self._episode[r.name] = _Episode(self.owner.t)
                 episode.add(index, dt, failed)
+                if self._excursion is not None:
+                    self._excursion.blocked = True  # told as phase_blocked, not as falling short
             elif episode is not None:
                 self._close(r.name, episode)
+
+    def _follow_excursion(self, phase: str | None, current: PhaseRangeC | None, held: bool, value: float, raw: float) -> None:
+        """Movements out of a rep phase that came back to it without reaching the next phase (fell_short).
+
+        The phase tracker keeps a phase while the value is in a gap between ranges, so a movement that stops
+        short of the next phase changes nothing: no event tells it. Here it is an excursion beyond the
+        phase's range (and hysteresis) that returns into it; one shorter than the phase's dwell is jitter.
+        """
+        excursion = self._excursion
+        if excursion is not None and excursion.phase != phase:
+            self._excursion = None  # another phase was reached: not a movement that fell short
+            excursion = None
+        if current is None or phase not in self._sequence:
+            self._excursion = None
+            return
+        if held:
+            if excursion is not None:
+                self._excursion = None
+                if not excursion.blocked and self.owner.t - excursion.start >= self.tracker.min_dwell:
+                    self._fell_short(excursion)
+            return
+        if excursion is None:
+            excursion = self._excursion = _Excursion(phase, self.owner.t, value > current.high)
+        if excursion.upward and value > excursion.nearest or not excursion.upward and value < excursion.nearest:
+            excursion.nearest, excursion.nearest_raw = value, raw
+
+    def _fell_short(self, excursion: _Excursion) -> None:
+        current = self.tracker.ranges_by_name[excursion.phase]
+        if excursion.upward:
+            targets = [r for r in self.tracker.ranges if r.name in self._sequence and r.low >= current.high and r.name != current.name]
+            target = min(targets, key=lambda r: r.low, default=None)
+        else:
+            targets = [r for r in self.tracker.ranges if r.name in self._sequence and r.high <= current.low and r.name != current.name]
+            target = max(targets, key=lambda r: r.high, default=None)
+        if target is None:
+            return  # moving away from every phase of the rep
+        bound = target.low if excursion.upward else target.high
+        if self.learner is not None:
+            # Adaptive: the phase's edge in the measure's own units, from the range learned so far.
+            bounds = self.learner.bounds
+            if bounds is None:
+                return
+            bound = bounds[0] + bound * (bounds[1] - bounds[0])
+        tally = self.short.setdefault(target.name, _Tally())
+        tally.count += 1
+        tally.seconds += self.owner.t - excursion.start
+        tally.sample.add(excursion.nearest_raw)
+        self.short_bound[target.name] = (bound, excursion.upward)
 
     def out_of_position(self, conditions: list[Condition], values: dict[str, float]) -> None:
         """A frame in which reps are not started because the rep's position (reps.require) was left."""
@@ -291,6 +354,18 @@ class MachineRecorder:
         return None
 
 
+class _Excursion:
+    """A movement out of a rep phase's range (see `MachineRecorder._follow_excursion`)."""
+
+    __slots__ = ("phase", "start", "upward", "nearest", "nearest_raw", "blocked")
+
+    def __init__(self, phase: str, start: float, upward: bool):
+        self.phase, self.start, self.upward = phase, start, upward
+        self.nearest = -math.inf if upward else math.inf  # phase units
+        self.nearest_raw = math.nan
+        self.blocked = False
+
+
 class _Episode:
     """One stretch of frames in which a gated phase was reached but refused."""
 
@@ -349,7 +424,7 @@ class DiagnosticsRecorder:
         self._min_visibility = spec.tracking.min_visibility
 
     def machine(self, side: Side | None, tracker: PhaseTracker, learner: RangeLearner | None) -> MachineRecorder:
-        recorder = MachineRecorder(self, side, tracker, learner, learner is not None)
+        recorder = MachineRecorder(self, side, tracker, learner, self.spec.reps.sequence if self.spec.reps else [])
         self.machines.append(recorder)
         return recorder
 
@@ -436,9 +511,9 @@ class DiagnosticsRecorder:
             "unknown": "The session ended during the last rep, and its main measure could not be read on the last frame.",
             "also": f"The session ended during the last rep's way back, before {words.phase(last)} could be recognised.",
             "small": "The session ended during the last rep, which moved too little to count.",
-            "short": f"The session ended during the last rep's way back: it had come back "
-            f"{0 if achieved is None else achieved:.0%} of the way, and {words.title} counts a cut-off rep from "
-            f"{0 if rule is None else rule:.0%}.",
+            "short": "The session ended during the last rep, "
+            + ("before the way back had started" if achieved is None or achieved < 0.005 else f"{achieved:.0%} of the way back")
+            + f", and {words.title} counts a cut-off rep from {0 if rule is None else rule:.0%} of the way.",
         }
         return Diagnostic(
             kind="cut_at_end",
@@ -509,7 +584,7 @@ class DiagnosticsRecorder:
                 what = f"{words.measure(condition.name)} was {words.number(median, unit)}"
             found.append(Diagnostic(
                 kind="start",
-                reason=f"Not in the start position {_share_words(share)}: {what}; {words.title} starts at {bound}.",
+                reason=f"Not in the start position {_share_words(share)}: {what}; to start, {words.title} needs it {bound}.",
                 advice=setup.start.text if setup.start else None, seconds=seconds, share=share,
                 measure=condition.name, value=median, required=bound, unit=unit,
             ))
@@ -548,7 +623,7 @@ class DiagnosticsRecorder:
             if condition is None:
                 found.append(Diagnostic(
                     kind="phase_blocked", seconds=seconds, share=self._share(seconds), count=tally.episodes,
-                    reason=f"{prefix}The {main} reached {words.phase(phase)} {_times(tally.episodes)} ({seconds:.1f} s) but "
+                    reason=f"{prefix}The {_plain(main)} reached {words.phase(phase)} {_times(tally.episodes)} ({seconds:.1f} s) but "
                     "it was not counted: part of the body its other conditions look at was hidden.",
                     phase=phase, side=m.side,
                 ))
@@ -560,12 +635,23 @@ class DiagnosticsRecorder:
                    else f"was {words.number(median, unit)}")
             found.append(Diagnostic(
                 kind="phase_blocked", seconds=seconds, share=self._share(seconds), count=tally.episodes,
-                reason=f"{prefix}The {main} reached {words.phase(phase)} {_times(tally.episodes)} ({seconds:.1f} s) but "
+                reason=f"{prefix}The {_plain(main)} reached {words.phase(phase)} {_times(tally.episodes)} ({seconds:.1f} s) but "
                 f"it was not counted: {words.measure(condition.name)} {was}, and {words.title} needs {bound} there.",
                 measure=condition.name, value=median, required=bound, unit=unit, phase=phase, side=m.side,
             ))
         if spec.reps is not None and m.counting_seconds > 0:
             found += self._range_diagnostics(m, blocked_phases, prefix, phase_unit)
+        for phase, tally in sorted(m.short.items()):
+            bound_value, upward = m.short_bound[phase]
+            bound = words.bound(bound_value, math.inf, phase_unit) if upward else words.bound(-math.inf, bound_value, phase_unit)
+            median = tally.sample.median
+            found.append(Diagnostic(
+                kind="fell_short", seconds=tally.seconds, share=self._share(tally.seconds), count=tally.count,
+                reason=f"{prefix}{_times(tally.count)} the {_plain(words.measure(phase_measure))} moved toward "
+                f"{words.phase(phase)} and came back before reaching it: it got to {words.number(median, phase_unit)} "
+                f"(median), and {words.title} needs {bound} there.",
+                measure=phase_measure, value=median, required=bound, unit=phase_unit, phase=phase, side=m.side,
+            ))
         if m.too_small.count:
             largest = m.too_small_largest if math.isfinite(m.too_small_largest) else None
             needed = spec.reps.min_excursion if spec.reps else None
@@ -573,7 +659,7 @@ class DiagnosticsRecorder:
             found.append(Diagnostic(
                 kind="min_excursion", seconds=m.too_small.seconds, count=m.too_small.count,
                 reason=f"{prefix}{_times(m.too_small.count, 'rep')} moved too little to count: the "
-                f"{words.measure(phase_measure)} moved at most {words.number(largest, phase_unit)}; "
+                f"{_plain(words.measure(phase_measure))} moved at most {words.number(largest, phase_unit)}; "
                 f"{words.title} needs {bound}.",
                 measure=phase_measure, value=largest, required=bound, unit=phase_unit, side=m.side,
             ))
@@ -601,7 +687,7 @@ class DiagnosticsRecorder:
                 bound = words.bound(spec.adaptive.min_range, math.inf, unit)
                 found.append(Diagnostic(
                     kind="min_range", seconds=m.counting_seconds, share=self._share(m.counting_seconds),
-                    reason=f"{prefix}The movement was too small to count: the {words.measure(phase_measure)} moved "
+                    reason=f"{prefix}The movement was too small to count: the {_plain(words.measure(phase_measure))} moved "
                     f"{words.number(span, unit)} in all; {words.title} needs {bound}.",
                     measure=phase_measure, value=span, required=bound, unit=unit, side=m.side,
                 ))
@@ -618,7 +704,7 @@ class DiagnosticsRecorder:
             bound = words.bound(r.low, r.high, unit)
             found.append(Diagnostic(
                 kind="phase_not_reached", seconds=m.counting_seconds, share=self._share(m.counting_seconds),
-                reason=f"{prefix}{words.phase(phase)} was never reached: the {words.measure(phase_measure)} came "
+                reason=f"{prefix}{words.phase(phase)} was never reached: the {_plain(words.measure(phase_measure))} came "
                 f"only to {words.number(nearest, unit)}; {words.title} needs {bound} there.",
                 measure=phase_measure, value=nearest, required=bound, unit=unit, phase=phase, side=m.side,
             ))
@@ -632,7 +718,7 @@ def _landmark_words(index: int) -> str:
 class _NullMachineRecorder:
     """The hooks of `MachineRecorder`, doing nothing."""
 
-    def step(self, value, values, out_of_position) -> None:
+    def step(self, value, raw, values, out_of_position) -> None:
         pass
 
     def out_of_position(self, conditions, values) -> None:

@@ -509,7 +509,7 @@ class Engine:
         reps = machine.reps
         if reps is not None and self._rep_require:
             self._check_rep_position(machine, reps, t, values)
-        machine.diag.step(value, values, machine.out_of_position)
+        machine.diag.step(value, raw, values, machine.out_of_position)
         if reps is not None:
             before = reps.draft
             reps.observe(t, raw, values)

@@ -157,8 +157,8 @@ class Gap:
 
 
 DiagnosticKind = Literal[
-    "view", "visible", "start", "require", "phase_blocked", "phase_not_reached", "min_excursion", "min_range",
-    "max_seconds", "cut_at_end",
+    "view", "visible", "start", "require", "phase_blocked", "phase_not_reached", "fell_short", "min_excursion",
+    "min_range", "max_seconds", "cut_at_end",
 ]
 
 
@@ -173,7 +173,8 @@ class Diagnostic:
             ``visible`` (body parts out of the picture), ``start`` (not in the start position). Reps refused or
             never started: ``require`` (the rep's position was left, reps.require), ``phase_blocked`` (the
             main measure reached a phase but one of the phase's ``also`` conditions failed),
-            ``phase_not_reached`` (the main measure never got into a phase of the rep), ``min_excursion``
+            ``phase_not_reached`` (the main measure never got into a phase of the rep), ``fell_short``
+            (movements toward the rep's next phase that came back before reaching it), ``min_excursion``
             (reps too small), ``min_range`` (the movement never spanned the adaptive range's minimum),
             ``max_seconds`` (reps that took too long), ``cut_at_end`` (a last rep cut off by the end).
         reason: one or two plain sentences saying what happened and what the exercise needs.
@@ -183,7 +184,8 @@ class Diagnostic:
         count: how many reps (or times) it refused, or None.
         measure: the spec's measure that decided (``view_ratio`` for the camera view), or None.
         value: what that measure read: the median while it failed (setup, require, phase_blocked), the
-            largest rep or span (min_excursion, min_range), the nearest it came (phase_not_reached); or None.
+            largest rep or span (min_excursion, min_range), the nearest it came (phase_not_reached; fell_short:
+            the median of each movement's nearest), the share of the way back (cut_at_end); or None.
         required: what the spec asks of it, in words ("at least 0.2", "below 0.7"), or None.
         unit: the unit of ``value`` (``deg``, ``torso`` lengths, ``ratio``, ``s``), or None.
         phase: the phase concerned, or None.
