@@ -603,12 +603,12 @@ class DiagnosticsRecorder:
             unit = words.unit(condition.name)
             bound = words.bound(condition.low, condition.high, unit)
             median = tally.sample.median
-            value = "" if median is None else f" ({words.number(median, unit)})"
-            refused = f"{_times(tally.count, 'rep')} stopped counting and " if tally.count else ""
+            was = "could not be measured" if median is None else f"was {words.number(median, unit)}"
+            refused = f" ({_times(tally.count, 'rep')} in progress dropped)" if tally.count else ""
             found.append(Diagnostic(
                 kind="require", seconds=seconds, share=self._share(seconds), count=tally.count,
-                reason=f"{prefix}{refused}reps were paused for {seconds:.1f} s because the exercise's position was left: "
-                f"{words.measure(condition.name)}{value} needs to be {bound} during a rep.",
+                reason=f"{prefix}Reps were paused for {seconds:.1f} s{refused} because you left the exercise's position: "
+                f"{words.measure(condition.name)} {was}, and {words.title} needs {bound} during a rep.",
                 measure=condition.name, value=median, required=bound, unit=unit, side=m.side,
             ))
         blocked_phases = set()
