@@ -131,3 +131,19 @@ def _print_report(report: ev.Report) -> None:
         for row in rows:
             table.add_row(*row)
         console.print(table)
+        if headers and headers[0] == "clip":
+            _print_not_counted(report, console)
+
+
+def _print_not_counted(report: ev.Report, console) -> None:
+    """Under the clip table: why posecheck's count is off on each clip, in its own words (report not_counted)."""
+    from posecheck import evaluate as ev
+
+    notes = ev.not_counted_notes(report)
+    if not notes:
+        return
+    console.print("Not counted (clips whose count is off or zero; posecheck's top reasons):", markup=False, highlight=False)
+    for clip, reasons in notes:
+        console.print(f"  {clip}", markup=False, highlight=False)
+        for reason in reasons:
+            console.print(f"    {reason}", markup=False, highlight=False)
