@@ -641,7 +641,9 @@ class DiagnosticsRecorder:
             ))
         if spec.reps is not None and m.counting_seconds > 0:
             found += self._range_diagnostics(m, blocked_phases, prefix, phase_unit)
-        for phase, tally in sorted(m.short.items()):
+        # With the adaptive range too narrow (min_range), movements that fall short are its consequence.
+        narrow = any(d.kind == "min_range" for d in found)
+        for phase, tally in sorted(m.short.items()) if not narrow else ():
             bound_value, upward = m.short_bound[phase]
             bound = words.bound(bound_value, math.inf, phase_unit) if upward else words.bound(-math.inf, bound_value, phase_unit)
             median = tally.sample.median
@@ -695,8 +697,8 @@ class DiagnosticsRecorder:
         if not math.isfinite(m.low):
             return found
         for phase in dict.fromkeys(spec.reps.sequence):
-            if phase in m.entered or phase in blocked:
-                continue
+            if phase in m.entered or phase in blocked or phase in m.short:
+                continue  # reached, refused by its also (phase_blocked), or approached (fell_short: more to say)
             r = m.tracker.ranges_by_name[phase]
             nearest = m.high if r.low > m.high else m.low if r.high < m.low else None
             if nearest is None:
