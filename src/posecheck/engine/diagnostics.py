@@ -399,8 +399,6 @@ class DiagnosticsRecorder:
             is not tracked time.
     """
 
-    enabled = True
-
     def __init__(self, spec: ExerciseSpec, start: list[Condition], require: list[Condition], lost_after: float):
         self.spec = spec
         self.words = Wording(spec)
@@ -483,14 +481,14 @@ class DiagnosticsRecorder:
 
     def _blocked_live_text(self, phase: str, index: int) -> str:
         words = self.words
-        condition = self.spec_phase(phase).also[index] if index >= 0 else None
+        condition = self._phase_range(phase).also[index] if index >= 0 else None
         if condition is None:
             return f"Not counted yet: {words.phase(phase)} needs more of the body in view."
         unit = words.unit(condition.name)
         return (f"Not counted yet: {words.phase(phase)} also needs {words.measure(condition.name)} "
                 f"{words.bound(condition.low, condition.high, unit)}.")
 
-    def spec_phase(self, name: str) -> PhaseRangeC:
+    def _phase_range(self, name: str) -> PhaseRangeC:
         return self.machines[0].tracker.ranges_by_name[name]
 
     # -------------------------------------------------------------------------------- the end
@@ -617,7 +615,7 @@ class DiagnosticsRecorder:
             if seconds <= 0:
                 continue
             blocked_phases.add(phase)
-            gate = self.spec_phase(phase)
+            gate = self._phase_range(phase)
             condition = gate.also[index] if index >= 0 else None
             main = words.measure(phase_measure)
             if condition is None:
@@ -742,8 +740,6 @@ class _NullMachineRecorder:
 class NullRecorder:
     """A recorder that records nothing (``Engine(spec, diagnostics=False)``): the engine without its why-not
     bookkeeping, for comparing events and timing."""
-
-    enabled = False
 
     def machine(self, side, tracker, learner) -> _NullMachineRecorder:
         return _NullMachineRecorder()
