@@ -211,6 +211,15 @@ def test_a_cut_last_rep_says_how_far_back_it_came():
     assert "48% of the way back" in cut.reason
 
 
+def test_a_session_ending_in_a_hold_says_so_without_calling_it_a_refused_rep():
+    # glute_bridge_14 is one bridge held to the end (the routine's final hold): no rep, and the reason.
+    summary = _summary("glute-bridge", "glute_bridge_14")
+    assert summary.reps == 0
+    first = summary.diagnostics[0]
+    assert first.kind == "cut_at_end" and first.count is None and first.phase == "down"
+    assert first.reason.startswith("The session ended while you were holding 'up' (hips lifted in a bridge)")
+
+
 # ------------------------------------------------------------------------------------------ counts unchanged
 _REGISTRY = SpecRegistry.default(None)
 _TRACE_PATHS = sorted(Path(TRACES).glob("*.npz"))
@@ -222,17 +231,22 @@ def all_traces():
 
 
 @pytest.mark.parametrize("spec_id", _REGISTRY.ids())
-def test_the_record_changes_no_event_on_any_trace(spec_id, all_traces):
-    """Reporting only: with and without the why-not record, every trace gives the same events and summary."""
+def test_the_record_changes_no_event_and_leaves_no_zero_unexplained(spec_id, all_traces):
+    """Reporting only: with and without the why-not record, every trace gives the same events and summary.
+    And a session of an exercise with reps that counts nothing always names at least one reason."""
     assert all_traces, "no committed traces"
     spec = _REGISTRY.load(spec_id)
-    for trace in all_traces:
+    silent = []
+    for path, trace in zip(_TRACE_PATHS, all_traces):
         end = float(trace.timestamps[-1])
         with_record, without = Engine(spec), Engine(spec, diagnostics=False)
         events = with_record.process_trace(trace) + with_record.end(end)
         assert events == without.process_trace(trace) + without.end(end)
         summary, plain = with_record.finish(end), without.finish(end)
         assert plain.diagnostics == []
-        summary.diagnostics = []
+        diagnostics, summary.diagnostics = summary.diagnostics, []
         assert summary == plain
-        assert all(math.isfinite(d.seconds) for d in summary.diagnostics if d.seconds is not None)
+        assert all(d.seconds is None or math.isfinite(d.seconds) for d in diagnostics)
+        if spec.reps is not None and summary.reps == 0 and not diagnostics:
+            silent.append(path.stem)
+    assert silent == []

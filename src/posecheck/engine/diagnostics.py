@@ -494,8 +494,8 @@ class DiagnosticsRecorder:
     # -------------------------------------------------------------------------------- the end
     def cut_diagnostic(self, side: Side | None, why: str, draft: RepDraft | None, t_end: float, achieved: float | None) -> Diagnostic | None:
         reps = self.spec.reps
-        if reps is None or why == "holding":
-            return None  # a timed hold still running: the person is holding, as the routine asks
+        if reps is None:
+            return None
         far, last = reps.sequence[-2], reps.sequence[-1]
         words = self.words
         start = draft.start if draft is not None else t_end
@@ -509,6 +509,8 @@ class DiagnosticsRecorder:
             "unknown": "The session ended during the last rep, and its main measure could not be read on the last frame.",
             "also": f"The session ended during the last rep's way back, before {words.phase(last)} could be recognised.",
             "small": "The session ended during the last rep, which moved too little to count.",
+            "holding": f"The session ended while you were holding {words.phase(far)}: the rep counts once you are "
+            f"back in {words.phase(last)}.",
             "short": "The session ended during the last rep, "
             + ("before the way back had started" if achieved is None or achieved < 0.005 else f"{achieved:.0%} of the way back")
             + f", and {words.title} counts a cut-off rep from {0 if rule is None else rule:.0%} of the way.",
@@ -517,7 +519,8 @@ class DiagnosticsRecorder:
             kind="cut_at_end",
             reason=_side_prefix(side) + texts.get(why, "The session ended during the last rep: it is not counted."),
             seconds=max(t_end - start, 0.0),
-            count=1,
+            # A hold still running is what the routine asks for (a final hold), not a refused rep.
+            count=None if why == "holding" else 1,
             measure=self.spec.phases.measure if why == "short" else None,
             value=achieved if why == "short" else None,
             required=f"{rule:.0%} of the way back" if why == "short" and rule is not None else None,
@@ -676,37 +679,52 @@ class DiagnosticsRecorder:
         return found
 
     def _range_diagnostics(self, m: MachineRecorder, blocked: set[str], prefix: str, unit: str | None) -> list[Diagnostic]:
-        """The adaptive range too narrow, or (fixed ranges) a phase of the rep never reached."""
+        """The adaptive range too narrow (min_range), or a phase of the rep never entered (phase_not_reached)."""
         spec, words = self.spec, self.words
         phase_measure = spec.phases.measure
-        found = []
-        if m.learner is not None and spec.adaptive is not None:
-            learner = m.learner
-            if learner.low <= learner.high and learner.high - learner.low < spec.adaptive.min_range and not m.entered.issuperset(spec.reps.sequence):
-                span = learner.high - learner.low
-                bound = words.bound(spec.adaptive.min_range, math.inf, unit)
-                found.append(Diagnostic(
-                    kind="min_range", seconds=m.counting_seconds, share=self._share(m.counting_seconds),
-                    reason=f"{prefix}The movement was too small to count: the {_plain(words.measure(phase_measure))} moved "
-                    f"{words.number(span, unit)} in all; {words.title} needs {bound}.",
-                    measure=phase_measure, value=span, required=bound, unit=unit, side=m.side,
-                ))
-            return found
+        measure_words = _plain(words.measure(phase_measure))
+        learner = m.learner if spec.adaptive is not None else None
+        if learner is not None and learner.low <= learner.high and learner.high - learner.low < spec.adaptive.min_range \
+                and not m.entered.issuperset(spec.reps.sequence):
+            span = learner.high - learner.low
+            bound = words.bound(spec.adaptive.min_range, math.inf, unit)
+            return [Diagnostic(
+                kind="min_range", seconds=m.counting_seconds, share=self._share(m.counting_seconds),
+                reason=f"{prefix}The movement was too small to count: the {measure_words} moved "
+                f"{words.number(span, unit)} in all; {words.title} needs {bound}.",
+                measure=phase_measure, value=span, required=bound, unit=unit, side=m.side,
+            )]
         if not math.isfinite(m.low):
-            return found
+            return []
+        found = []
         for phase in dict.fromkeys(spec.reps.sequence):
             if phase in m.entered or phase in blocked or phase in m.short:
                 continue  # reached, refused by its also (phase_blocked), or approached (fell_short: more to say)
             r = m.tracker.ranges_by_name[phase]
             nearest = m.high if r.low > m.high else m.low if r.high < m.low else None
             if nearest is None:
-                continue  # reached, but never for the phase's dwell: too brief to say more
-            bound = words.bound(r.low, r.high, unit)
+                # Its range was reached, but not for the phase's dwell (or not past the hysteresis of the phase
+                # the person was in).
+                told = (f"{words.phase(phase)} was only touched, never held for the {self.spec.phases.min_dwell:g} s "
+                        f"a phase needs to count")
+                value = required = None
+            elif learner is not None:
+                # Adaptive: phase edges are shares of the learned range; say them so.
+                bound_share = r.low if r.low > m.high else r.high
+                told = (f"{words.phase(phase)} was never reached: the {measure_words} came only to {nearest:.0%} of "
+                        f"your own range, and {words.title} needs {'at least' if r.low > m.high else 'at most'} "
+                        f"{bound_share:.0%} of it there")
+                value, required = nearest, f"{'at least' if r.low > m.high else 'at most'} {bound_share:.0%} of the range"
+            else:
+                required = words.bound(r.low, r.high, unit)
+                told = (f"{words.phase(phase)} was never reached: the {measure_words} came only to "
+                        f"{words.number(nearest, unit)}; {words.title} needs {required} there")
+                value = nearest
             found.append(Diagnostic(
                 kind="phase_not_reached", seconds=m.counting_seconds, share=self._share(m.counting_seconds),
-                reason=f"{prefix}{words.phase(phase)} was never reached: the {_plain(words.measure(phase_measure))} came "
-                f"only to {words.number(nearest, unit)}; {words.title} needs {bound} there.",
-                measure=phase_measure, value=nearest, required=bound, unit=unit, phase=phase, side=m.side,
+                reason=f"{prefix}{told}.", measure=phase_measure, value=value, required=required,
+                unit=("share" if learner is not None and value is not None else unit) if value is not None else None,
+                phase=phase, side=m.side,
             ))
         return found
 
