@@ -165,6 +165,10 @@ def _plain(measure_words: str) -> str:
     return measure_words[4:] if measure_words.lower().startswith("the ") else measure_words
 
 
+def _how_often(n: int) -> str:
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
+
+
 def _times(n: int, what: str = "time") -> str:
     return f"{n} {what}" + ("" if n == 1 else "s")
 
@@ -624,7 +628,7 @@ class DiagnosticsRecorder:
             if condition is None:
                 found.append(Diagnostic(
                     kind="phase_blocked", seconds=seconds, share=self._share(seconds), count=tally.episodes,
-                    reason=f"{prefix}The {_plain(main)} reached {words.phase(phase)} {_times(tally.episodes)} ({seconds:.1f} s) but "
+                    reason=f"{prefix}The {_plain(main)} reached {words.phase(phase)} {_how_often(tally.episodes)} ({seconds:.1f} s{' in all' if tally.episodes > 1 else ''}) but "
                     "it was not counted: part of the body its other conditions look at was hidden.",
                     phase=phase, side=m.side,
                 ))
@@ -636,7 +640,7 @@ class DiagnosticsRecorder:
                    else f"was {words.number(median, unit)}")
             found.append(Diagnostic(
                 kind="phase_blocked", seconds=seconds, share=self._share(seconds), count=tally.episodes,
-                reason=f"{prefix}The {_plain(main)} reached {words.phase(phase)} {_times(tally.episodes)} ({seconds:.1f} s) but "
+                reason=f"{prefix}The {_plain(main)} reached {words.phase(phase)} {_how_often(tally.episodes)} ({seconds:.1f} s{' in all' if tally.episodes > 1 else ''}) but "
                 f"it was not counted: {words.measure(condition.name)} {was}, and {words.title} needs {bound} there.",
                 measure=condition.name, value=median, required=bound, unit=unit, phase=phase, side=m.side,
             ))
@@ -650,7 +654,7 @@ class DiagnosticsRecorder:
             median = tally.sample.median
             found.append(Diagnostic(
                 kind="fell_short", seconds=tally.seconds, share=self._share(tally.seconds), count=tally.count,
-                reason=f"{prefix}{_times(tally.count)} the {_plain(words.measure(phase_measure))} moved toward "
+                reason=f"{prefix}{_how_often(tally.count).capitalize()}, the {_plain(words.measure(phase_measure))} moved toward "
                 f"{words.phase(phase)} and came back before reaching it: it got to {words.number(median, phase_unit)} "
                 f"(median), and {words.title} needs {bound} there.",
                 measure=phase_measure, value=median, required=bound, unit=phase_unit, phase=phase, side=m.side,
