@@ -343,7 +343,7 @@ class MachineRecorder:
             tally = self.blocked.setdefault((phase, index), _Tally())
             tally.seconds += seconds
             tally.unknown_seconds += unknown
-            tally.sample.extend(sample)
+            tally.sample.extend(sample.values)
             tally.episodes += 1  # episodes in which this condition refused the phase
 
     def close(self) -> None:
@@ -378,16 +378,16 @@ class _Episode:
     def __init__(self, start: float):
         self.start = start
         self.seconds = 0.0
-        self.by_condition: dict[int, list] = {}  # index -> [seconds known failing, seconds unknown, values]
+        self.by_condition: dict[int, list] = {}  # index -> [seconds known failing, seconds unknown, _Median]
 
     def add(self, index: int, dt: float, value: float) -> None:
         self.seconds += dt
         entry = self.by_condition.get(index)
         if entry is None:
-            entry = self.by_condition[index] = [0.0, 0.0, []]
+            entry = self.by_condition[index] = [0.0, 0.0, _Median()]
         if value == value:
             entry[0] += dt
-            entry[2].append(value)
+            entry[2].add(value)
         else:
             entry[1] += dt
 
