@@ -213,7 +213,7 @@ def test_analyze_says_why_nothing_was_counted(tmp_path):
     lines = result.stdout.splitlines()
     why = lines.index("Why no reps were counted:")
     assert lines[why - 1] == "Reps: 0 of 10"
-    assert lines[why + 1].startswith("  The camera looks front-on (view ratio 0.8")
+    assert lines[why + 1].startswith("  The camera sees you too much from the front (view ratio 0.8")
     assert "Glute Bridge needs a side view (view ratio below 0.7)" in lines[why + 1]
     assert lines[why + 2] == "    Tip: " + view["advice"]
     assert "hips above shoulders was 0.15 torso lengths" in lines[why + 3]  # the second reason: the refused lift

@@ -122,7 +122,7 @@ def test_not_ready_time_has_its_share_of_the_tracked_time_and_its_median():
     assert view.share == pytest.approx(1.9 / 4.0)
     assert view.value == pytest.approx(0.25 / 0.3, abs=1e-6)
     assert view.advice == "Turn side-on."
-    assert "front-on (view ratio 0.83) for 48% of the time you were in view" in view.reason
+    assert "too much from the front (view ratio 0.83) for 48% of the time you were in view" in view.reason
     assert "needs a side view (view ratio below 0.5)" in view.reason
 
 

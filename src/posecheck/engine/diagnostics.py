@@ -552,13 +552,13 @@ class DiagnosticsRecorder:
         if self.view.seconds > 0 and setup.view_ratio is not None:
             median = self.view.sample.median
             share = self._share(self.view.seconds)
-            looks = "front-on" if setup.view == "side" else "side-on"
+            looks = "the front" if setup.view == "side" else "the side"
             needs = (f"a side view (view ratio below {setup.view_ratio:g})" if setup.view == "side"
                      else f"a front view (view ratio above {setup.view_ratio:g})")
             ratio = "" if median is None else f" (view ratio {median:.2f})"
             found.append(Diagnostic(
                 kind="view",
-                reason=f"The camera looks {looks}{ratio} {_share_words(share)}; {words.title} needs {needs}.",
+                reason=f"The camera sees you too much from {looks}{ratio} {_share_words(share)}; {words.title} needs {needs}.",
                 advice=setup.view_text, seconds=self.view.seconds, share=share, measure="view_ratio", value=median,
                 required=f"{'below' if setup.view == 'side' else 'above'} {setup.view_ratio:g}", unit="ratio",
             ))
