@@ -202,6 +202,35 @@ def test_analyze_says_which_rep_was_counted_at_the_end(tmp_path):
     assert result.stdout.count("counted at the end") == 1
 
 
+def test_analyze_says_why_nothing_was_counted(tmp_path):
+    # glute-bridge on supine_twist_01, filmed from the feet: front-on half of the time, and the hips never rise.
+    result = runner.invoke(app, ["analyze", str(trace_path("supine_twist_01")), "-e", "glute-bridge", "--out", str(tmp_path), "--no-video"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["reps"] == 0
+    view = report["not_counted"][0]
+    assert view["kind"] == "view" and view["measure"] == "view_ratio" and view["value"] > 0.7 and view["required"] == "below 0.7"
+    lines = result.stdout.splitlines()
+    why = lines.index("Why no reps were counted:")
+    assert lines[why - 1] == "Reps: 0 of 10"
+    assert lines[why + 1].startswith("  The camera sees you too much from the front (view ratio 0.8")
+    assert "Glute Bridge needs a side view (view ratio below 0.7)" in lines[why + 1]
+    assert lines[why + 2] == "    Tip: " + view["advice"]
+    assert "hips above shoulders was 0.15 torso lengths" in lines[why + 3]  # the second reason: the refused lift
+
+
+def test_analyze_says_which_rep_was_not_counted_and_stays_quiet_when_all_were(tmp_path):
+    cut = runner.invoke(app, ["analyze", str(trace_path("glute_bridge_03")), "-e", "glute-bridge", "--out", str(tmp_path / "a"), "--no-video"])
+    assert cut.exit_code == 0, cut.output
+    lines = cut.stdout.splitlines()
+    assert lines[lines.index("Not counted:") + 1] == (
+        "  The session ended during the last rep, 48% of the way back, and Glute Bridge counts a cut-off rep from 80% of the way."
+    )
+    clean = runner.invoke(app, ["analyze", str(trace_path("cat_cow_01")), "-e", "cat-cow", "--out", str(tmp_path / "b"), "--no-video"])
+    assert clean.exit_code == 0, clean.output
+    assert "Not counted" not in clean.stdout and "Why no reps" not in clean.stdout
+
+
 def test_analyze_trace_draws_the_skeleton_on_a_blank_video(tmp_path):
     result = runner.invoke(app, ["analyze", str(trace_path("cat_cow_03")), "-e", "cat-cow", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output

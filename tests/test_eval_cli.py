@@ -66,6 +66,28 @@ def test_only_accepts_the_stem_and_variants_add_columns(labels_file):
     assert {name: v["counted_reps"] for name, v in variants.items()} == dict.fromkeys(variants, clip["posecheck"]["counted_reps"])
 
 
+def test_eval_says_why_a_clip_counted_too_few(tmp_path):
+    # glute_bridge_03 ends during its third bridge, 48 % of the way down: 2 of 3, and eval says why.
+    labels = tmp_path / "labels.yaml"
+    labels.write_text(
+        "glute_bridge_03.mp4:\n  exercise: glute-bridge\n  reps: 3\n"
+        "cat_cow_01.mp4:\n  exercise: cat-cow\n  reps: 2\n",
+        encoding="utf-8",
+    )
+    table = invoke(labels, "--traces", TRACES)
+    assert table.exit_code == 0, table.output
+    lines = table.stdout.splitlines()
+    first = lines.index("Not counted (clips whose count is off or zero; posecheck's top reasons):")
+    assert lines[first + 1] == "  glute_bridge_03.mp4"
+    assert lines[first + 2].startswith("    cut_at_end: The session ended during the last rep, 48% of the way back")
+    assert not any("cat_cow_01" in line for line in lines[first:])  # counted right: nothing to explain
+
+    data = json.loads(invoke(labels, "--traces", TRACES, "--json", "-").stdout)
+    bridge, cat_cow = data["clips"]
+    assert any(reason.startswith("cut_at_end: ") for reason in bridge["posecheck"]["not_counted"])
+    assert cat_cow["posecheck"]["not_counted"] == []
+
+
 def test_json_to_a_file_also_prints_the_tables(labels_file, tmp_path):
     out = tmp_path / "report.json"
     result = invoke(labels_file, "--traces", TRACES, "--only", "cat_cow_01", "--json", out)

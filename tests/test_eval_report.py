@@ -257,3 +257,25 @@ def test_as_exercise_without_a_spec_is_a_user_error(monkeypatch):
     monkeypatch.setattr(ev, "spec_loader", lambda specs_dir: lambda exercise: None)
     with pytest.raises(UnknownExerciseError, match="no spec 'nope'"):
         evaluate([SQUAT], canned_runner, source="traces", as_exercise="nope")
+
+
+def test_not_counted_notes_explain_clips_counted_wrong_or_zero():
+    from posecheck.evaluate import ClipReport, Report, not_counted_notes, score_clip
+
+    def clip(label: ClipLabel, reps: int, reasons: tuple[str, ...]) -> ClipReport:
+        times = tuple((float(i), i + 0.9) for i in range(reps))
+        return ClipReport(label, score_clip(label, CountResult(reps, times, not_counted=reasons)), None)
+
+    reasons = ("view: The camera looks front-on.", "start: Not in the start position.", "visible: Hidden.")
+    report = Report("traces", [
+        clip(SQUAT, 2, reasons),  # right: nothing to explain, whatever was refused on the way
+        clip(MISSING, 0, reasons),  # labelled 1, counted 0: the top two reasons
+        clip(NEW, 2, ("cut_at_end: The session ended during the last rep.",)),  # one short
+        clip(PLANK, 0, reasons),  # nothing to count and nothing counted: the reasons are the intended ones
+        clip(ClipLabel("odd_01.mp4", "squat", 2), 0, ()),  # off, but no reason recorded: nothing to print
+    ])
+    assert not_counted_notes(report) == [
+        ("gone_01.mp4", list(reasons[:2])),
+        ("new_01.mp4", ["cut_at_end: The session ended during the last rep."]),
+    ]
+    assert report.to_dict()["clips"][1]["posecheck"]["not_counted"] == list(reasons)

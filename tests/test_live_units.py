@@ -205,6 +205,15 @@ def test_terminal_view_prints_plain_event_lines_when_not_a_terminal():
     assert "\r" not in out.getvalue() and "\x1b" not in out.getvalue()
 
 
+def test_terminal_view_says_once_when_reps_are_paused():
+    out = io.StringIO()
+    sink = live.TerminalSink(SPEC, stream=out)
+    paused = "Counting paused: shoulder above hip needs to be at least -0.15 torso lengths."
+    for t, reason in ((1.0, None), (2.0, paused), (2.1, paused), (3.0, None), (4.0, paused)):
+        sink.on_frame(None, None, make_state(t=t, paused_reason=reason), [])
+    assert out.getvalue().splitlines() == [f"00:02.0  {paused}", f"00:04.0  {paused}"]
+
+
 def test_terminal_view_rewrites_one_status_line_on_a_terminal():
     out = io.StringIO()
     now = [0.0]
@@ -245,11 +254,14 @@ def test_status_line_shows_setup_guidance_before_counting():
 
 @pytest.mark.parametrize(
     ("changes", "message", "status_end"),
-    [  # lost beats setup beats cue, in the banner and the status line alike
+    [  # lost beats setup beats paused beats cue, in the banner and the status line alike
         ({"tracking": False, "ready": False, "not_ready_reason": "Kneel.", "cue": "Slower."}, ("lost", None),
          " | looking for you"),
         ({"ready": False, "not_ready_reason": "Kneel.", "cue": "Slower."}, ("setup", "Kneel."), " | setup: Kneel."),
         ({"ready": False, "not_ready_reason": None, "cue": "Slower."}, ("cue", "Slower."), " | Slower."),
+        # reps paused although the setup is right (a phase refused, the position left) beats a cue
+        ({"paused_reason": "Counting paused: kneel.", "cue": "Slower."}, ("paused", "Counting paused: kneel."),
+         " | Counting paused: kneel."),
         ({"cue": "Slower."}, ("cue", "Slower."), " | Slower."),
         ({}, None, " | phase cow"),
     ],

@@ -7,15 +7,25 @@ import json
 
 import pytest
 
-from posecheck.engine.events import Cue, Gap, HoldRecord, RepRecord, SessionSummary
+from posecheck.engine.events import Cue, Diagnostic, Gap, HoldRecord, RepRecord, SessionSummary
 from posecheck.errors import InputError
-from posecheck.report import CSV_COLUMNS, SCHEMA_VERSION, FrameStats, SourceDescription, build_report, to_json, write_json, write_reps_csv
+from posecheck.report import (
+    CSV_COLUMNS,
+    SCHEMA_VERSION,
+    FrameStats,
+    SourceDescription,
+    build_report,
+    to_json,
+    why_not_counted,
+    write_json,
+    write_reps_csv,
+)
 
 #: The fields README.md promises (section "Report format").
 DOCUMENTED_FIELDS = {
     "schema_version", "posecheck_version", "exercise", "exercise_title", "source", "fps", "frames",
     "frames_with_pose", "duration", "interrupted", "reps", "target_reps", "reps_by_side", "rep_list", "holds",
-    "cues", "gaps", "asymmetry", "adaptive_range",
+    "cues", "gaps", "not_counted", "asymmetry", "adaptive_range",
 }
 
 
@@ -34,6 +44,11 @@ def _summary() -> SessionSummary:
         gaps=[Gap(4.0, 4.5)],
         asymmetry=1 / 3,
         adaptive_range={"reach": (0.1, 0.95)},
+        diagnostics=[
+            Diagnostic("min_excursion", "2 reps moved too little to count.", seconds=4.25, count=2, measure="reach",
+                       value=0.123456, required="at least 0.2 torso lengths", unit="torso"),
+            Diagnostic("start", "Not in the start position.", advice="Kneel.", seconds=1.5, share=1.5 / 9.66666),
+        ],
     )
 
 
@@ -105,3 +120,34 @@ def test_unwritable_destination_is_an_input_error(tmp_path):
         write_json(_report(), tmp_path / "missing-folder" / "r.json")
     with pytest.raises(InputError, match="cannot write"):
         write_reps_csv(_report(), tmp_path / "missing-folder" / "reps.csv")
+
+
+def test_not_counted_lists_each_reason_rounded():
+    report = _report()
+    assert report["not_counted"] == [
+        {"kind": "min_excursion", "reason": "2 reps moved too little to count.", "advice": None, "seconds": 4.25,
+         "share": None, "count": 2, "measure": "reach", "value": 0.123, "required": "at least 0.2 torso lengths",
+         "unit": "torso", "phase": None, "side": None},
+        {"kind": "start", "reason": "Not in the start position.", "advice": "Kneel.", "seconds": 1.5, "share": 0.155,
+         "count": None, "measure": None, "value": None, "required": None, "unit": None, "phase": None, "side": None},
+    ]
+    json.loads(to_json(report))
+
+
+@pytest.mark.parametrize(
+    ("reps", "target", "holds", "kinds", "expected"),
+    [
+        (0, 10, [], ["view", "start", "visible"], ("Why no reps were counted:", ["view", "start"])),
+        (0, 10, [], [], ("Why no reps were counted:", [])),  # never silent: the summary says it has no reason
+        (0, None, [], ["view"], ("Why nothing was counted:", ["view"])),
+        (0, None, [{"seconds": 5}], ["view"], None),  # a hold-only exercise that timed a hold
+        (0, None, [], [], None),
+        (3, 10, [], ["phase_blocked", "start"], None),  # some counted: brief refusals are left to the report
+        (3, 10, [], ["start", "min_excursion", "cut_at_end", "max_seconds"], ("Not counted:", ["min_excursion", "cut_at_end"])),
+    ],
+)
+def test_the_summary_says_why_when_nothing_was_counted_or_reps_were_refused(reps, target, holds, kinds, expected):
+    entries = [{"kind": kind, "count": 1, "reason": kind} for kind in kinds]
+    report = {"reps": reps, "target_reps": target, "holds": holds, "not_counted": entries}
+    why = why_not_counted(report)
+    assert (why if why is None else (why[0], [e["kind"] for e in why[1]])) == expected

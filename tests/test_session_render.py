@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from posecheck.engine.events import EngineState
-from posecheck.render import _ascii, annotate
+from posecheck.render import WARNING_COLOUR, _ascii, annotate
 from posecheck.specs import load_spec_by_id
 from posecheck.trace import Trace
 
@@ -67,6 +67,10 @@ def test_panel_and_banner_show_the_state(pose, spec):
     assert cue[-height // 8 :].any()
     lost = _changed(annotate(_blank(width, height), None, _state(tracking=False), spec))
     assert lost[-height // 8 :].any()
+    # reps paused although the setup is right: the warning banner (amber), as for setup guidance
+    paused = annotate(_blank(width, height), None, _state(paused_reason="Counting paused: kneel."), spec)
+    bottom = paused[-height // 8 :].reshape(-1, 3)
+    assert (bottom == WARNING_COLOUR).all(axis=1).sum() > width
 
 
 def test_hold_timer_and_sides_make_the_panel_taller(spec):

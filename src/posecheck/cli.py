@@ -329,6 +329,7 @@ def print_summary(report: dict, written: list[Path], result, console: "Console")
         console.print(f"Hold{side}: [bold]{hold['seconds']:.1f} s[/]{target} ({hold['start']:.1f}-{hold['end']:.1f} s)")
     for gap in report["gaps"]:
         console.print(f"Tracking lost: {gap['start']:.1f}-{gap['end']:.1f} s")
+    print_why_not_counted(report, console)
     if report["rep_list"]:
         table = Table(title="Reps", title_justify="left")
         for column, justify in (("#", "right"), ("side", "left"), ("start s", "right"), ("duration s", "right"), ("ROM", "right"), ("notes", "left")):
@@ -347,6 +348,24 @@ def print_summary(report: dict, written: list[Path], result, console: "Console")
         console.print("Cues: none")
     for path in written:
         console.print(f"Wrote {path}", markup=False, highlight=False)
+
+
+def print_why_not_counted(report: dict, console: "Console") -> None:
+    """When nothing was counted or reps were refused, the top reasons in plain words (report ``not_counted``)."""
+    from posecheck.report import why_not_counted
+
+    why = why_not_counted(report)
+    if why is None:
+        return
+    heading, entries = why
+    console.print(heading, markup=False, highlight=False)
+    if not entries:
+        # Never a silent zero: say that the engine saw nothing it could name.
+        console.print("  posecheck saw no rep begin, and recorded no reason it could name.", markup=False, highlight=False)
+    for entry in entries:
+        console.print(f"  {entry['reason']}", markup=False, highlight=False)
+        if entry["advice"]:
+            console.print(f"    Tip: {entry['advice']}", markup=False, highlight=False)
 
 
 # ------------------------------------------------------------------------------------------------ analyze

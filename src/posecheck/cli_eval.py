@@ -131,6 +131,20 @@ def eval_command(
     _print_report(report)
 
 
+def _print_not_counted(report: ev.Report, console) -> None:
+    """Why posecheck's count is off on each clip, in its own words (report not_counted)."""
+    from posecheck import evaluate as ev
+
+    notes = ev.not_counted_notes(report)
+    if not notes:
+        return
+    console.print("Not counted (clips whose count is off or zero; posecheck's top reasons):", markup=False, highlight=False)
+    for clip, reasons in notes:
+        console.print(f"  {clip}", markup=False, highlight=False)
+        for reason in reasons:
+            console.print(f"    {reason}", markup=False, highlight=False)
+
+
 def _print_report(report: ev.Report) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -145,6 +159,8 @@ def _print_report(report: ev.Report) -> None:
         (f"Per clip ({report.source}); timing = matched/counted reps, mean start/end offset s; hold = counted/true s (error)", ev.clip_table(report)),
         ("Totals (MAE = mean |counted - truth| / truth; OBO = within one rep)", ev.totals_table(report)),
     ):
+        if title.startswith("Totals"):
+            _print_not_counted(report, console)  # under the clip table
         table = Table(title=title, title_justify="left")
         for i, header in enumerate(headers):
             # The first column (clip / counter name) should stay on one line; the rest may wrap.

@@ -310,6 +310,8 @@ class CountResult:
     reps: int
     rep_times: tuple[Interval, ...]
     holds: tuple[CountedHold, ...] | None = ()
+    # posecheck's reasons for what it did not count (report.json's not_counted: "kind: reason"), most time first
+    not_counted: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -332,6 +334,7 @@ class ClipScore:
     phantoms: int | None
     phantom_times: tuple[Interval, ...]
     hold: HoldScore | None
+    not_counted: tuple[str, ...] = ()  # CountResult.not_counted
 
     @property
     def exact(self) -> bool | None:
@@ -380,6 +383,7 @@ def score_clip(label: ClipLabel, result: CountResult) -> ClipScore:
         phantoms=phantoms,
         phantom_times=phantom_times,
         hold=hold,
+        not_counted=result.not_counted,
     )
 
 
@@ -590,7 +594,13 @@ def _count_result(summary: Any) -> CountResult:
         reps=summary.reps,
         rep_times=tuple((rep.start, rep.end) for rep in summary.rep_list),
         holds=tuple(CountedHold(h.start, h.end, h.seconds) for h in summary.holds),
+        not_counted=not_counted_texts(summary),
     )
+
+
+def not_counted_texts(summary: Any) -> tuple[str, ...]:
+    """A SessionSummary's diagnostics as "kind: reason" texts, most time first (eval's ``not_counted``)."""
+    return tuple(f"{d.kind}: {d.reason}" for d in getattr(summary, "diagnostics", ()))
 
 
 def spec_loader(specs_dir: Path | None) -> Callable[[str], Any | None]:
@@ -1038,6 +1048,20 @@ def clip_table(report: Report) -> tuple[list[str], list[list[str]]]:
     return headers, rows
 
 
+def not_counted_notes(report: Report, limit: int = 2) -> list[tuple[str, list[str]]]:
+    """Why posecheck's count is off: (clip, its top ``limit`` not_counted reasons) for every clip whose count
+    is wrong or zero (the CLI prints them under the clip table)."""
+    notes = []
+    for c in report.clips:
+        p = c.posecheck
+        if p is None or not p.not_counted or (p.count_error in (0, None) and p.counted_reps > 0):
+            continue
+        if p.counted_reps == 0 and p.truth_reps == 0:
+            continue  # nothing to count, nothing counted: the reasons are the intended ones
+        notes.append((c.label.clip, list(p.not_counted[:limit])))
+    return notes
+
+
 def totals_table(report: Report) -> tuple[list[str], list[list[str]]]:
     """Totals for posecheck and the baseline (same clips), and the baseline on all its clips."""
 
@@ -1095,6 +1119,8 @@ __all__ = [
     "load_baseline_table",
     "load_labels",
     "markdown_table",
+    "not_counted_notes",
+    "not_counted_texts",
     "match_intervals",
     "mirrored",
     "noisy",

@@ -919,6 +919,7 @@ class TerminalSink:
     meter: FrameRateMeter | None = None
     _last_status_at: float = -1e9
     _status_shown: bool = False
+    _last_paused: str | None = None
 
     def __post_init__(self) -> None:
         if self.meter is None:
@@ -938,6 +939,7 @@ class TerminalSink:
     def on_frame(self, frame_bgr: np.ndarray | None, pose: Pose | None, state: EngineState, events: list[Event]) -> None:
         self.meter.tick()
         printed = self._print_events(events, state)
+        printed = self._print_paused(state) or printed
         # Redrawn at once under a new event line, else at most every STATUS_INTERVAL_S.
         if self.interactive and (printed or self.clock() - self._last_status_at >= STATUS_INTERVAL_S):
             self._last_status_at = self.clock()
@@ -959,6 +961,17 @@ class TerminalSink:
                 self._line(f"{_clock_text(event.t)}  {text}")
                 printed = True
         return printed
+
+    def _print_paused(self, state: EngineState) -> bool:
+        """A line when reps stop being counted although the setup is right (state.paused_reason), once per reason."""
+        reason = state.paused_reason if state.ready else None
+        if reason == self._last_paused:
+            return False
+        self._last_paused = reason
+        if reason is None:
+            return False
+        self._line(f"{_clock_text(state.t)}  {reason}")
+        return True
 
     def _line(self, text: str) -> None:
         self._clear_status()

@@ -240,12 +240,16 @@ def state_message(state: EngineState) -> tuple[str, str | None] | None:
 
     Returns:
         ``("lost", None)`` while nobody is tracked, else ``("setup", reason)`` while the setup is not right,
-        else ``("cue", text)`` for the latest cue; None when there is nothing to say. Each view words it.
+        else ``("paused", reason)`` while reps are not counted although the setup is right (the rep's position
+        left, a phase refused: `EngineState.paused_reason`), else ``("cue", text)`` for the latest cue; None
+        when there is nothing to say. Each view words it.
     """
     if not state.tracking:
         return "lost", None
     if not state.ready and state.not_ready_reason:
         return "setup", state.not_ready_reason
+    if state.paused_reason:
+        return "paused", state.paused_reason
     if state.cue:
         return "cue", state.cue
     return None
@@ -260,7 +264,7 @@ def _draw_banner(img: np.ndarray, state: EngineState, style: Style) -> None:
     if kind == "lost":
         text, colour = "Looking for you - please step into view", WARNING_COLOUR
     else:
-        colour = WARNING_COLOUR if kind == "setup" else CUE_COLOUR
+        colour = WARNING_COLOUR if kind in ("setup", "paused") else CUE_COLOUR
     height, width = img.shape[:2]
     lines = _wrap(text, width - 4 * style.margin, style)
     top = height - style.margin - len(lines) * style.line_height - style.margin

@@ -138,6 +138,7 @@ def build_report(
             {"start": _round(gap.start, 3), "end": _round(gap.end, 3), "duration": _round(gap.end - gap.start, 3)}
             for gap in summary.gaps
         ],
+        "not_counted": not_counted(summary),
         "asymmetry": _round(summary.asymmetry, 3),
         "adaptive_range": (
             {name: [_round(low, 2), _round(high, 2)] for name, (low, high) in summary.adaptive_range.items()}
@@ -145,6 +146,49 @@ def build_report(
             else None
         ),
     }
+
+
+def not_counted(summary: SessionSummary) -> list[dict[str, Any]]:
+    """The report's ``not_counted`` list: why counting paused or reps were refused (`SessionSummary.diagnostics`),
+    most time first."""
+    return [
+        {
+            "kind": d.kind,
+            "reason": d.reason,
+            "advice": d.advice,
+            "seconds": _round(d.seconds, 2),
+            "share": _round(d.share, 3),
+            "count": d.count,
+            "measure": d.measure,
+            "value": _round(d.value, 3),
+            "required": d.required,
+            "unit": d.unit,
+            "phase": d.phase,
+            "side": d.side,
+        }
+        for d in summary.diagnostics
+    ]
+
+
+#: ``not_counted`` kinds that refused a rep the person made (as opposed to movements that never became one).
+REFUSED_REP_KINDS = ("require", "min_excursion", "max_seconds", "cut_at_end")
+
+
+def why_not_counted(report: dict[str, Any], limit: int = 2) -> tuple[str, list[dict[str, Any]]] | None:
+    """What a summary should say about ``not_counted``: a heading and the top ``limit`` entries, or None.
+
+    Nothing counted (no reps of an exercise with a rep target, or neither reps nor holds): the reasons that
+    took most time, whatever their kind. Some reps counted: only entries that refused a rep the person made
+    (`REFUSED_REP_KINDS`); a phase briefly refused during otherwise counted reps is left to the report.
+    """
+    entries = report.get("not_counted") or []
+    if report["reps"] == 0 and (report["target_reps"] or not report["holds"]):
+        if not entries and not report["target_reps"]:
+            return None
+        heading = "Why no reps were counted:" if report["target_reps"] else "Why nothing was counted:"
+        return heading, entries[:limit]
+    refused = [e for e in entries if e["kind"] in REFUSED_REP_KINDS and e["count"]]
+    return ("Not counted:", refused[:limit]) if refused else None
 
 
 def _round(value: float | None, digits: int) -> float | None:

@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from posecheck.engine.conditions import check_all, compile_conditions
 from posecheck.engine.cues import SLOW_DOWN, TEMPO_SLOW, Cooldown, FormRuleState, tempo_verdict
+from posecheck.engine.diagnostics import DiagnosticsRecorder, NullRecorder
 from posecheck.engine.events import (
     Cue,
     EngineState,
@@ -75,6 +77,7 @@ class _Machine:
     out_of_position: bool = False
     entered: dict[str, float] = field(default_factory=dict)  # phase -> when last entered (tempo)
     left: dict[str, float] = field(default_factory=dict)  # phase -> when last left (tempo)
+    diag: Any = None  # its why-not recorder (posecheck.engine.diagnostics.MachineRecorder)
 
 
 class Engine:
@@ -84,9 +87,11 @@ class Engine:
         spec: a validated spec (`posecheck.specs.load_spec_by_id`). Everything is precompiled here, so
             `update` does no validation and builds no pydantic objects.
         cue_seconds: how long `state.cue` shows the latest cue, in seconds of pose time (display only).
+        diagnostics: keep the reasons counting paused or reps were refused (`SessionSummary.diagnostics`,
+            `state.paused_reason`). Reporting only: the events are the same without.
     """
 
-    def __init__(self, spec: ExerciseSpec, cue_seconds: float = CUE_FRESH_SECONDS):
+    def __init__(self, spec: ExerciseSpec, cue_seconds: float = CUE_FRESH_SECONDS, diagnostics: bool = True):
         if not cue_seconds >= 0:
             raise ValueError(f"cue_seconds must be 0 or more, got {cue_seconds}")
         self.spec = spec
@@ -176,6 +181,13 @@ class Engine:
         # the position a rep must stay in (reps.require)
         self._rep_require = compile_conditions(spec.reps.require, per_side) if spec.reps else []
         self._abandon_after = spec.reps.abandon_after if spec.reps and spec.reps.abandon_after is not None else 0.0
+
+        # why not: the reasons counting paused or reps were refused (reporting only)
+        self._diag = (
+            DiagnosticsRecorder(spec, self._start, self._rep_require, self._lost_after) if diagnostics else NullRecorder()
+        )
+        for machine in self._machines:
+            machine.diag = self._diag.machine(machine.side, machine.tracker, machine.learner)
 
         # holds
         self._hold_phases = frozenset(spec.hold.phases) if spec.hold and spec.hold.phases else None
@@ -292,6 +304,7 @@ class Engine:
             hold_target=self.spec.target.seconds,
             measures={k: (None if v != v else v) for k, v in self._values.items()},
             cue=cue.text if fresh and cue is not None else None,
+            paused_reason=self._diag.paused_reason([m.out_of_position for m in self._machines]) if self._ready else None,
         )
 
     def end(self, t: float) -> list[Event]:
@@ -348,6 +361,7 @@ class Engine:
             gaps=list(self._gaps),
             asymmetry=asymmetry,
             adaptive_range=learned or None,
+            diagnostics=self._diag.diagnostics(),
         )
 
     # ------------------------------------------------------------------------------------------ tracking
@@ -398,6 +412,7 @@ class Engine:
         """One frame with a pose ((33, 5) landmarks, (33, 3) world landmarks or None): its events."""
         events: list[Event] = []
         self._resume(t, events)
+        self._diag.pose_frame(t, landmarks)
         self._frame(t, self.measures.compute(t, landmarks, world, frame_size), events)
         return events
 
@@ -424,19 +439,19 @@ class Engine:
     def _check_setup(self, t: float, frame: FrameMeasures, values: dict[str, float], events: list[Event]) -> bool:
         """Updates readiness; True when counting may go on in this frame."""
         setup = self.spec.setup
-        problem = None
+        problem = kind = None
         ratio = frame.view_ratio
         if self._view != "any" and ratio == ratio and self._view_ratio is not None:
             wrong = ratio >= self._view_ratio if self._view == "side" else ratio <= self._view_ratio
             if wrong:
-                problem = setup.view_text
+                problem, kind = setup.view_text, "view"
         if problem is None and not frame.visible:
-            problem = setup.visible_text
+            problem, kind = setup.visible_text, "visible"
         if problem is None and not self._start_ok:
             if check_all(self._start, values) is True:
                 self._start_ok = True
             elif setup.start is not None:
-                problem = setup.start.text
+                problem, kind = setup.start.text, "start"
 
         if problem is None:
             self._problem_since = None
@@ -455,6 +470,7 @@ class Engine:
             self._not_ready_since = self._problem_since
             self._reason = problem
             events.append(NotReady(t, problem))
+            self._diag.not_ready(kind, frame, values)
             return False
         if self._not_ready_since is None:
             self._not_ready_since = t
@@ -463,6 +479,7 @@ class Engine:
             events.append(NotReady(t, problem))
         if t - self._not_ready_since >= self._reset_after:
             self._reset_progress()
+        self._diag.not_ready(kind, frame, values)
         return False
 
     def _new_vote(self) -> SideVote | None:
@@ -492,8 +509,12 @@ class Engine:
         reps = machine.reps
         if reps is not None and self._rep_require:
             self._check_rep_position(machine, reps, t, values)
+        machine.diag.step(value, raw, values, machine.out_of_position)
         if reps is not None:
+            before = reps.draft
             reps.observe(t, raw, values)
+            if before is not None and reps.draft is None:  # only max_seconds ends a rep in observe
+                machine.diag.rep_timed_out(before, t)
             if reps.draft is not None and evidence is not None:
                 if reps.draft.votes is None:
                     reps.draft.votes = self._new_vote()
@@ -509,6 +530,8 @@ class Engine:
         done = reps.on_phase(phase, since, raw)
         if done is not None and reps.counts(done):
             self._complete_rep(machine, done, since, t, events)
+        elif done is not None:
+            machine.diag.rep_too_small(done, since)
 
     def _check_rep_position(self, machine: _Machine, reps: RepCounter, t: float, values: dict[str, float]) -> None:
         """reps.require: abandons the rep in progress once the position has been lost for reps.abandon_after.
@@ -525,7 +548,10 @@ class Engine:
                 machine.out_since = t
             if not machine.out_of_position and t - machine.out_since >= self._abandon_after:
                 machine.out_of_position = True
+                machine.diag.abandoned(self._rep_require, values, reps.draft)
                 reps.abandon()
+        if machine.out_of_position:
+            machine.diag.out_of_position(self._rep_require, values)
 
     def _phase_tempo_check(self, machine: _Machine, previous: str | None, phase: str, since: float, t: float, events: list[Event]) -> None:
         verdicts = []
@@ -557,31 +583,36 @@ class Engine:
         session whose last frames had no pose, or a rep abandoned (``reps.require``) count nothing.
         """
         rule, reps = self._cut_at_end, machine.reps
-        if rule is None or reps is None or not reps.returning or machine.out_of_position:
+        if reps is None or not reps.returning or reps.draft is None:
             return None
-        if not self._ready or self._last_pose_t is None:
-            return None
-        if self._gap_start is not None and t_end - self._gap_start >= self._lost_after:
-            return None  # tracking was lost before the end: what the person did last was not seen
-        if machine.hold is not None and machine.hold.seconds is not None:
-            return None  # a timed hold still running: the person is holding the position, not coming back
         draft = reps.draft
-        if draft is None:
-            return None
+        # Each refusal below is also told (diagnostics): the session ended during a rep that is not counted.
+        refused = machine.diag.cut_refused
+        if rule is None:
+            return refused("no_rule", draft, t_end)
+        if machine.out_of_position:
+            return refused("out_of_position", draft, t_end)
+        if not self._ready or self._last_pose_t is None:
+            return refused("not_ready", draft, t_end)
+        if self._gap_start is not None and t_end - self._gap_start >= self._lost_after:
+            return refused("lost", draft, t_end)  # tracking was lost before the end: what the person did last was not seen
+        if machine.hold is not None and machine.hold.seconds is not None:
+            return refused("holding", draft, t_end)  # a timed hold still running: the person is holding the position, not coming back
         raw = self._values.get(machine.value_key, math.nan)
         far_raw = draft.far_low if rule.upward else draft.far_high
         if raw != raw or not math.isfinite(far_raw):
-            return None  # the phase measure unknown on the last frame, or never known in the far phase
+            return refused("unknown", draft, t_end)  # the phase measure unknown on the last frame, or never known in the far phase
         if machine.learner is not None:
             value, far = machine.learner.fraction(raw), machine.learner.fraction(far_raw)
         else:
             value, far = raw, far_raw
         needed = far + rule.share * (rule.boundary - far)
         if not (value >= needed if rule.upward else value <= needed):
-            return None
+            span = rule.boundary - far
+            return refused("short", draft, t_end, (value - far) / span if span else None)
         if rule.last.also and check_all(rule.last.also, self._values, machine.side) is False:
-            return None
-        return draft if reps.counts(draft) else None
+            return refused("also", draft, t_end)
+        return draft if reps.counts(draft) else refused("small", draft, t_end)
 
     def _complete_rep(
         self, machine: _Machine, done: RepDraft, end: float, t: float, events: list[Event], cut_by_end: bool = False

@@ -143,6 +143,9 @@ class EngineState:
     hold_target: float | None
     measures: dict[str, float | None]  # current (smoothed) value of every measure, None when unknown
     cue: str | None  # the most recent cue's text while it is still fresh, else None
+    # Why reps are not being counted right now although the setup is right (a rep's position left, see
+    # reps.require; a phase reached but refused by its `also` conditions), in plain words; else None.
+    paused_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,56 @@ class Gap:
 
     start: float
     end: float
+
+
+DiagnosticKind = Literal[
+    "view", "visible", "start", "require", "phase_blocked", "phase_not_reached", "fell_short", "min_excursion",
+    "min_range", "max_seconds", "cut_at_end",
+]
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One reason counting was paused or reps were not counted, for people (reports, summaries).
+
+    Built by `posecheck.engine.diagnostics`; reporting only: nothing here changes what is counted.
+
+    Attributes:
+        kind: what kept the count back. Setup (counting paused): ``view`` (the camera's angle is wrong),
+            ``visible`` (body parts out of the picture), ``start`` (not in the start position). Reps refused or
+            never started: ``require`` (the rep's position was left, reps.require), ``phase_blocked`` (the
+            main measure reached a phase but one of the phase's ``also`` conditions failed),
+            ``phase_not_reached`` (the main measure never got into a phase of the rep), ``fell_short``
+            (movements toward the rep's next phase that came back before reaching it), ``min_excursion``
+            (reps too small), ``min_range`` (the movement never spanned the adaptive range's minimum),
+            ``max_seconds`` (reps that took too long), ``cut_at_end`` (a last rep cut off by the end).
+        reason: one or two plain sentences saying what happened and what the exercise needs.
+        advice: what to do about it (the spec's own guidance text), or None.
+        seconds: how long it lasted (time paused or refused), or None.
+        share: ``seconds`` as a share (0-1) of the time the person was tracked, or None.
+        count: how many reps (or times) it refused, or None.
+        measure: the spec's measure that decided (``view_ratio`` for the camera view), or None.
+        value: what that measure read: the median while it failed (setup, require, phase_blocked), the
+            largest rep or span (min_excursion, min_range), the nearest it came (phase_not_reached; fell_short:
+            the median of each movement's nearest), the share of the way back (cut_at_end); or None.
+        required: what the spec asks of it, in words ("at least 0.2", "below 0.7"), or None.
+        unit: the unit of ``value`` (``deg``, ``torso`` lengths, ``ratio``, ``s``), or None.
+        phase: the phase concerned, or None.
+        side: the side's own phase machine (per-side specs), else None.
+    """
+
+    kind: DiagnosticKind
+    reason: str
+    advice: str | None = None
+    seconds: float | None = None
+    share: float | None = None
+    count: int | None = None
+    measure: str | None = None
+    value: float | None = None
+    required: str | None = None
+    unit: str | None = None
+    phase: str | None = None
+    side: Side | None = None
 
 
 @dataclass
@@ -166,3 +219,5 @@ class SessionSummary:
     gaps: list[Gap]
     asymmetry: float | None = None  # (left - right) / max(left, right) reps, alternating exercises only
     adaptive_range: dict[str, tuple[float, float]] | None = None  # measure -> (low, high) learned range
+    # Why counting paused or reps were refused, most time first (see Diagnostic); empty when nothing did.
+    diagnostics: list[Diagnostic] = field(default_factory=list)
