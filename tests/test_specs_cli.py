@@ -35,7 +35,8 @@ def test_list_includes_a_user_folder_and_flags_invalid_specs(tmp_path):
     result = invoke("list", "--specs", str(tmp_path))
     assert result.exit_code == 0
     assert any(line.startswith("my-lift ") for line in result.stdout.splitlines())
-    assert "(invalid: posecheck exercises validate" in result.stdout
+    assert "(broken: " in result.stdout
+    assert "Warning: 1 spec(s) broken" in result.stderr
 
 
 def test_show_describes_an_exercise():

@@ -47,9 +47,10 @@ def list_exercises(specs: SpecsOption = None) -> None:
     for spec_id in registry.ids():
         try:
             spec = registry.load(spec_id)
-        except SpecError:
+        except (SpecError, InputError) as exc:  # a broken or unreadable spec is listed as such; the rest go on
             broken += 1
-            rows.append((spec_id, "-", "-", f"(invalid: posecheck exercises validate {registry.path(spec_id)})"))
+            first_problem = str(exc).splitlines()[0] if str(exc) else "unreadable"
+            rows.append((spec_id, "-", "-", f"(broken: {first_problem})"))
             continue
         rows.append((spec_id, spec.kind, _target_text(spec), spec.title))
     if not rows:
@@ -60,7 +61,7 @@ def list_exercises(specs: SpecsOption = None) -> None:
     for row in rows:
         typer.echo(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]}")
     if broken:
-        typer.echo(f"{broken} spec(s) invalid; see above.", err=True)
+        typer.echo(f"Warning: {broken} spec(s) broken (see above; details: posecheck exercises validate FILE)", err=True)
 
 
 @app.command("show")
@@ -137,6 +138,7 @@ def validate(
     Example: posecheck exercises validate exercise_specs/
     """
     from posecheck.specs import check_spec_text, uncommented_numbers
+    from posecheck.specs.loader import read_spec_text
 
     paths: list[Path] = []
     for item in files:
@@ -149,9 +151,10 @@ def validate(
     problems: list[str] = []
     for path in paths:
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot read spec {path}: {exc.strerror or exc}") from exc
+            text = read_spec_text(path)
+        except SpecError as exc:  # not UTF-8: that file's problem; the other files are still checked
+            problems += exc.problems
+            continue
         _, found = check_spec_text(text, str(path))
         lint = [f"{path}:{line}: number {value} has no comment saying where it came from" for line, value in uncommented_numbers(text)]
         if strict:
