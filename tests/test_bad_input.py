@@ -93,7 +93,7 @@ def test_trace_option_into_a_missing_folder(tmp_path):
 def test_npz_that_is_not_a_trace(tmp_path):
     bogus = tmp_path / "numbers.npz"
     np.savez(bogus, x=np.arange(3))
-    _assert_one_error_line(_run(str(bogus), "-e", "cat-cow", "--out", str(tmp_path / "o")), "numbers.npz", "not a readable posecheck trace")
+    _assert_one_error_line(_run(str(bogus), "-e", "cat-cow", "--out", str(tmp_path / "o")), "numbers.npz", "not a posecheck trace")
 
 
 @requires_shared_videos
