@@ -25,7 +25,7 @@ import typer
 from typer.core import TyperGroup
 
 from posecheck import __version__
-from posecheck.errors import InputError, NoPersonError, PosecheckError
+from posecheck.errors import InputError, NoPersonError, PosecheckError, why_not_a_folder
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
@@ -63,13 +63,38 @@ class LazyGroup(TyperGroup):
             command = _load_lazy_command(cmd_name)
         return command
 
+    def make_context(self, info_name: Any, args: Any, parent: Any = None, **extra: Any) -> Any:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except _usage_error() as exc:  # a wrong global option: posecheck --bogus
+            raise typer.Exit(_report_usage_error(exc)) from None
+
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
+        except _usage_error() as exc:  # a wrong command, option or value, at any depth
+            raise typer.Exit(_report_usage_error(exc)) from None
         except _command_line_exceptions():
-            raise  # typer's own exits and usage errors
+            raise  # typer's own exits and aborts
         except Exception as exc:  # noqa: BLE001 - every other error is one line (report_error)
             raise typer.Exit(report_error(exc)) from None
+
+
+def _report_usage_error(exc: Exception) -> int:
+    """One ``Error: ...`` line for a command-line mistake (typer would draw a box with the usage); exit code 2.
+
+    A group called without a command (``no_args_is_help``) shows its help instead, and exits 2 as typer does.
+    """
+    ctx = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        help_text = exc.format_message()  # type: ignore[attr-defined] - empty when rich printed the help already
+        if help_text.strip():
+            typer.echo(help_text, err=True)
+        return 2
+    message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
+    hint = f" (see: {ctx.command_path} -h)" if ctx is not None else ""
+    typer.echo(f"Error: {message}{hint}", err=True)
+    return int(getattr(exc, "exit_code", 2))
 
 
 def report_error(exc: Exception) -> int:
@@ -91,6 +116,16 @@ def report_error(exc: Exception) -> int:
         typer.echo(f"Error: posecheck failed unexpectedly ({type(exc).__name__}: {exc}); this is a bug, "
                    "please report it with the output of the same command run with -vv", err=True)
     return EXIT_UNEXPECTED
+
+
+@cache
+def _usage_error() -> type[Exception]:
+    """The exception typer raises for a wrong command, option or value."""
+    try:  # newer typer has its own command-line layer
+        from typer._click.exceptions import UsageError
+    except ImportError:  # older typer runs on click
+        from click import UsageError
+    return UsageError
 
 
 @cache
@@ -256,6 +291,8 @@ def load_spec(exercise: str, specs: Path | None):
 
 def prepare_output_folder(folder: Path) -> None:
     """Creates ``folder`` and proves it is writable before minutes of analysis, not after."""
+    if not folder.is_dir() and (folder.exists() or any(p.exists() and not p.is_dir() for p in folder.parents)):
+        raise InputError(why_not_a_folder(folder, "output folder"))  # a file is in the way
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / ".posecheck-write-test"
@@ -268,8 +305,10 @@ def prepare_output_folder(folder: Path) -> None:
 def check_writable_file(path: Path) -> None:
     """Fails now, not after the analysis, if ``path`` cannot be created (its folder is missing or read-only)."""
     parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise InputError(f"cannot write {path}: it is a folder, not a file")
     if not parent.is_dir():
-        raise InputError(f"cannot write {path}: folder {parent} does not exist")
+        raise InputError(f"cannot write {path}: {why_not_a_folder(parent)}")
     if not os.access(parent, os.W_OK):
         raise InputError(f"cannot write {path}: folder {parent} is not writable")
 
@@ -741,7 +780,7 @@ def samples_fetch(
     chosen = load_manifest().select(names)
     folder = dest or default_dest()
     if mirror is not None and not mirror.is_dir():
-        raise InputError(f"mirror folder {mirror} does not exist")
+        raise InputError(why_not_a_folder(mirror, "mirror folder"))
     found = None if (mirror is not None or no_mirror) else find_mirror()
     if found is not None:
         log.info("using the mirror folder %s where it has the clips", found)

@@ -14,7 +14,7 @@ import os
 from importlib import resources
 from pathlib import Path
 
-from posecheck.errors import InputError, UnknownExerciseError
+from posecheck.errors import InputError, UnknownExerciseError, why_not_a_folder
 from posecheck.specs.loader import load_spec_file
 from posecheck.specs.schema import ExerciseSpec
 
@@ -64,7 +64,7 @@ class SpecRegistry:
         self._paths: dict[str, Path] = {}
         for folder in self.folders:
             if not folder.is_dir():
-                raise InputError(f"spec folder {folder} does not exist")
+                raise InputError(why_not_a_folder(folder, "spec folder"))
             for spec_id, path in _spec_files(folder).items():
                 if spec_id in self._paths:
                     log.info("spec %s from %s replaces %s", spec_id, path, self._paths[spec_id])
