@@ -458,6 +458,8 @@ def analyze(
     else:
         result, source_desc = _analyze_video(video, spec, model, sinks)
 
+    _refuse_too_short(video, spec, result)
+
     from posecheck import report as rpt
 
     stats = rpt.FrameStats(
@@ -498,6 +500,23 @@ def analyze(
         if getattr(sink, "failure", None) is not None:
             raise InputError(f"{video}: writing {sink.path} stopped early ({sink.failure}) and it holds only the "
                              f"frames before; the report in {out_dir} is complete")
+
+
+def _refuse_too_short(video: Path, spec, result) -> None:
+    """A still image, a one-frame video or a clip too short for one rep or hold is one error line, not a report
+    of 0 reps (see `posecheck.specs.limits`). A session stopped early (Ctrl-C, a damaged file) says that instead."""
+    from posecheck.specs.limits import shortest_countable_seconds
+
+    if result.interrupted or result.ended_early or result.frames == 0:
+        return
+    if result.frames == 1:
+        raise InputError(f"{video}: a single frame (a still image?); posecheck needs a video of the exercise")
+    span = result.last_t - result.first_t
+    needed = shortest_countable_seconds(spec)
+    if span < needed:
+        what = {"reps": "one rep", "hold": "a hold", "reps+hold": "a rep or a hold"}[spec.kind]
+        raise InputError(f"{video}: only {span:.2f} s long ({result.frames} frames); {what} of {spec.id} takes at "
+                         f"least {needed:g} s")
 
 
 def _analyze_many(clips: list[Path], exercise: str, out: Path | None, json_out: str | None, specs: Path | None,
