@@ -157,13 +157,61 @@ def print_error(exc: PosecheckError) -> None:
         typer.echo(f"Error: {problem}", err=True)
 
 
+# ------------------------------------------------------------------------------------------------ help
+
+#: What typer 0.29 shows as a value's type in help (Python annotations) -> what a person types there.
+_VALUE_NAMES = {"str": "TEXT", "path": "PATH", "int": "INTEGER", "float": "NUMBER", "int range": "INTEGER",
+                "float range": "NUMBER"}
+
+
+def _readable_value_name(shown: str | None) -> str | None:
+    """``<list[Path]>`` -> ``PATH...``, ``<str>`` -> ``TEXT``, ``<int>`` -> ``INTEGER``; choices ``a|b`` stay."""
+    if not shown or not (shown.startswith("<") and ">" in shown):
+        return shown
+    inner, _, rest = shown[1:].partition(">")
+    many = inner.startswith("list[") and inner.endswith("]")
+    if many:
+        inner = inner[len("list["):-1]
+    name = inner if "|" in inner else _VALUE_NAMES.get(inner.lower(), inner.upper())
+    return name + ("..." if many else "") + rest
+
+
+def _use_readable_value_names() -> None:
+    """Help shows value names people understand (TEXT, PATH, INTEGER), and none for flags, not ``<bool>``.
+
+    typer 0.29 prints the parameter's Python type; this wraps its two display methods once, for every
+    command (the lazily loaded ones too). Older typer versions without them are left as they are.
+    """
+    from typer import core
+
+    for cls in (getattr(core, "TyperOption", None), getattr(core, "TyperArgument", None)):
+        original = getattr(cls, "display_type_rich", None)
+        if original is None or getattr(original, "_posecheck", False):
+            continue
+
+        def display_type_rich(self: Any, ctx: Any, _original: Any = original) -> str | None:
+            if getattr(self, "is_flag", False) or getattr(self, "count", False):
+                return None  # a flag takes no value
+            if self.param_type_name == "argument" and self.metavar is not None:
+                return None  # its name (VIDEO, EXERCISE) says what to give
+            return _readable_value_name(_original(self, ctx))
+
+        display_type_rich._posecheck = True  # type: ignore[attr-defined]
+        cls.display_type_rich = display_type_rich
+
+
+_use_readable_value_names()
+
+
 # ------------------------------------------------------------------------------------------------ app
 
 app = typer.Typer(
     cls=LazyGroup,
     name="posecheck",
     no_args_is_help=True,
-    add_completion=False,
+    # --install-completion / --show-completion: typer's shell completion (bash, zsh, fish, PowerShell), with
+    # exercise ids completed (complete_exercise_id).
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -264,6 +312,7 @@ SpecsOption = Annotated[
     Path | None,
     typer.Option(
         "--specs",
+        metavar="DIR",
         help="Extra folder of exercise specs (YAML); same ids override the built-in ones. Also: $POSECHECK_SPECS.",
         show_default=False,
     ),
@@ -272,6 +321,7 @@ ModelOption = Annotated[
     Path | None,
     typer.Option(
         "--model",
+        metavar="FILE",
         help="Pose model: an official pose_landmarker_{lite,full,heavy}.task. Default: built offline from the mediapipe wheel.",
         show_default=False,
     ),
@@ -280,6 +330,20 @@ ReportJsonOption = Annotated[
     str | None,
     typer.Option("--json", metavar="FILE|-", help="Also write the report JSON to FILE; '-' prints it to stdout and nothing else there."),
 ]
+
+
+def complete_exercise_id(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion of an exercise id: the built-in ones, $POSECHECK_SPECS's and --specs's if given before."""
+    from posecheck.specs import SpecRegistry
+
+    specs = (ctx.params or {}).get("specs")
+    for folder in (specs, None):  # a wrong --specs or $POSECHECK_SPECS: complete the ids that can be found
+        try:
+            ids = SpecRegistry.default(folder).ids()
+            break
+        except (PosecheckError, OSError):
+            ids = []
+    return [spec_id for spec_id in ids if spec_id.startswith(incomplete.lower())]
 
 
 def load_spec(exercise: str, specs: Path | None):
@@ -403,22 +467,22 @@ def analyze(
         ),
     ],
     exercise: Annotated[
-        str, typer.Option("--exercise", "-e", help="Exercise id, e.g. cat-cow (see: posecheck exercises list).", show_default=False)
+        str, typer.Option("--exercise", "-e", metavar="ID", autocompletion=complete_exercise_id, help="Exercise id, e.g. cat-cow (see: posecheck exercises list).", show_default=False)
     ],
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Output folder. Default: ./posecheck-out/<video name>/", show_default=False)
+        Path | None, typer.Option("--out", "-o", metavar="DIR", help="Output folder. Default: ./posecheck-out/<video name>/", show_default=False)
     ] = None,
     json_out: ReportJsonOption = None,
     specs: SpecsOption = None,
     model: ModelOption = None,
     save_trace: Annotated[
-        Path | None, typer.Option("--save-trace", help="Save every frame's landmarks to this .npz trace (replay it later with analyze).")
+        Path | None, typer.Option("--save-trace", metavar="FILE.npz", help="Save every frame's landmarks to this .npz trace (replay it later with analyze).")
     ] = None,
     write_video: Annotated[
         bool, typer.Option("--video/--no-video", help="Write annotated.mp4 (for a trace: the skeleton on a blank canvas).")
     ] = True,
     jobs: Annotated[
-        int | None, typer.Option("--jobs", "-j", min=1, help="With several clips: how many are analysed at once. Default: one per core.")
+        int | None, typer.Option("--jobs", "-j", min=1, metavar="N", help="With several clips: how many are analysed at once. Default: one per core.")
     ] = None,
 ) -> None:
     """Analyse a recorded exercise: count reps, time holds, collect cues; write a report and an annotated video.

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from posecheck.cli import SpecsOption, verbosity
+from posecheck.cli import SpecsOption, complete_exercise_id, verbosity
 from posecheck.errors import InputError, SpecError
 
 app = typer.Typer(
@@ -77,7 +77,7 @@ def list_exercises(specs: SpecsOption = None) -> None:
 
 @app.command("show")
 def show_exercise(
-    name: Annotated[str, typer.Argument(help="Exercise id, e.g. cat-cow.", show_default=False)],
+    name: Annotated[str, typer.Argument(metavar="EXERCISE", autocompletion=complete_exercise_id, help="Exercise id, e.g. cat-cow.", show_default=False)],
     specs: SpecsOption = None,
 ) -> None:
     """Show one exercise: how to do it, what posecheck measures, counts and cues.
@@ -136,7 +136,7 @@ def show_exercise(
 @app.command("validate")
 def validate(
     files: Annotated[
-        list[Path], typer.Argument(help="Spec files, or folders of them.", show_default=False)
+        list[Path], typer.Argument(metavar="FILE|DIR", help="Spec files, or folders of them.", show_default=False)
     ],
     strict: Annotated[
         bool, typer.Option("--strict", help="Also fail on numbers without a comment saying where they came from.")
