@@ -13,6 +13,7 @@ The options and steps several commands share (`SpecsOption`, `ModelOption`, `loa
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
 import logging
 import os
@@ -107,6 +108,9 @@ def report_error(exc: Exception) -> int:
     if isinstance(exc, PosecheckError):
         print_error(exc)
         return exc.exit_code
+    if isinstance(exc, OSError) and exc.errno in _PATH_ERRNOS:  # a path as typed that no system can use
+        typer.echo(f"Error: {exc.strerror}: {exc.filename}", err=True)
+        return InputError.exit_code
     if verbosity() >= 2:
         raise exc
     if isinstance(exc, OSError):
@@ -116,6 +120,11 @@ def report_error(exc: Exception) -> int:
         typer.echo(f"Error: posecheck failed unexpectedly ({type(exc).__name__}: {exc}); this is a bug, "
                    "please report it with the output of the same command run with -vv", err=True)
     return EXIT_UNEXPECTED
+
+
+#: OSErrors that say a path given on the command line cannot be a path at all: unusable input (exit 2), not an
+#: unexpected problem. (pathlib's exists() and is_dir() raise these instead of answering False.)
+_PATH_ERRNOS = (errno.ENAMETOOLONG, errno.ELOOP)
 
 
 @cache
