@@ -64,6 +64,7 @@ BAD = [
     pytest.param(_rename("hysteresis", "1").encode(), "unknown key '1'", id="nested-key-renamed-to-1"),
     pytest.param(_set("min", ".nan").encode(), "Input should be a finite number (got nan)", id="nan-phase-bound"),
     pytest.param(_set("max", "-.inf").encode(), "Input should be a finite number (got -inf)", id="inf-phase-bound"),
+    pytest.param((PUSH_UP + "\ntempo: {rep: {min: .nan}, too_fast: Slower, cooldown: 10}\n").encode(), "tempo.rep.min: Input should be a finite number", id="nan-tempo-bound"),
     pytest.param(_set("min_dwell", ".inf").encode(), "phases.min_dwell: Input should be a finite number", id="inf-seconds"),
     pytest.param(_set("grace", ".nan").encode(), "setup.grace: Input should be a finite number", id="nan-seconds"),
     pytest.param((PUSH_UP + "\nsmoothing: {beta: .inf}\n").encode(), "smoothing.beta: Input should be a finite number", id="inf-smoothing"),

@@ -1,5 +1,6 @@
-"""Shell completion (typer's, through --install-completion) for every command, exercise ids completed; help
-that names values as people type them (TEXT, PATH, INTEGER), not Python types (<bool>, <list[Path]>)."""
+"""The command line: a mistake is one Error line (exit 2); typer's shell completion works for every command,
+exercise ids included; help names values as people type them (TEXT, PATH, INTEGER), not as Python types
+(<bool>, <list[Path]>)."""
 
 from __future__ import annotations
 
@@ -93,3 +94,42 @@ def test_help_names_values_as_people_type_them(path):
     assert result.exit_code == 0
     python_types = re.findall(r"<(?:bool|str|int|float|path|list\[[^\]]*\])>", result.stdout, flags=re.IGNORECASE)
     assert not python_types, python_types
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["analyze", "x.npz", "-e", "cat-cow", "--jobs", "0"], "Error: Invalid value for '--jobs' / '-j': Input should be greater than or equal to 1 (see: posecheck analyze -h)"),
+        (["analyze", "x.npz", "-e", "cat-cow", "--jobs", "two"], "Error: Invalid value for '--jobs' / '-j'"),
+        (["analyze", "--bogus"], "Error: No such option: --bogus"),
+        (["analyze"], "Error: Missing argument 'VIDEO'. (see: posecheck analyze -h)"),
+        (["analyze", "x.npz"], "Error: Missing option '--exercise' / '-e'."),
+        (["analyze", "x.npz", "-e"], "Error: Option '-e' requires an argument."),
+        (["--bogus"], "Error: No such option: --bogus"),
+        (["frobnicate"], "Error: No such command 'frobnicate'. (see: posecheck -h)"),
+        (["exercises", "show"], "Error: Missing argument 'EXERCISE'. (see: posecheck exercises show -h)"),
+        (["exercises", "list", "--x"], "Error: No such option: --x (see: posecheck exercises list -h)"),
+        (["live", "cat-cow", "--camera", "front"], "Error: Invalid value for '--camera'"),
+        (["samples", "fetch", "--nope"], "Error: No such option: --nope"),
+    ],
+)
+def test_a_usage_error_is_one_error_line_and_exit_2(argv, message):
+    """No usage box: the README promises one Error: line (and the help is one -h away)."""
+    result = runner.invoke(app, argv, prog_name="posecheck")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith(message), result.stderr
+
+
+@pytest.mark.parametrize("argv", [[], ["exercises"], ["samples"]])
+def test_a_group_without_its_command_shows_its_help(argv):
+    result = runner.invoke(app, argv, prog_name="posecheck")
+    assert result.exit_code == 2
+    assert "Usage: posecheck" in result.stdout and "Error" not in result.output
+
+
+def test_help_on_request_exits_0():
+    for argv in (["-h"], ["analyze", "--help"], ["exercises", "show", "-h"]):
+        result = runner.invoke(app, argv, prog_name="posecheck")
+        assert result.exit_code == 0 and "Usage: posecheck" in result.stdout
