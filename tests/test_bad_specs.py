@@ -55,6 +55,8 @@ BAD = [
         "expands to more than", id="alias-bomb",
     ),
     pytest.param(_set("min_dwell", "9" * 400).encode(), "too large for a number", id="integer-too-large-for-a-float"),
+    pytest.param(_set("reps", "9" * 400).encode(), "target.reps: 999", id="integer-too-large-for-a-count"),
+    pytest.param(_set("reps", str(2**53 + 1)).encode(), "too large for a number", id="integer-past-2-to-the-53"),
     pytest.param(_set("min_dwell", "1.0e+999").encode(), "phases.min_dwell: Input should be a finite number", id="float-overflows-to-inf"),
     pytest.param(_rename("title", "1").encode(), "unknown key '1'", id="key-renamed-to-1"),
     pytest.param(_rename("title", "true").encode(), "unknown key 'true'", id="key-renamed-to-true"),

@@ -26,7 +26,7 @@ app = typer.Typer(
 
 def _count(n: float, unit: str) -> str:
     """``1 rep``, ``10 reps``, ``30-second hold``... for people, not ``1 reps``."""
-    return f"{n:g} {unit}" + ("" if n == 1 else "s")
+    return f"{n if isinstance(n, int) else format(n, 'g')} {unit}" + ("" if n == 1 else "s")
 
 
 def _target_text(spec) -> str:

@@ -98,13 +98,19 @@ def _first_line_nested_too_deep(text: str) -> int | None:
     """The line where ``text`` nests more than MAX_NESTING levels deep, or None."""
     depth = 0
     # libyaml's parser, where PyYAML was built with it, is ten times faster than the pure-Python one.
-    for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            depth += 1
-            if depth > MAX_NESTING:
-                return event.start_mark.line + 1
-        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            depth -= 1
+    try:
+        for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_NESTING:
+                    return event.start_mark.line + 1
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError as exc:
+        if "nesting" in str(getattr(exc, "problem", "")):  # libyaml's own limit (1000 levels)
+            mark = getattr(exc, "problem_mark", None)
+            return mark.line + 1 if mark else 1
+        return None  # a syntax error: the loader reports it in its own words
     return None
 
 
@@ -194,6 +200,22 @@ def _data_path(data: Any, loc: tuple) -> FieldPath:
     return tuple(path)
 
 
+#: Integers beyond this are refused wherever they are written: no count or time in a spec comes near, and
+#: past 2**53 an integer no longer converts to a float exactly (past about 1e308, not at all).
+MAX_INTEGER = 2**53
+
+
+def _huge_integers(value: Any, path: FieldPath = ()) -> list[tuple[FieldPath, str]]:
+    """Every integer in the raw spec too large to be a number the engine can use."""
+    if isinstance(value, dict):
+        return [problem for key, item in value.items() for problem in _huge_integers(item, (*path, key))]
+    if isinstance(value, list):
+        return [problem for i, item in enumerate(value) for problem in _huge_integers(item, (*path, i))]
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INTEGER:
+        return [(path, f"{_short(value)} is too large for a number")]
+    return []
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -267,10 +289,12 @@ def check_spec_text(text: str, filename: str) -> tuple[ExerciseSpec | None, list
     # A duplicate key has no path of its own (the line map keeps the last one): report it at its line.
     duplicates = [(line, f"{filename}:{line}: {key}: written twice (YAML would silently keep only the last value)") for line, key in loader.duplicates]
     spec = None
+    found += _huge_integers(data)
     try:
         spec = ExerciseSpec.model_validate(data)
     except ValidationError as exc:
-        found += _pydantic_problems(exc, data)
+        reported = {path for path, _ in found}
+        found += [problem for problem in _pydantic_problems(exc, data) if problem[0] not in reported]
     found += check_references(data)
     stem = Path(filename).stem
     if isinstance(data.get("id"), str) and data["id"] != stem:
