@@ -178,7 +178,7 @@ def mutated_spec(draw) -> bytes:
     return data
 
 
-@settings(max_examples=250, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(content=mutated_spec())
 def test_any_mutation_of_a_spec_is_a_valid_spec_or_a_spec_error(tmp_path_factory, content):
     path = Path(tmp_path_factory.getbasetemp()) / "fuzz" / "spec.yaml"

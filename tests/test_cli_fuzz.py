@@ -4,7 +4,7 @@ on failure, ``Error:`` lines only; never a traceback, never exit 1 (a bug).
 Commands that would open a camera, run the pose model or download (live, bench, eval, samples fetch, models
 without --model) are only generated with command-line mistakes, which fail before any of that; the rest run
 for real on a tiny trace, a damaged one, a still image and assorted wrong paths. Seeded (derandomize), so CI
-sees the same few hundred cases every run.
+sees the same 200 cases every run.
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def _inside(folder):
         os.chdir(before)
 
 
-@settings(max_examples=250, deadline=None, derandomize=True,
+@settings(max_examples=200, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(argv=command_line())
 def test_any_command_line_gets_a_documented_exit_code_and_only_error_lines(workdir, argv):
