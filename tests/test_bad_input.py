@@ -70,7 +70,7 @@ def test_unwritable_output_folder(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     result = _run(str(trace_path("cat_cow_01")), "-e", "cat-cow", "--out", str(blocker / "out"))
-    _assert_one_error_line(result, "cannot write to output folder", "a-file")
+    _assert_one_error_line(result, "output folder", "cannot exist", "a-file is a file, not a folder")
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may write into read-only folders")
@@ -93,7 +93,7 @@ def test_trace_option_into_a_missing_folder(tmp_path):
 def test_npz_that_is_not_a_trace(tmp_path):
     bogus = tmp_path / "numbers.npz"
     np.savez(bogus, x=np.arange(3))
-    _assert_one_error_line(_run(str(bogus), "-e", "cat-cow", "--out", str(tmp_path / "o")), "numbers.npz", "not a readable posecheck trace")
+    _assert_one_error_line(_run(str(bogus), "-e", "cat-cow", "--out", str(tmp_path / "o")), "numbers.npz", "not a posecheck trace")
 
 
 @requires_shared_videos
@@ -267,3 +267,32 @@ def test_a_bug_in_one_of_several_clips_is_that_clips_error_line(tmp_path, monkey
     assert (code, report) == (1, None)
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: posecheck failed unexpectedly (ZeroDivisionError")
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--specs", "{file}"], "spec folder {file} is a file, not a folder"),
+        (["--specs", "{tmp}/missing"], "spec folder {tmp}/missing does not exist"),
+        (["--json", "{file}/x.json"], "cannot write {file}/x.json: folder {file} is a file, not a folder"),
+        (["--json", "{tmp}/missing/x.json"], "cannot write {tmp}/missing/x.json: folder {tmp}/missing does not exist"),
+        (["--json", "{tmp}"], "cannot write {tmp}: it is a folder, not a file"),
+        (["--out", "{file}"], "output folder {file} is a file, not a folder"),
+        (["--save-trace", "{file}/t.npz"], "folder {file} is a file, not a folder"),
+    ],
+)
+def test_a_message_names_the_real_problem_with_a_path(tmp_path, args, fragment):
+    """A file where a folder should be is "a file, not a folder", not "does not exist"."""
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    args = [arg.format(file=a_file, tmp=tmp_path) for arg in args]
+    out = [] if "--out" in args else ["--out", str(tmp_path / "o")]
+    result = _run(str(trace_path("cat_cow_01")), "-e", "cat-cow", "--no-video", *out, *args)
+    _assert_one_error_line(result, fragment.format(file=a_file, tmp=tmp_path))
+
+
+def test_a_mirror_that_is_a_file_is_named_as_such(tmp_path):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    result = runner.invoke(app, ["samples", "fetch", "cat_cow_01", "--dest", str(tmp_path / "d"), "--mirror", str(a_file)])
+    _assert_one_error_line(result, f"mirror folder {a_file} is a file, not a folder")

@@ -103,8 +103,8 @@ def test_json_to_a_file_also_prints_the_tables(labels_file, tmp_path):
         (["{labels}", "--traces", str(TRACES), "--only", "nope.mp4"], "Error: not in the labels: nope.mp4"),
         (["{labels}", "--traces", str(TRACES), "--videos", str(TRACES)], "Error: give either --videos or --traces"),
         (["{tmp}/missing.yaml", "--traces", str(TRACES)], "cannot read labels"),
-        (["{labels}", "--traces", "{tmp}/no-traces"], "no such folder of traces"),
-        (["{labels}", "--traces", str(TRACES), "--specs", "{tmp}/no-specs"], "no such folder of specs"),
+        (["{labels}", "--traces", "{tmp}/no-traces"], "/no-traces does not exist"),
+        (["{labels}", "--traces", str(TRACES), "--specs", "{tmp}/no-specs"], "/no-specs does not exist"),
         (["{bad}", "--traces", str(TRACES)], "bad.yaml: a.mp4: reps"),
     ],
 )

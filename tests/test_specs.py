@@ -132,7 +132,7 @@ BROKEN = [
     ),
     pytest.param(
         VALID.replace("target: {reps: 5}\n", ""),
-        ["exercise_specs/lift.yaml: target: missing (required)"],
+        ["exercise_specs/lift.yaml:1: target: missing (required)"],
         id="missing-required-section",
     ),
     pytest.param(
@@ -151,7 +151,7 @@ BROKEN = [
         id="duplicate-key",
     ),
     pytest.param("id: [unclosed\n", ["exercise_specs/lift.yaml:2: not valid YAML: expected ',' or ']', but got '<stream end>'"], id="not-yaml"),
-    pytest.param("- a list\n", ["exercise_specs/lift.yaml: a spec is a YAML mapping (id: ..., title: ..., ...), got list"], id="not-a-mapping"),
+    pytest.param("- a list\n", ["exercise_specs/lift.yaml:1: a spec is a YAML mapping (id: ..., title: ..., ...), got list"], id="not-a-mapping"),
 ]
 
 

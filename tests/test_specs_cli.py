@@ -35,15 +35,57 @@ def test_list_includes_a_user_folder_and_flags_invalid_specs(tmp_path):
     result = invoke("list", "--specs", str(tmp_path))
     assert result.exit_code == 0
     assert any(line.startswith("my-lift ") for line in result.stdout.splitlines())
-    assert "(invalid: posecheck exercises validate" in result.stdout
+    assert "(broken: " in result.stdout
+    assert "Warning: 1 spec(s) broken" in result.stderr
 
 
 def test_show_describes_an_exercise():
     result = invoke("show", "cat-cow")
     assert result.exit_code == 0
     assert result.stdout.startswith("Cat-Cow (cat-cow)")
-    for expected in ("How to do it:", "Measures:", "Phases of head_lift", "A rep:"):
+    for expected in ("How to do it:", "Target: 10 reps", "One rep: cat -> cow or flat.", "What posecheck watches:"):
         assert expected in result.stdout
+
+
+@pytest.mark.parametrize("spec_id", sorted(p.stem for p in SPEC_DIR.glob("*.yaml")))
+def test_show_speaks_to_people(spec_id):
+    """No internal file names (the spec's path, the seed routine's file), no "1 reps", no snake_case names."""
+    text = invoke("show", spec_id).stdout
+    assert f"({spec_id})" in text.splitlines()[0]
+    for internal in (".yaml", ".txt", "file:", "routine:", "1 reps", "1 seconds"):
+        assert internal not in text, (spec_id, internal)
+    for line in text.splitlines():
+        if line.startswith(("One rep:", "Hold:")):
+            assert "_" not in line, line
+
+
+def test_show_with_verbose_adds_the_spec_file_and_its_phase_ranges():
+    result = runner.invoke(app, ["-v", "exercises", "show", "cat-cow"])
+    assert result.exit_code == 0
+    assert f"Spec file: {SPEC_DIR / 'cat-cow.yaml'}" in result.stdout
+    assert "Phases of head_lift (fractions of your own range):" in result.stdout
+
+
+def test_a_target_of_one_rep_is_one_rep(tmp_path):
+    _write_spec(tmp_path, "my-lift")
+    path = tmp_path / "my-lift.yaml"
+    path.write_text(path.read_text().replace("target: {reps: 5}", "target: {reps: 1, seconds: 1}"))
+    result = invoke("show", "my-lift", "--specs", str(tmp_path))
+    assert "Target: 1 rep, a 1-second hold" in result.stdout, result.output
+
+
+@pytest.mark.parametrize(("typed", "meant"), [("catcow", "cat-cow"), ("Cat-Cow", "cat-cow"), ("CAT_COW", "cat-cow"), ("cat-cwo", "cat-cow"), ("birddog", "bird-dog")])
+def test_a_misspelt_exercise_gets_did_you_mean(typed, meant):
+    for args in (["exercises", "show", typed], ["analyze", "missing.npz", "-e", typed]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 4
+        assert result.stderr.startswith(f"Error: unknown exercise '{typed}'; did you mean {meant}? (known: "), result.stderr
+        assert len(result.stderr.splitlines()) == 1
+
+
+def test_no_suggestion_for_a_name_that_is_nothing_like_an_exercise():
+    result = invoke("show", "xyzzy")
+    assert "did you mean" not in result.stderr and result.exit_code == 4
 
 
 def test_show_an_unknown_exercise_is_one_error_line():

@@ -13,6 +13,7 @@ The options and steps several commands share (`SpecsOption`, `ModelOption`, `loa
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
 import logging
 import os
@@ -25,7 +26,7 @@ import typer
 from typer.core import TyperGroup
 
 from posecheck import __version__
-from posecheck.errors import InputError, NoPersonError, PosecheckError
+from posecheck.errors import InputError, NoPersonError, PosecheckError, why_not_a_folder
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
@@ -63,13 +64,38 @@ class LazyGroup(TyperGroup):
             command = _load_lazy_command(cmd_name)
         return command
 
+    def make_context(self, info_name: Any, args: Any, parent: Any = None, **extra: Any) -> Any:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except _usage_error() as exc:  # a wrong global option: posecheck --bogus
+            raise typer.Exit(_report_usage_error(exc)) from None
+
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
+        except _usage_error() as exc:  # a wrong command, option or value, at any depth
+            raise typer.Exit(_report_usage_error(exc)) from None
         except _command_line_exceptions():
-            raise  # typer's own exits and usage errors
+            raise  # typer's own exits and aborts
         except Exception as exc:  # noqa: BLE001 - every other error is one line (report_error)
             raise typer.Exit(report_error(exc)) from None
+
+
+def _report_usage_error(exc: Exception) -> int:
+    """One ``Error: ...`` line for a command-line mistake (typer would draw a box with the usage); exit code 2.
+
+    A group called without a command (``no_args_is_help``) shows its help instead, and exits 2 as typer does.
+    """
+    ctx = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        help_text = exc.format_message()  # type: ignore[attr-defined] - empty when rich printed the help already
+        if help_text.strip():
+            typer.echo(help_text, err=True)
+        return 2
+    message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
+    hint = f" (see: {ctx.command_path} -h)" if ctx is not None else ""
+    typer.echo(f"Error: {message}{hint}", err=True)
+    return int(getattr(exc, "exit_code", 2))
 
 
 def report_error(exc: Exception) -> int:
@@ -82,6 +108,9 @@ def report_error(exc: Exception) -> int:
     if isinstance(exc, PosecheckError):
         print_error(exc)
         return exc.exit_code
+    if isinstance(exc, OSError) and exc.errno in _PATH_ERRNOS:  # a path as typed that no system can use
+        typer.echo(f"Error: {exc.strerror}: {exc.filename}", err=True)
+        return InputError.exit_code
     if verbosity() >= 2:
         raise exc
     if isinstance(exc, OSError):
@@ -91,6 +120,21 @@ def report_error(exc: Exception) -> int:
         typer.echo(f"Error: posecheck failed unexpectedly ({type(exc).__name__}: {exc}); this is a bug, "
                    "please report it with the output of the same command run with -vv", err=True)
     return EXIT_UNEXPECTED
+
+
+#: OSErrors that say a path given on the command line cannot be a path at all: unusable input (exit 2), not an
+#: unexpected problem. (pathlib's exists() and is_dir() raise these instead of answering False.)
+_PATH_ERRNOS = (errno.ENAMETOOLONG, errno.ELOOP)
+
+
+@cache
+def _usage_error() -> type[Exception]:
+    """The exception typer raises for a wrong command, option or value."""
+    try:  # newer typer has its own command-line layer
+        from typer._click.exceptions import UsageError
+    except ImportError:  # older typer runs on click
+        from click import UsageError
+    return UsageError
 
 
 @cache
@@ -122,13 +166,61 @@ def print_error(exc: PosecheckError) -> None:
         typer.echo(f"Error: {problem}", err=True)
 
 
+# ------------------------------------------------------------------------------------------------ help
+
+#: What typer 0.29 shows as a value's type in help (Python annotations) -> what a person types there.
+_VALUE_NAMES = {"str": "TEXT", "path": "PATH", "int": "INTEGER", "float": "NUMBER", "int range": "INTEGER",
+                "float range": "NUMBER"}
+
+
+def _readable_value_name(shown: str | None) -> str | None:
+    """``<list[Path]>`` -> ``PATH...``, ``<str>`` -> ``TEXT``, ``<int>`` -> ``INTEGER``; choices ``a|b`` stay."""
+    if not shown or not (shown.startswith("<") and ">" in shown):
+        return shown
+    inner, _, rest = shown[1:].partition(">")
+    many = inner.startswith("list[") and inner.endswith("]")
+    if many:
+        inner = inner[len("list["):-1]
+    name = inner if "|" in inner else _VALUE_NAMES.get(inner.lower(), inner.upper())
+    return name + ("..." if many else "") + rest
+
+
+def _use_readable_value_names() -> None:
+    """Help shows value names people understand (TEXT, PATH, INTEGER), and none for flags, not ``<bool>``.
+
+    typer 0.29 prints the parameter's Python type; this wraps its two display methods once, for every
+    command (the lazily loaded ones too). Older typer versions without them are left as they are.
+    """
+    from typer import core
+
+    for cls in (getattr(core, "TyperOption", None), getattr(core, "TyperArgument", None)):
+        original = getattr(cls, "display_type_rich", None)
+        if original is None or getattr(original, "_posecheck", False):
+            continue
+
+        def display_type_rich(self: Any, ctx: Any, _original: Any = original) -> str | None:
+            if getattr(self, "is_flag", False) or getattr(self, "count", False):
+                return None  # a flag takes no value
+            if self.param_type_name == "argument" and self.metavar is not None:
+                return None  # its name (VIDEO, EXERCISE) says what to give
+            return _readable_value_name(_original(self, ctx))
+
+        display_type_rich._posecheck = True  # type: ignore[attr-defined]
+        cls.display_type_rich = display_type_rich
+
+
+_use_readable_value_names()
+
+
 # ------------------------------------------------------------------------------------------------ app
 
 app = typer.Typer(
     cls=LazyGroup,
     name="posecheck",
     no_args_is_help=True,
-    add_completion=False,
+    # --install-completion / --show-completion: typer's shell completion (bash, zsh, fish, PowerShell), with
+    # exercise ids completed (complete_exercise_id).
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -229,6 +321,7 @@ SpecsOption = Annotated[
     Path | None,
     typer.Option(
         "--specs",
+        metavar="DIR",
         help="Extra folder of exercise specs (YAML); same ids override the built-in ones. Also: $POSECHECK_SPECS.",
         show_default=False,
     ),
@@ -237,6 +330,7 @@ ModelOption = Annotated[
     Path | None,
     typer.Option(
         "--model",
+        metavar="FILE",
         help="Pose model: an official pose_landmarker_{lite,full,heavy}.task. Default: built offline from the mediapipe wheel.",
         show_default=False,
     ),
@@ -245,6 +339,20 @@ ReportJsonOption = Annotated[
     str | None,
     typer.Option("--json", metavar="FILE|-", help="Also write the report JSON to FILE; '-' prints it to stdout and nothing else there."),
 ]
+
+
+def complete_exercise_id(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion of an exercise id: the built-in ones, $POSECHECK_SPECS's and --specs's if given before."""
+    from posecheck.specs import SpecRegistry
+
+    specs = (ctx.params or {}).get("specs")
+    for folder in (specs, None):  # a wrong --specs or $POSECHECK_SPECS: complete the ids that can be found
+        try:
+            ids = SpecRegistry.default(folder).ids()
+            break
+        except (PosecheckError, OSError):
+            ids = []
+    return [spec_id for spec_id in ids if spec_id.startswith(incomplete.lower())]
 
 
 def load_spec(exercise: str, specs: Path | None):
@@ -256,6 +364,8 @@ def load_spec(exercise: str, specs: Path | None):
 
 def prepare_output_folder(folder: Path) -> None:
     """Creates ``folder`` and proves it is writable before minutes of analysis, not after."""
+    if not folder.is_dir() and (folder.exists() or any(p.exists() and not p.is_dir() for p in folder.parents)):
+        raise InputError(why_not_a_folder(folder, "output folder"))  # a file is in the way
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / ".posecheck-write-test"
@@ -268,8 +378,10 @@ def prepare_output_folder(folder: Path) -> None:
 def check_writable_file(path: Path) -> None:
     """Fails now, not after the analysis, if ``path`` cannot be created (its folder is missing or read-only)."""
     parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise InputError(f"cannot write {path}: it is a folder, not a file")
     if not parent.is_dir():
-        raise InputError(f"cannot write {path}: folder {parent} does not exist")
+        raise InputError(f"cannot write {path}: {why_not_a_folder(parent)}")
     if not os.access(parent, os.W_OK):
         raise InputError(f"cannot write {path}: folder {parent} is not writable")
 
@@ -383,22 +495,22 @@ def analyze(
         ),
     ],
     exercise: Annotated[
-        str, typer.Option("--exercise", "-e", help="Exercise id, e.g. cat-cow (see: posecheck exercises list).", show_default=False)
+        str, typer.Option("--exercise", "-e", metavar="ID", autocompletion=complete_exercise_id, help="Exercise id, e.g. cat-cow (see: posecheck exercises list).", show_default=False)
     ],
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Output folder. Default: ./posecheck-out/<video name>/", show_default=False)
+        Path | None, typer.Option("--out", "-o", metavar="DIR", help="Output folder. Default: ./posecheck-out/<video name>/", show_default=False)
     ] = None,
     json_out: ReportJsonOption = None,
     specs: SpecsOption = None,
     model: ModelOption = None,
     save_trace: Annotated[
-        Path | None, typer.Option("--save-trace", help="Save every frame's landmarks to this .npz trace (replay it later with analyze).")
+        Path | None, typer.Option("--save-trace", metavar="FILE.npz", help="Save every frame's landmarks to this .npz trace (replay it later with analyze).")
     ] = None,
     write_video: Annotated[
         bool, typer.Option("--video/--no-video", help="Write annotated.mp4 (for a trace: the skeleton on a blank canvas).")
     ] = True,
     jobs: Annotated[
-        int | None, typer.Option("--jobs", "-j", min=1, help="With several clips: how many are analysed at once. Default: one per core.")
+        int | None, typer.Option("--jobs", "-j", min=1, metavar="N", help="With several clips: how many are analysed at once. Default: one per core.")
     ] = None,
 ) -> None:
     """Analyse a recorded exercise: count reps, time holds, collect cues; write a report and an annotated video.
@@ -437,6 +549,8 @@ def analyze(
         result, source_desc = _analyze_trace(video, spec, sinks)
     else:
         result, source_desc = _analyze_video(video, spec, model, sinks)
+
+    _refuse_too_short(video, spec, result)
 
     from posecheck import report as rpt
 
@@ -478,6 +592,23 @@ def analyze(
         if getattr(sink, "failure", None) is not None:
             raise InputError(f"{video}: writing {sink.path} stopped early ({sink.failure}) and it holds only the "
                              f"frames before; the report in {out_dir} is complete")
+
+
+def _refuse_too_short(video: Path, spec, result) -> None:
+    """A still image, a one-frame video or a clip too short for one rep or hold is one error line, not a report
+    of 0 reps (see `posecheck.specs.limits`). A session stopped early (Ctrl-C, a damaged file) says that instead."""
+    from posecheck.specs.limits import shortest_countable_seconds
+
+    if result.interrupted or result.ended_early or result.frames == 0:
+        return
+    if result.frames == 1:
+        raise InputError(f"{video}: a single frame (a still image?); posecheck needs a video of the exercise")
+    span = result.last_t - result.first_t
+    needed = shortest_countable_seconds(spec)
+    if span < needed:
+        what = {"reps": "one rep", "hold": "a hold", "reps+hold": "a rep or a hold"}[spec.kind]
+        raise InputError(f"{video}: only {span:.2f} s long ({result.frames} frames); {what} of {spec.id} takes at "
+                         f"least {needed:g} s")
 
 
 def _analyze_many(clips: list[Path], exercise: str, out: Path | None, json_out: str | None, specs: Path | None,
@@ -760,7 +891,7 @@ def samples_fetch(
     chosen = load_manifest().select(names)
     folder = dest or default_dest()
     if mirror is not None and not mirror.is_dir():
-        raise InputError(f"mirror folder {mirror} does not exist")
+        raise InputError(why_not_a_folder(mirror, "mirror folder"))
     found = None if (mirror is not None or no_mirror) else find_mirror()
     if found is not None:
         log.info("using the mirror folder %s where it has the clips", found)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from posecheck.cli import SpecsOption, quiet_native_stderr
-from posecheck.errors import InputError
+from posecheck.errors import InputError, why_not_a_folder
 
 if TYPE_CHECKING:  # pragma: no cover
     from posecheck import evaluate as ev
@@ -83,15 +83,15 @@ def eval_command(
     rules = ev.load_baseline_table(baseline)
     if traces is not None:
         if not traces.is_dir():
-            raise InputError(f"{traces}: no such folder of traces")
+            raise InputError(why_not_a_folder(traces, "folder of traces"))
         source, run = "traces", partial(ev.replay_trace, traces)
     else:
         videos_dir = videos if videos is not None else labels.parent
         if not videos_dir.is_dir():
-            raise InputError(f"{videos_dir}: no such folder of videos")
+            raise InputError(why_not_a_folder(videos_dir, "folder of videos"))
         source, run = "videos", partial(ev.analyze_video, videos_dir)
     if specs is not None and not specs.is_dir():
-        raise InputError(f"{specs}: no such folder of specs")
+        raise InputError(why_not_a_folder(specs, "spec folder"))
 
     def progress(clip: ev.ClipReport) -> None:
         # Decoding video takes seconds per clip: say where we are (stderr, so --json - stays clean).

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from posecheck.cli import SpecsOption
+from posecheck.cli import SpecsOption, complete_exercise_id, verbosity
 from posecheck.errors import InputError, SpecError
 
 app = typer.Typer(
@@ -24,13 +24,24 @@ app = typer.Typer(
 )
 
 
+def _count(n: float, unit: str) -> str:
+    """``1 rep``, ``10 reps``, ``30-second hold``... for people, not ``1 reps``."""
+    return f"{n if isinstance(n, int) else format(n, 'g')} {unit}" + ("" if n == 1 else "s")
+
+
 def _target_text(spec) -> str:
     parts = []
+    per_side = " per side" if spec.target.per_side else ""
     if spec.target.reps is not None:
-        parts.append(f"{spec.target.reps} reps" + (" per side" if spec.target.per_side else ""))
+        parts.append(_count(spec.target.reps, "rep") + per_side)
     if spec.target.seconds is not None:
-        parts.append(f"{spec.target.seconds:g} s hold" + (" per side" if spec.target.per_side and spec.target.reps is None else ""))
+        parts.append(f"a {spec.target.seconds:g}-second hold" + (per_side if spec.target.reps is None else ""))
     return ", ".join(parts)
+
+
+def _words(name: str) -> str:
+    """A spec name for people: ``cow_or_flat`` -> ``cow or flat``."""
+    return name.replace("_", " ")
 
 
 @app.command("list")
@@ -47,9 +58,10 @@ def list_exercises(specs: SpecsOption = None) -> None:
     for spec_id in registry.ids():
         try:
             spec = registry.load(spec_id)
-        except SpecError:
+        except (SpecError, InputError) as exc:  # a broken or unreadable spec is listed as such; the rest go on
             broken += 1
-            rows.append((spec_id, "-", "-", f"(invalid: posecheck exercises validate {registry.path(spec_id)})"))
+            first_problem = str(exc).splitlines()[0] if str(exc) else "unreadable"
+            rows.append((spec_id, "-", "-", f"(broken: {first_problem})"))
             continue
         rows.append((spec_id, spec.kind, _target_text(spec), spec.title))
     if not rows:
@@ -60,12 +72,12 @@ def list_exercises(specs: SpecsOption = None) -> None:
     for row in rows:
         typer.echo(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]}")
     if broken:
-        typer.echo(f"{broken} spec(s) invalid; see above.", err=True)
+        typer.echo(f"Warning: {broken} spec(s) broken (see above; details: posecheck exercises validate FILE)", err=True)
 
 
 @app.command("show")
 def show_exercise(
-    name: Annotated[str, typer.Argument(help="Exercise id, e.g. cat-cow.", show_default=False)],
+    name: Annotated[str, typer.Argument(metavar="EXERCISE", autocompletion=complete_exercise_id, help="Exercise id, e.g. cat-cow.", show_default=False)],
     specs: SpecsOption = None,
 ) -> None:
     """Show one exercise: how to do it, what posecheck measures, counts and cues.
@@ -79,10 +91,7 @@ def show_exercise(
     echo = typer.echo
     echo(f"{spec.title} ({spec.id})")
     echo(f"  {spec.description}")
-    echo(f"  file: {registry.path(name)}")
-    if spec.routine:
-        echo(f"  routine: {spec.routine}")
-    echo(f"  target: {_target_text(spec)}")
+    echo(f"  Target: {_target_text(spec)}")
     echo("")
     echo("How to do it:")
     for i, step in enumerate(spec.instructions, 1):
@@ -92,39 +101,42 @@ def show_exercise(
         for tip in spec.tips:
             echo(f"  - {tip}")
     echo("")
-    echo(f"Camera: {spec.setup.view} view" + (f" ({spec.setup.view_text})" if spec.setup.view_text else ""))
+    view = {"side": "from the side", "front": "from the front", "any": "from any side"}[spec.setup.view]
+    echo(f"Camera: {view}." + (f" {spec.setup.view_text}" if spec.setup.view_text else ""))
     if spec.setup.start:
-        echo(f"Start: {spec.setup.start.text}")
-    echo("Measures:")
-    for measure_name, measure in spec.measures.items():
-        side = measure.side + (f" ({measure.reduce})" if measure.reduce else "")
-        about = f": {measure.description}" if measure.description else ""
-        echo(f"  {measure_name}: {measure.kind} of {', '.join(measure.points)} [{measure.unit}, {side}]{about}")
-    scale = " (fractions of your own range)" if spec.adaptive else ""
-    echo(f"Phases of {spec.phases.measure}{scale}:")
-    for phase, r in spec.phases.ranges.items():
-        low = "" if r.min is None else f"{r.min:g}"
-        high = "" if r.max is None else f"{r.max:g}"
-        echo(f"  {phase}: {low}..{high}")
+        echo(f"To start: {spec.setup.start.text}")
     if spec.reps:
-        echo(f"A rep: {' -> '.join(spec.reps.sequence)}")
-    if spec.sides:
-        echo(f"Working side: {spec.sides.rule} {spec.sides.decide_by}")
+        side = ", one side at a time" if spec.sides or spec.target.per_side else ""
+        echo(f"One rep: {' -> '.join(_words(phase) for phase in spec.reps.sequence)}{side}.")
     if spec.hold:
-        where = ", ".join(spec.hold.phases or []) or "conditions"
-        echo(f"Hold: in {where}" + (f", target {spec.target.seconds:g} s" if spec.target.seconds else ""))
-    if spec.tempo:
-        echo(f"Tempo cue: {spec.tempo.too_fast}")
-    if spec.form:
-        echo("Form cues:")
-        for rule in spec.form:
-            echo(f"  {rule.id} ({rule.severity}): {rule.cue}")
+        where = " or ".join(_words(phase) for phase in spec.hold.phases or []) or "the position"
+        target = f", aiming for {spec.target.seconds:g} seconds" if spec.target.seconds else ""
+        echo(f"Hold: the timer runs while you stay in {where}{target}.")
+    watched = [m.description for m in spec.measures.values() if m.description]
+    if watched:
+        echo("What posecheck watches:")
+        for description in watched:
+            echo(f"  - {description}")
+    cues = [rule.cue for rule in spec.form] + ([spec.tempo.too_fast] if spec.tempo else [])
+    if cues:
+        echo("What it may tell you:")
+        for cue in cues:
+            echo(f"  - {cue}")
+    if verbosity() >= 1:  # for spec authors: where the spec comes from and its phase ranges
+        echo("")
+        echo(f"Spec file: {registry.path(name)}")
+        scale = " (fractions of your own range)" if spec.adaptive else f" ({spec.measures[spec.phases.measure].unit})"
+        echo(f"Phases of {spec.phases.measure}{scale}:")
+        for phase, r in spec.phases.ranges.items():
+            low = "" if r.min is None else f"{r.min:g}"
+            high = "" if r.max is None else f"{r.max:g}"
+            echo(f"  {phase}: {low}..{high}")
 
 
 @app.command("validate")
 def validate(
     files: Annotated[
-        list[Path], typer.Argument(help="Spec files, or folders of them.", show_default=False)
+        list[Path], typer.Argument(metavar="FILE|DIR", help="Spec files, or folders of them.", show_default=False)
     ],
     strict: Annotated[
         bool, typer.Option("--strict", help="Also fail on numbers without a comment saying where they came from.")
@@ -137,6 +149,7 @@ def validate(
     Example: posecheck exercises validate exercise_specs/
     """
     from posecheck.specs import check_spec_text, uncommented_numbers
+    from posecheck.specs.loader import read_spec_text
 
     paths: list[Path] = []
     for item in files:
@@ -149,9 +162,10 @@ def validate(
     problems: list[str] = []
     for path in paths:
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot read spec {path}: {exc.strerror or exc}") from exc
+            text = read_spec_text(path)
+        except SpecError as exc:  # not UTF-8: that file's problem; the other files are still checked
+            problems += exc.problems
+            continue
         _, found = check_spec_text(text, str(path))
         lint = [f"{path}:{line}: number {value} has no comment saying where it came from" for line, value in uncommented_numbers(text)]
         if strict:

@@ -26,7 +26,7 @@ app = typer.Typer(add_completion=False, context_settings={"help_option_names": [
 
 @app.command(name="live")
 def live(
-    exercise: Annotated[str, typer.Argument(help="Exercise id, e.g. cat-cow (see: posecheck exercises list).", show_default=False)],
+    exercise: Annotated[str, typer.Argument(autocompletion=cli.complete_exercise_id, help="Exercise id, e.g. cat-cow (see: posecheck exercises list).", show_default=False)],
     camera: Annotated[int, typer.Option("--camera", help="Camera index (0 = the default camera).")] = 0,
     source: Annotated[
         Path | None,

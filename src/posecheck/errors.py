@@ -5,6 +5,8 @@ Pure module.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class PosecheckError(Exception):
     """Base of every error a user can cause or fix (bad input, missing camera, invalid spec...)."""
@@ -56,3 +58,17 @@ class DisplayError(PosecheckError):
     """No display to open a window on."""
 
     exit_code = 5
+
+
+def why_not_a_folder(path: Path, what: str = "folder") -> str:
+    """Says why ``path`` is not a usable folder: it is a file, a file stands in its way, or it does not exist.
+
+    ``what`` names the folder for the user ("spec folder", "folder of traces").
+    """
+    path = Path(path)
+    if path.exists():
+        return f"{what} {path} is a file, not a folder"
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            return f"{what} {path} cannot exist: {parent} is a file, not a folder"
+    return f"{what} {path} does not exist"

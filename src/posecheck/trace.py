@@ -22,6 +22,9 @@ Pure module: numpy only.
 from __future__ import annotations
 
 import json
+import math
+import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,32 +117,117 @@ class Trace:
         except OSError as exc:
             raise TraceError(f"cannot write trace {path}: {exc.strerror or exc}") from exc
 
+    def check(self) -> None:
+        """Checks every field as `load` does: one `TraceError` naming the first problem found.
+
+        A trace must hold at least one frame; finite, strictly increasing timestamps; each frame's landmarks
+        either all finite (a person) or all NaN (nobody), and likewise its world landmarks; a positive, finite
+        fps; a frame size of two positive integers no larger than `MAX_FRAME_SIDE`; and meta a mapping.
+        """
+        if not isinstance(self.meta, dict):
+            raise TraceError(f"meta must be a mapping (a JSON object), got {type(self.meta).__name__}")
+        if not (isinstance(self.fps, (int, float)) and math.isfinite(self.fps) and self.fps > 0):
+            raise TraceError(f"fps must be a positive number, got {self.fps}")
+        width, height = self.frame_size
+        if not (0 < width <= MAX_FRAME_SIDE and 0 < height <= MAX_FRAME_SIDE):
+            raise TraceError(f"frame_size must be a width and a height of 1-{MAX_FRAME_SIDE} pixels, got {width} x {height}")
+        times = self.timestamps
+        if times.ndim != 1:
+            raise TraceError(f"timestamps: expected one value per frame, got shape {times.shape}")
+        if len(times) == 0:
+            raise TraceError("the trace holds no frames")
+        if not np.isfinite(times).all():
+            raise TraceError(f"timestamps: frame {int(np.argmin(np.isfinite(times)))} has no valid time ({times[~np.isfinite(times)][0]})")
+        steps = np.diff(times)
+        if (steps <= 0).any():
+            i = int(np.argmax(steps <= 0)) + 1
+            raise TraceError(f"timestamps must increase from frame to frame: frame {i} is at {times[i]:g} s, after {times[i - 1]:g} s")
+        for name, values in (("landmarks", self.landmarks), ("world landmarks", self.world)):
+            finite = np.isfinite(values).all(axis=(1, 2))
+            nobody = np.isnan(values).all(axis=(1, 2))
+            mixed = ~(finite | nobody)
+            if mixed.any():
+                raise TraceError(f"{name}: frame {int(np.argmax(mixed))} mixes numbers with NaN or infinity "
+                                 "(a frame is all numbers, or all NaN where nobody was found)")
+
     @classmethod
     def load(cls, path: str | Path) -> "Trace":
-        """Reads a trace written by :meth:`save`; raises TraceError with the reason otherwise."""
+        """Reads a trace written by :meth:`save` and checks every field (:meth:`check`).
+
+        Raises:
+            TraceError: one line naming the file and the problem.
+        """
         path = Path(path)
+        if path.is_dir():
+            raise TraceError(f"{path} is a folder, not a trace file")
         if not path.is_file():
             raise TraceError(f"{path}: no such trace file")
         try:
-            with np.load(path, allow_pickle=False) as data:
-                if str(data["format"]) != TRACE_FORMAT:
-                    raise TraceError(f"{path}: not a posecheck trace")
-                version = int(data["version"])
+            archive = np.load(path, allow_pickle=False)
+            if not isinstance(archive, np.lib.npyio.NpzFile):  # np.save's single array
+                raise TraceError("not a posecheck trace (a single numpy array, not an .npz archive)")
+            with archive as data:
+                missing = [key for key in _TRACE_KEYS if key not in data.files]
+                if "format" in missing or _text(data, "format") != TRACE_FORMAT:
+                    raise TraceError("not a posecheck trace")
+                if "version" in missing:
+                    raise TraceError("missing version")
+                version = _number(data, "version", integer=True)
                 if version != TRACE_VERSION:
-                    raise TraceError(f"{path}: trace version {version} is not supported (expected {TRACE_VERSION})")
-                w, h = (int(v) for v in data["frame_size"])
-                return cls(
-                    timestamps=data["timestamps"].astype(np.float64),
-                    landmarks=data["landmarks"].astype(np.float32),
-                    world=data["world"].astype(np.float32),
-                    frame_size=(w, h),
-                    fps=float(data["fps"]),
-                    meta=json.loads(str(data["meta"])),
+                    raise TraceError(f"trace version {version:g} is not supported (expected {TRACE_VERSION})")
+                if missing:
+                    raise TraceError(f"missing {', '.join(missing)}")
+                frame_size = _array(data, "frame_size", 1, integer=True)
+                if frame_size.shape != (2,):
+                    raise TraceError(f"frame_size must be a width and a height, got shape {frame_size.shape}")
+                try:
+                    meta = json.loads(_text(data, "meta"))
+                except ValueError as exc:
+                    raise TraceError(f"meta is not valid JSON ({exc})") from None
+                trace = cls(
+                    timestamps=_array(data, "timestamps", 1).astype(np.float64),
+                    landmarks=_array(data, "landmarks", 3).astype(np.float32),
+                    world=_array(data, "world", 3).astype(np.float32),
+                    frame_size=(int(frame_size[0]), int(frame_size[1])),
+                    fps=_number(data, "fps"),
+                    meta=meta,
                 )
-        except TraceError:
-            raise
-        except (OSError, ValueError, KeyError, EOFError) as exc:
+                trace.check()
+                return trace
+        except TraceError as exc:
+            raise TraceError(f"{path}: {exc}") from None
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError) as exc:
+            # numpy and zipfile's own complaints about a damaged or foreign file
             raise TraceError(f"{path}: not a readable posecheck trace ({exc})") from exc
+
+
+#: Largest width or height a trace may give: above 8K video, and small enough that a blank canvas of that
+#: size (replaying a trace with an annotated video) fits in memory.
+MAX_FRAME_SIDE = 16384
+_TRACE_KEYS = ("format", "version", "timestamps", "landmarks", "world", "frame_size", "fps", "meta")
+
+
+def _array(data, key: str, ndim: int, *, integer: bool = False) -> np.ndarray:
+    """``data[key]`` if it is a real-valued array with ``ndim`` dimensions; TraceError otherwise."""
+    value = data[key]
+    kinds = "iu" if integer else "iuf"
+    if value.dtype.kind not in kinds:
+        raise TraceError(f"{key} must hold {'integers' if integer else 'numbers'}, got {value.dtype}")
+    if value.ndim != ndim:
+        raise TraceError(f"{key}: expected {ndim} dimension(s), got shape {value.shape}")
+    return value
+
+
+def _number(data, key: str, *, integer: bool = False) -> float:
+    value = _array(data, key, 0, integer=integer)
+    return int(value) if integer else float(value)
+
+
+def _text(data, key: str) -> str:
+    value = data[key]
+    if value.dtype.kind != "U" or value.ndim != 0:
+        raise TraceError(f"{key} must be a text, got {value.dtype} of shape {value.shape}")
+    return str(value)
 
 
 def is_trace_path(path: str | Path) -> bool:

@@ -8,6 +8,7 @@ Pure module.
 
 from __future__ import annotations
 
+import math
 from itertools import combinations
 from typing import Any
 
@@ -24,9 +25,14 @@ def _sequence(value: Any) -> list:
 
 
 def _number(value: Any) -> float | None:
+    """``value`` as a finite float, or None for anything else (pydantic reports what is wrong with it)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too large for a float
+        return None
+    return number if math.isfinite(number) else None
 
 
 def check_references(data: dict) -> list[Problem]:

@@ -20,6 +20,17 @@ from posecheck.specs.checks import check_references
 from posecheck.specs.schema import ExerciseSpec
 
 
+#: How deeply a spec may nest mappings and lists. The deepest built-in spec nests 5 levels; the limit keeps a
+#: runaway nesting (or a mutation of one) from exhausting Python's recursion in the parser or the checks.
+MAX_NESTING = 40
+#: How many values a spec may expand to once its aliases are resolved (the largest built-in spec has about
+#: 400): aliases of aliases can otherwise expand exponentially ("billion laughs").
+MAX_VALUES = 20_000
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """SafeLoader that records duplicate mapping keys (PyYAML silently keeps the last one)."""
 
@@ -35,6 +46,83 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                 self.duplicates.append((key_node.start_mark.line + 1, str(key)))
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+def _structure_problem(root: yaml.Node) -> tuple[int, str] | None:
+    """(line, problem) if the node graph is recursive, too deep or too large; else None.
+
+    Also makes every plain scalar mapping key text: every key of a spec is a name, and a key that YAML would
+    read as a number, a boolean or null (``1:``, ``true:``, ``null:``) is then reported as an unknown key or
+    a bad name with the text the user wrote, rather than as a key of another type.
+    """
+    sizes: dict[int, int] = {}
+
+    def walk(node: yaml.Node, depth: int, ancestors: set[int]) -> int:
+        if id(node) in ancestors:
+            raise _Refused(node, "an alias refers to the value that contains it (a recursive alias)")
+        if depth > MAX_NESTING:
+            raise _Refused(node, f"nested more than {MAX_NESTING} levels deep")
+        if id(node) in sizes:
+            return sizes[id(node)]
+        size = 1
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            ancestors.add(id(node))
+            children = [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else node.value
+            if isinstance(node, yaml.MappingNode):
+                for key_node, _ in node.value:
+                    if not isinstance(key_node, yaml.ScalarNode):
+                        raise _Refused(key_node, "a key must be a name, not a list or a mapping")
+                    if key_node.tag not in (_STR_TAG, _MERGE_TAG):
+                        key_node.tag = _STR_TAG
+            for child in children:
+                size += walk(child, depth + 1, ancestors)
+                if size > MAX_VALUES:
+                    raise _Refused(node, f"expands to more than {MAX_VALUES} values (aliases of aliases?)")
+            ancestors.discard(id(node))
+        sizes[id(node)] = size
+        return size
+
+    try:
+        walk(root, 0, set())
+    except _Refused as refused:
+        return refused.node.start_mark.line + 1, refused.problem
+    return None
+
+
+class _Refused(Exception):
+    def __init__(self, node: yaml.Node, problem: str):
+        self.node, self.problem = node, problem
+
+
+def _first_line_nested_too_deep(text: str) -> int | None:
+    """The line where ``text`` nests more than MAX_NESTING levels deep, or None."""
+    depth = 0
+    # libyaml's parser, where PyYAML was built with it, is ten times faster than the pure-Python one.
+    try:
+        for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_NESTING:
+                    return event.start_mark.line + 1
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError as exc:
+        if "nesting" in str(getattr(exc, "problem", "")):  # libyaml's own limit (1000 levels)
+            mark = getattr(exc, "problem_mark", None)
+            return mark.line + 1 if mark else 1
+        return None  # a syntax error: the loader reports it in its own words
+    return None
+
+
+def _yaml_problem(exc: yaml.YAMLError, text: str) -> tuple[int, str]:
+    """(line or 0, one-line problem) for a YAML error."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        character = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        return line, f"character #x{ord(character):04x} is not allowed in YAML ({exc.reason})"
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    return (mark.line + 1 if mark else 0), " ".join(str(problem).split())
 
 
 def _line_map(node: yaml.Node | None, path: FieldPath = ()) -> dict[FieldPath, int]:
@@ -91,61 +179,122 @@ def _allowed_keys(model: type[BaseModel]) -> list[str]:
     return [field.alias or name for name, field in model.model_fields.items()]
 
 
-def _pydantic_problems(exc: ValidationError) -> list[tuple[FieldPath, str]]:
+def _data_path(data: Any, loc: tuple) -> FieldPath:
+    """The path of the spec value a pydantic error location points at.
+
+    pydantic puts the tags of union members (``function-after[...]``) and ``[key]`` into locations; only
+    the parts that are keys or indices of the spec itself are kept (a key may itself contain ``[``).
+    """
+    path: list[str | int] = []
+    current = data
+    for part in loc:
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            current = current[part]
+        elif isinstance(part, str) and "[" in part:
+            continue  # a union member's tag, or "[key]"
+        else:
+            current = None  # a key that is missing from the spec
+        path.append(part)
+    return tuple(path)
+
+
+#: Integers beyond this are refused wherever they are written: no count or time in a spec comes near, and
+#: past 2**53 an integer no longer converts to a float exactly (past about 1e308, not at all).
+MAX_INTEGER = 2**53
+
+
+def _huge_integers(value: Any, path: FieldPath = ()) -> list[tuple[FieldPath, str]]:
+    """Every integer in the raw spec too large to be a number the engine can use."""
+    if isinstance(value, dict):
+        return [problem for key, item in value.items() for problem in _huge_integers(item, (*path, key))]
+    if isinstance(value, list):
+        return [problem for i, item in enumerate(value) for problem in _huge_integers(item, (*path, i))]
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INTEGER:
+        return [(path, f"{_short(value)} is too large for a number")]
+    return []
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _pydantic_problems(exc: ValidationError, data: dict) -> list[tuple[FieldPath, str]]:
     problems = []
     for error in exc.errors():
-        path = tuple(part for part in error["loc"] if not (isinstance(part, str) and "[" in part))
+        path = _data_path(data, tuple(error["loc"]))
         kind = error["type"]
-        if kind == "extra_forbidden":
+        value = error.get("input")
+        if kind == "extra_forbidden" and path:
             model = _model_at(path[:-1])
             allowed = f" (allowed: {', '.join(_allowed_keys(model))})" if model else ""
             message = f"unknown key '{path[-1]}'{allowed}"
         elif kind == "missing":
             message = "missing (required)"
+        elif kind == "float_type" and isinstance(value, int) and not isinstance(value, bool):
+            message = f"{_short(value)} is too large for a number"
         else:
             message = re.sub(r"^(Value error|Assertion failed), ", "", error["msg"])
-            if kind not in ("value_error", "assertion_error") and "input" in error and not isinstance(error["input"], (dict, list)):
-                message += f" (got {error['input']!r})"
+            if kind not in ("value_error", "assertion_error") and "input" in error and not isinstance(value, (dict, list)):
+                message += f" (got {_short(value)})"
         problems.append((path, message))
     return problems
 
 
 def check_spec_text(text: str, filename: str) -> tuple[ExerciseSpec | None, list[str]]:
     """Validates spec text. Returns (spec or None, problems as ``file:line: field: problem`` lines)."""
-    loader = _UniqueKeyLoader(text)
     try:
+        loader = _UniqueKeyLoader(text)  # the reader refuses control characters here
+    except yaml.YAMLError as exc:
+        line, problem = _yaml_problem(exc, text)
+        return None, [f"{filename}:{line}: not valid YAML: {problem}"]
+    try:
+        # The composer recurses once per nesting level (a RecursionError, slowly, past some hundreds of
+        # levels); the parser's events tell the depth without recursing.
+        too_deep = _first_line_nested_too_deep(text)
+        if too_deep:
+            return None, [f"{filename}:{too_deep}: nested more than {MAX_NESTING} levels deep"]
         root = loader.get_single_node()
+        refused = _structure_problem(root) if root is not None else None
+        if refused:
+            return None, [f"{filename}:{refused[0]}: {refused[1]}"]
         data = loader.construct_document(root) if root is not None else None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{filename}:{mark.line + 1}" if mark else filename
-        problem = getattr(exc, "problem", None) or str(exc)
-        return None, [f"{where}: not valid YAML: {problem}"]
+        line, problem = _yaml_problem(exc, text)
+        return None, [f"{filename}:{line or loader.get_mark().line + 1}: not valid YAML: {problem}"]
+    except RecursionError:  # a safety net: the depth check above comes first
+        return None, [f"{filename}:{loader.get_mark().line + 1}: nested more than {MAX_NESTING} levels deep"]
     finally:
         loader.dispose()
+    top_line = root.start_mark.line + 1 if root is not None else 1
+    if data is None:
+        return None, [f"{filename}:{top_line}: the file holds no spec (a YAML mapping: id: ..., title: ..., ...)"]
     if not isinstance(data, dict):
-        return None, [f"{filename}: a spec is a YAML mapping (id: ..., title: ..., ...), got {type(data).__name__}"]
+        return None, [f"{filename}:{top_line}: a spec is a YAML mapping (id: ..., title: ..., ...), got {type(data).__name__}"]
     lines = _line_map(root)
 
     def line_of(path: FieldPath) -> int:
-        """The line of ``path``, or of its nearest written ancestor (a missing key has no line); 0 if none."""
+        """The line of ``path``, or of its nearest written ancestor (a missing key has none); else the top's."""
         for end in range(len(path), 0, -1):
             if path[:end] in lines:
                 return lines[path[:end]]
-        return 0
+        return top_line
 
     def where(path: FieldPath) -> str:
-        line = line_of(path)
-        return f"{filename}:{line}" if line else filename
+        return f"{filename}:{line_of(path)}"
 
     found: list[tuple[FieldPath, str]] = []
     # A duplicate key has no path of its own (the line map keeps the last one): report it at its line.
     duplicates = [(line, f"{filename}:{line}: {key}: written twice (YAML would silently keep only the last value)") for line, key in loader.duplicates]
     spec = None
+    found += _huge_integers(data)
     try:
         spec = ExerciseSpec.model_validate(data)
     except ValidationError as exc:
-        found += _pydantic_problems(exc)
+        reported = {path for path, _ in found}
+        found += [problem for problem in _pydantic_problems(exc, data) if problem[0] not in reported]
     found += check_references(data)
     stem = Path(filename).stem
     if isinstance(data.get("id"), str) and data["id"] != stem:
@@ -158,6 +307,25 @@ def check_spec_text(text: str, filename: str) -> tuple[ExerciseSpec | None, list
     return (spec if not problems else None), problems
 
 
+def read_spec_text(path: str | Path) -> str:
+    """The text of a spec file.
+
+    Raises:
+        InputError: the file cannot be read.
+        SpecError: it is not UTF-8 text (``file:line: problem``).
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read spec {path}: {exc.strerror or exc}") from exc
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise SpecError([f"{path}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"]) from None
+
+
 def load_spec_file(path: str | Path) -> ExerciseSpec:
     """Reads and validates one spec file.
 
@@ -166,11 +334,7 @@ def load_spec_file(path: str | Path) -> ExerciseSpec:
         SpecError: the spec is invalid; ``problems`` lists every problem found.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read spec {path}: {exc.strerror or exc}") from exc
-    spec, problems = check_spec_text(text, str(path))
+    spec, problems = check_spec_text(read_spec_text(path), str(path))
     if problems or spec is None:
         raise SpecError(problems)
     return spec
@@ -186,8 +350,10 @@ def uncommented_numbers(text: str) -> list[tuple[int, str]]:
     explaining a group such as a phase's min and max counts for the lines it directly precedes).
     """
     try:
+        if _first_line_nested_too_deep(text):
+            return []
         root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):  # check_spec_text reports these
         return []
     source = text.splitlines()
     found: list[tuple[int, str]] = []
@@ -198,7 +364,12 @@ def uncommented_numbers(text: str) -> list[tuple[int, str]]:
         above = line - 1
         return above >= 0 and source[above].lstrip().startswith("#")
 
+    visited: set[int] = set()
+
     def walk(node: yaml.Node | None) -> None:
+        if id(node) in visited:  # an alias: its numbers were seen at the anchor (and it may be recursive)
+            return
+        visited.add(id(node))
         if isinstance(node, yaml.ScalarNode):
             if node.tag in _NUMBER_TAGS and not explained(node.start_mark.line, node.end_mark.column):
                 found.append((node.start_mark.line + 1, node.value))

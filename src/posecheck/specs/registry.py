@@ -9,12 +9,13 @@ Pure module (reads files).
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 from importlib import resources
 from pathlib import Path
 
-from posecheck.errors import InputError, UnknownExerciseError
+from posecheck.errors import InputError, UnknownExerciseError, why_not_a_folder
 from posecheck.specs.loader import load_spec_file
 from posecheck.specs.schema import ExerciseSpec
 
@@ -64,7 +65,7 @@ class SpecRegistry:
         self._paths: dict[str, Path] = {}
         for folder in self.folders:
             if not folder.is_dir():
-                raise InputError(f"spec folder {folder} does not exist")
+                raise InputError(why_not_a_folder(folder, "spec folder"))
             for spec_id, path in _spec_files(folder).items():
                 if spec_id in self._paths:
                     log.info("spec %s from %s replaces %s", spec_id, path, self._paths[spec_id])
@@ -100,7 +101,21 @@ class SpecRegistry:
             return self._paths[spec_id]
         except KeyError:
             known = ", ".join(self.ids()) or "none"
-            raise UnknownExerciseError(f"unknown exercise '{spec_id}' (known: {known})") from None
+            close = self.suggest(spec_id)
+            hint = f"; did you mean {' or '.join(close)}?" if close else ""
+            raise UnknownExerciseError(f"unknown exercise '{spec_id}'{hint} (known: {known})") from None
+
+    def suggest(self, spec_id: str) -> list[str]:
+        """Known ids close to ``spec_id``: the same letters in another case or without the dashes
+        (``Cat-Cow``, ``catcow``), else a near spelling (``cat-cwo``)."""
+        def plain(text: str) -> str:
+            return "".join(c for c in text.lower() if c.isalnum())
+
+        same = [known for known in self.ids() if plain(known) == plain(spec_id)]
+        if same:
+            return same
+        by_plain = {plain(known): known for known in self.ids()}
+        return [by_plain[p] for p in difflib.get_close_matches(plain(spec_id), list(by_plain), n=2, cutoff=0.75)]
 
     def load(self, spec_id: str) -> ExerciseSpec:
         """The validated spec ``spec_id`` (read once, then cached).

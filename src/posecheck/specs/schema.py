@@ -25,7 +25,9 @@ PositiveSeconds = Annotated[float, Field(gt=0, description="seconds")]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: `.nan` or `.inf` as a bound, a time or a filter setting is always a mistake (NaN
+    # compares false both ways, so a phase with min: .nan is never entered and nothing is ever counted).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Range(_Strict):
@@ -262,7 +264,7 @@ class Transition(_Strict):
     to: Name
     seconds: Range = Field(description="seconds from leaving `from` to entering `to`")
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True)
 
 
 class Tempo(_Strict):
