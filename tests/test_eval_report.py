@@ -191,6 +191,7 @@ def test_tables_have_one_row_per_clip_and_per_counter(report):
     assert len(rows) == 4 and all(len(r) == len(headers) for r in rows)
     squat = dict(zip(headers, rows[0]))
     assert (squat["truth"], squat["posecheck"], squat["phantom"], squat["timing"]) == ("2", "2", "0", "2/2 +0.1/-0.1")
+    assert squat["timing err s"] == "0.1/0.1"  # mean |start| / |end| offset
     plank = dict(zip(headers, rows[1]))
     assert plank["hold s"] == "1.5/1.7 (0.2)"
     t_headers, t_rows = totals_table(report)

@@ -286,3 +286,22 @@ def test_near_miss_label_expects_nothing_and_scores_every_timed_hold_second():
     s = score_clip(near, CountResult(1, ((0.0, 1.0),), (CountedHold(2.0, 5.0, 3.0),)))
     assert (s.count_error, s.phantoms) == (1, 1)
     assert s.hold is not None and s.hold.extra_s == pytest.approx(3.0) and s.hold.error_s == pytest.approx(3.0)
+
+
+def test_timing_error_is_the_mean_absolute_offset_so_early_and_late_do_not_cancel():
+    label = ClipLabel("x.mp4", "squat", 2, ((0.0, 2.0), (3.0, 5.0)))
+    # First rep 0.5 s early at both ends, second 0.5 s late at the start and 1.5 s late at the end.
+    score = score_clip(label, CountResult(2, ((-0.5, 1.5), (3.5, 6.5))))
+    assert score.mean_start_offset_s == pytest.approx(0.0) and score.mean_end_offset_s == pytest.approx(0.5)
+    assert score.mean_abs_start_error_s == pytest.approx(0.5) and score.mean_abs_end_error_s == pytest.approx(1.0)
+    # Pooled over every matched rep: this clip's two reps weigh twice as much as a one-rep clip's.
+    other = score_clip(ClipLabel("y.mp4", "squat", 1, ((0.0, 2.0),)), CountResult(1, ((0.0, 4.0),)))
+    totals = summarise([score, other])
+    assert totals.mean_abs_start_error_s == pytest.approx((0.5 * 2 + 0.0) / 3)
+    assert totals.mean_abs_end_error_s == pytest.approx((1.0 * 2 + 2.0) / 3)
+
+
+def test_no_timing_error_without_matched_reps():
+    score = score_clip(ClipLabel("x.mp4", "squat", 1, ((0.0, 2.0),)), CountResult(1, ((5.0, 6.0),)))
+    assert (score.mean_abs_start_error_s, score.mean_abs_end_error_s) == (None, None)
+    assert summarise([score]).mean_abs_start_error_s is None

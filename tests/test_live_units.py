@@ -31,6 +31,7 @@ from posecheck.engine.events import (  # noqa: E402
     NotReady,
     PhaseChanged,
     Ready,
+    RepClosed,
     RepCompleted,
     RepRecord,
     SessionSummary,
@@ -178,6 +179,9 @@ EVENTS_AND_LINES = [
     (RepCompleted(4.0, RepRecord(3, None, 1.0, 4.0, 0.2)), "rep 3 / 10 in 3.0 s"),
     (RepCompleted(4.0, RepRecord(3, "left", 1.0, 4.0, 0.2)), "rep 3 / 10 (left) in 3.0 s"),
     (RepCompleted(4.0, RepRecord(3, None, 1.0, 4.0, 0.2, cut_by_end=True)), "rep 3 / 10, counted as you finished"),
+    # reps.end_at: leave: counted now, its end (and duration) still to come; the final record is not announced
+    (RepCompleted(4.0, RepRecord(3, None, 1.0, 4.0, 0.2, counted_at=4.0, end_pending=True)), "rep 3 / 10"),
+    (RepClosed(6.5, RepRecord(3, None, 1.0, 6.5, 0.2, counted_at=4.0)), None),
     (Cue(2.0, "slow_down", "Lovely, now try it even slower."), "cue: Lovely, now try it even slower."),
     (NotReady(0.5, "Turn side-on to the camera."), "setup: Turn side-on to the camera."),
     (Ready(0.7), "you're set - counting now"),

@@ -35,7 +35,8 @@ def _summary() -> SessionSummary:
         reps=3,
         reps_by_side={"left": 2, "right": 1},
         rep_list=[
-            RepRecord(1, "left", 0.5, 3.0, 41.23456, {"reach": 0.912345}, ("Keep your back level",), True),
+            # counted at 1.8 s, closed at 3.0 s (reps.end_at: leave)
+            RepRecord(1, "left", 0.5, 3.0, 41.23456, {"reach": 0.912345}, ("Keep your back level",), True, counted_at=1.8),
             RepRecord(2, "right", 3.5, 5.25, float("nan"), {}, (), False),
             RepRecord(3, "left", 6.0, 9.0, None, cut_by_end=True),
         ],
@@ -74,10 +75,11 @@ def test_reps_holds_cues_gaps_are_listed_with_seconds():
     assert report["reps"] == 3 and report["reps_by_side"] == {"left": 2, "right": 1}
     first = report["rep_list"][0]
     assert first == {
-        "index": 1, "side": "left", "start": 0.5, "end": 3.0, "duration": 2.5, "rom": 41.23, "rom_unit": "deg",
+        "index": 1, "side": "left", "start": 0.5, "end": 3.0, "duration": 2.5, "counted_at": 1.8, "rom": 41.23, "rom_unit": "deg",
         "peaks": {"reach": 0.91}, "tempo_ok": True, "cut_by_end": False, "cues": ["Keep your back level"],
     }
     assert report["rep_list"][2]["cut_by_end"] is True  # counted when the end cut off its return
+    assert report["rep_list"][2]["counted_at"] is None  # a record made outside the engine
     assert report["rep_list"][1]["rom"] is None  # NaN is not JSON
     assert report["rep_list"][1]["duration"] == 1.75
     assert report["holds"][0] == {"side": "left", "start": 1.0, "end": 2.5, "seconds": 1.4, "target_seconds": 3.0, "target_met": False}

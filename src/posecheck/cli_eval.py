@@ -156,7 +156,7 @@ def _print_report(report: ev.Report) -> None:
         # Piped to a file or a pager: don't squeeze the tables into 80 columns.
         console = Console(width=max(console.width, 200))
     for title, (headers, rows) in (
-        (f"Per clip ({report.source}); timing = matched/counted reps, mean start/end offset s; hold = counted/true s (error)", ev.clip_table(report)),
+        (f"Per clip ({report.source}); timing = matched/counted reps, mean start/end offset s; timing err = mean |start|/|end| offset s; hold = counted/true s (error)", ev.clip_table(report)),
         ("Totals (MAE = mean |counted - truth| / truth; OBO = within one rep)", ev.totals_table(report)),
     ):
         if title.startswith("Totals"):

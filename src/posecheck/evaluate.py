@@ -15,7 +15,9 @@ Scoring definitions (the same in the CLI, the benchmark and the tests):
   ``|counted - truth| <= 1``; **exact** is the share with ``counted == truth``.
 * **Rep timing**: counted reps are matched one-to-one to labelled rep intervals, largest overlap first.
   ``matched / counted`` is the timing agreement; the start and end offsets are ``counted - labelled`` in
-  seconds, averaged over the matched pairs.
+  seconds, averaged over the matched pairs. The **timing error** is the mean of ``|start offset|`` and of
+  ``|end offset|`` over the matched pairs (per clip; over all clips, pooled over every matched pair), so that
+  early and late reps do not cancel out.
 * A **phantom rep** is a counted rep whose interval overlaps no labelled rep interval at all (counted
   while walking in, setting up, resting or holding). On a ``reps: 0`` clip every counted rep is a phantom.
 * **Hold time**: each counted hold is given to the labelled hold it overlaps most; per labelled hold the
@@ -334,6 +336,8 @@ class ClipScore:
     phantoms: int | None
     phantom_times: tuple[Interval, ...]
     hold: HoldScore | None
+    mean_abs_start_error_s: float | None = None  # mean |counted - labelled| start, over matched reps
+    mean_abs_end_error_s: float | None = None
     not_counted: tuple[str, ...] = ()  # CountResult.not_counted
 
     @property
@@ -354,6 +358,7 @@ def score_clip(label: ClipLabel, result: CountResult) -> ClipScore:
     # Timing and phantoms need labelled intervals; a reps: 0 clip has none and needs none.
     timing_known = scored and (label.reps == 0 or len(label.rep_times) > 0)
     matched = start_offset = end_offset = agreement = None
+    abs_start_error = abs_end_error = None
     phantoms: int | None = None
     phantom_times: tuple[Interval, ...] = ()
     if timing_known:
@@ -363,6 +368,7 @@ def score_clip(label: ClipLabel, result: CountResult) -> ClipScore:
         if pairs:
             start_offset = float(np.mean([counted[c][0] - label.rep_times[t][0] for c, t in pairs]))
             end_offset = float(np.mean([counted[c][1] - label.rep_times[t][1] for c, t in pairs]))
+        abs_start_error, abs_end_error = timing_errors(counted, label.rep_times, pairs)
         phantom_idx = phantom_indices(counted, label.rep_times)
         phantoms = len(phantom_idx)
         phantom_times = tuple(counted[i] for i in phantom_idx)
@@ -383,8 +389,32 @@ def score_clip(label: ClipLabel, result: CountResult) -> ClipScore:
         phantoms=phantoms,
         phantom_times=phantom_times,
         hold=hold,
+        mean_abs_start_error_s=abs_start_error,
+        mean_abs_end_error_s=abs_end_error,
         not_counted=result.not_counted,
     )
+
+
+def timing_errors(
+    counted: Sequence[Interval], truth: Sequence[Interval], pairs: Sequence[tuple[int, int]]
+) -> tuple[float | None, float | None]:
+    """Mean ``|counted - labelled|`` start and end (seconds) over matched (counted, truth) index pairs."""
+    if not pairs:
+        return None, None
+    starts = [abs(counted[c][0] - truth[t][0]) for c, t in pairs]
+    ends = [abs(counted[c][1] - truth[t][1]) for c, t in pairs]
+    return float(np.mean(starts)), float(np.mean(ends))
+
+
+def pooled_timing_errors(scores: Sequence[ClipScore]) -> tuple[float | None, float | None]:
+    """Mean |start| and |end| error over every matched rep of these clips (each clip weighted by its matches)."""
+    timed = [s for s in scores if s.matched and s.mean_abs_start_error_s is not None]
+    total = sum(s.matched or 0 for s in timed)
+    if not total:
+        return None, None
+    start = sum((s.matched or 0) * (s.mean_abs_start_error_s or 0.0) for s in timed) / total
+    end = sum((s.matched or 0) * (s.mean_abs_end_error_s or 0.0) for s in timed) / total
+    return start, end
 
 
 @dataclass(frozen=True)
@@ -401,6 +431,8 @@ class Totals:
     max_hold_error_s: float | None
     phantoms: int  # phantom reps over all clips where phantoms could be scored
     timing_agreement: float | None  # matched / counted over all clips with rep intervals
+    mean_abs_start_error_s: float | None = None  # |counted - labelled| rep start, over every matched rep
+    mean_abs_end_error_s: float | None = None
 
 
 def summarise(scores: Sequence[ClipScore]) -> Totals:
@@ -410,6 +442,7 @@ def summarise(scores: Sequence[ClipScore]) -> Totals:
     holds = [s.hold.error_s for s in scores if s.hold is not None]
     timed = [s for s in scores if s.matched is not None]
     total_counted = sum(s.counted_reps for s in timed)
+    abs_start_error, abs_end_error = pooled_timing_errors(scores)
     return Totals(
         clips=len(scores),
         scored=len(counted),
@@ -421,6 +454,8 @@ def summarise(scores: Sequence[ClipScore]) -> Totals:
         max_hold_error_s=float(np.max(holds)) if holds else None,
         phantoms=sum(s.phantoms or 0 for s in scores),
         timing_agreement=(sum(s.matched or 0 for s in timed) / total_counted) if total_counted else None,
+        mean_abs_start_error_s=abs_start_error,
+        mean_abs_end_error_s=abs_end_error,
     )
 
 
@@ -1014,15 +1049,22 @@ def _timing_cell(score: ClipScore | None) -> str:
     return f"{score.matched}/{score.counted_reps} {_num(score.mean_start_offset_s, '{:+.1f}')}/{_num(score.mean_end_offset_s, '{:+.1f}')}"
 
 
+def _timing_error_cell(start_error: float | None, end_error: float | None) -> str:
+    """Mean |start| / |end| error in seconds, e.g. ``0.5/0.7``."""
+    if start_error is None or end_error is None:
+        return "-"
+    return f"{start_error:.1f}/{end_error:.1f}"
+
+
 def clip_table(report: Report) -> tuple[list[str], list[list[str]]]:
     """Per-clip table: headers and rows of display strings.
 
     Columns: clip; exercise; truth reps; posecheck count; matched/counted reps with mean start/end
-    offsets (s); phantom reps; hold counted/true seconds (error); the baseline's count and phantoms;
+    offsets (s); the timing error (mean |start| / |end| offset, s); phantom reps; hold counted/true seconds (error); the baseline's count and phantoms;
     one count column per robustness variant; why the clip was skipped.
     """
     variant_names = report.variant_names()
-    headers = ["clip", "exercise", "truth", "posecheck", "timing", "phantom", "hold s", "baseline", "base phantom"]
+    headers = ["clip", "exercise", "truth", "posecheck", "timing", "timing err s", "phantom", "hold s", "baseline", "base phantom"]
     headers += variant_names + ["note"]
     rows = []
     for c in report.clips:
@@ -1034,6 +1076,7 @@ def clip_table(report: Report) -> tuple[list[str], list[list[str]]]:
             truth,
             "-" if p is None else str(p.counted_reps),
             _timing_cell(p),
+            "-" if p is None else _timing_error_cell(p.mean_abs_start_error_s, p.mean_abs_end_error_s),
             _num(None if p is None else p.phantoms, "{}"),
             _hold_cell(p),
             "-" if b is None else str(b.counted_reps),
@@ -1068,7 +1111,7 @@ def totals_table(report: Report) -> tuple[list[str], list[list[str]]]:
     def pct(x: float | None) -> str:
         return _num(None if x is None else 100 * x, "{:.0f}%")
 
-    headers = ["counter", "clips", "scored", "MAE", "OBO", "exact", "phantom reps", "timing", "hold clips", "mean hold err s", "max hold err s"]
+    headers = ["counter", "clips", "scored", "MAE", "OBO", "exact", "phantom reps", "timing", "timing err s", "hold clips", "mean hold err s", "max hold err s"]
     rows = []
     named = [("posecheck", report.posecheck_totals), ("baseline (same clips)", report.baseline_totals)]
     named += [("baseline (all clips)", report.baseline_totals_all)]
@@ -1084,6 +1127,7 @@ def totals_table(report: Report) -> tuple[list[str], list[list[str]]]:
                 pct(t.exact),
                 str(t.phantoms),
                 pct(t.timing_agreement),
+                _timing_error_cell(t.mean_abs_start_error_s, t.mean_abs_end_error_s),
                 str(t.hold_clips),
                 _num(t.mean_hold_error_s),
                 _num(t.max_hold_error_s),
@@ -1128,6 +1172,7 @@ __all__ = [
     "parse_baseline_table",
     "parse_labels",
     "phantom_indices",
+    "pooled_timing_errors",
     "replay_trace",
     "run_baseline",
     "run_engine",
@@ -1138,5 +1183,6 @@ __all__ = [
     "summarise",
     "tilted",
     "time_scaled",
+    "timing_errors",
     "totals_table",
 ]

@@ -1003,6 +1003,8 @@ def describe_event(event: Event, state: EngineState) -> str | None:
         total = f" / {state.target_reps}" if state.target_reps else ""
         if rep.cut_by_end:  # the session ended on the way back: the rep is done, its duration unknown
             return f"rep {rep.index}{total}{side}, counted as you finished"
+        if rep.end_pending:  # reps.end_at: leave: counted now, its duration is known when the way back is done
+            return f"rep {rep.index}{total}{side}"
         return f"rep {rep.index}{total}{side} in {rep.duration:.1f} s"
     if isinstance(event, Cue):
         return f"cue: {event.text}"

@@ -110,6 +110,7 @@ def build_report(
                 "start": _round(rep.start, 3),
                 "end": _round(rep.end, 3),
                 "duration": _round(rep.duration, 3),
+                "counted_at": _round(rep.counted_at, 3),
                 "rom": _round(rep.rom_deg, 2),
                 "rom_unit": rom_unit,
                 "peaks": {name: _round(value, 2) for name, value in rep.peaks.items()},

@@ -22,7 +22,7 @@ Pure module: numpy only.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,7 @@ from posecheck.engine.events import (
     NotReady,
     PhaseChanged,
     Ready,
+    RepClosed,
     RepCompleted,
     RepRecord,
     SessionSummary,
@@ -48,7 +49,7 @@ from posecheck.engine.events import (
 from posecheck.engine.holds import HoldTimer
 from posecheck.engine.measures import LEFT, SIDES, FrameMeasures, MeasureSet, side_key
 from posecheck.engine.phases import PhaseRangeC, PhaseTracker, RangeLearner
-from posecheck.engine.reps import RepCounter, RepDraft
+from posecheck.engine.reps import RepCloser, RepCounter, RepDraft, OpenRep
 from posecheck.engine.sides import SideVote
 from posecheck.pose import NUM_LANDMARKS, Pose
 from posecheck.specs.schema import ExerciseSpec
@@ -77,6 +78,7 @@ class _Machine:
     out_of_position: bool = False
     entered: dict[str, float] = field(default_factory=dict)  # phase -> when last entered (tempo)
     left: dict[str, float] = field(default_factory=dict)  # phase -> when last left (tempo)
+    closer: RepCloser | None = None  # reps.end_at: leave (the counted rep that is not closed yet)
     diag: Any = None  # its why-not recorder (posecheck.engine.diagnostics.MachineRecorder)
 
 
@@ -156,6 +158,7 @@ class Engine:
                     reps,
                     hold,
                     learner,
+                    closer=RepCloser(spec.reps.sequence[-1]) if spec.reps is not None and spec.reps.end_at == "leave" else None,
                 )
             )
 
@@ -312,7 +315,8 @@ class Engine:
 
         A rep whose return the end cut off is counted when ``reps.cut_at_end`` says it had come back far
         enough (see `_cut_rep`): its ``RepCompleted`` comes first, dated to the last frame with a pose, its
-        record marked ``cut_by_end``. A hold still running is closed (dated to its last frame in position)
+        record marked ``cut_by_end``. A rep still open (``reps.end_at: leave``, the person still in its last
+        phase) is closed at the last frame seen there (``RepClosed``, no rep tempo verdict). A hold still running is closed (dated to its last frame in position)
         and its ``HoldFinished`` is returned, so that sinks see every hold finish, not only those the person
         left before the end; an open gap is closed. Call it once, after the last `update` and before `finish`, and pass the events
         on to the sinks; `finish` calls it itself when it was not called (the events are then only in the
@@ -329,6 +333,7 @@ class Engine:
             done = self._cut_rep(machine, t)
             if done is not None and self._last_pose_t is not None:
                 self._complete_rep(machine, done, self._last_pose_t, t, events, cut_by_end=True)
+        self._close_open_reps(t, events)
         for machine in self._machines:
             if machine.hold is not None:
                 events += machine.hold.finish()
@@ -395,10 +400,11 @@ class Engine:
         if self._last_pose_t is not None and t - self._last_pose_t >= self._reset_after:
             # Gone for long: the person may have moved anywhere. Start afresh (but keep the counts).
             self.measures.reset()
-            self._reset_progress()
+            self._reset_progress(t, events)
             self._start_ok = not self._start
 
-    def _reset_progress(self) -> None:
+    def _reset_progress(self, t: float, events: list[Event]) -> None:
+        self._close_open_reps(t, events)  # the way back was not seen: a rep still open ends where it was last seen
         for machine in self._machines:
             machine.tracker.reset()
             machine.out_since, machine.out_of_position = None, False
@@ -478,7 +484,7 @@ class Engine:
             self._reason = problem
             events.append(NotReady(t, problem))
         if t - self._not_ready_since >= self._reset_after:
-            self._reset_progress()
+            self._reset_progress(t, events)
         self._diag.not_ready(kind, frame, values)
         return False
 
@@ -506,6 +512,8 @@ class Engine:
             machine.learner.observe(raw)
             value = machine.learner.fraction(raw)
         change = machine.tracker.step(t, value, values, machine.side)
+        if machine.closer is not None:
+            machine.closer.observe(t, machine.tracker.phase)
         reps = machine.reps
         if reps is not None and self._rep_require:
             self._check_rep_position(machine, reps, t, values)
@@ -525,6 +533,10 @@ class Engine:
         previous, phase, since = change
         events.append(PhaseChanged(since, phase, previous, machine.side))
         self._phase_tempo_check(machine, previous, phase, since, t, events)
+        if machine.closer is not None:
+            left = machine.closer.on_phase(phase)
+            if left is not None:
+                self._close_rep(left, since, t, events, judge_tempo=True)
         if reps is None or machine.out_of_position:
             return
         done = reps.on_phase(phase, since, raw)
@@ -621,8 +633,10 @@ class Engine:
         if side is None and done.votes is not None:
             side = done.votes.side
         tempo_cue = None
+        # reps.end_at: leave: the rep's end, and so its tempo verdict, comes when it is closed (`_close_rep`).
+        end_pending = machine.closer is not None and not cut_by_end
         # A rep cut off by the end has no true end: its duration would be too short for a tempo verdict.
-        if self._rep_tempo is not None and not cut_by_end:
+        if self._rep_tempo is not None and not cut_by_end and not end_pending:
             verdict = tempo_verdict(end - done.start, *self._rep_tempo)
             if verdict is not None:
                 done.tempo_ok = False
@@ -640,11 +654,43 @@ class Engine:
             cues=tuple(done.cues),
             tempo_ok=done.tempo_ok,
             cut_by_end=cut_by_end,
+            counted_at=end,
+            end_pending=end_pending,
         )
         self._reps.append(record)
+        if end_pending and machine.closer is not None:
+            machine.closer.hold(record.index, end)
         events.append(RepCompleted(end, record))
         if tempo_cue is not None:
             self._tempo_cue(t, tempo_cue, events)
+
+    def _close_open_reps(self, t: float, events: list[Event]) -> None:
+        """Closes every rep still open (reps.end_at: leave) at the last frame seen in its last phase, with no rep
+        tempo verdict: the person had not come back yet, so its true duration is unknown."""
+        for machine in self._machines:
+            if machine.closer is not None:
+                left = machine.closer.take()
+                if left is not None:
+                    self._close_rep(left, left.last_seen, t, events, judge_tempo=False)
+
+    def _close_rep(self, left: OpenRep, end: float, t: float, events: list[Event], judge_tempo: bool) -> None:
+        """reps.end_at: leave: the final record of rep ``left.index``, ending at ``end`` (RepClosed), and its rep
+        tempo verdict over the whole cycle."""
+        record = self._reps[left.index - 1]
+        verdict = None
+        if judge_tempo and self._rep_tempo is not None:
+            verdict = tempo_verdict(end - record.start, *self._rep_tempo)
+        final = replace(
+            record,
+            end=end,
+            cues=record.cues + tuple(left.cues),
+            tempo_ok=record.tempo_ok and verdict is None,
+            end_pending=False,
+        )
+        self._reps[left.index - 1] = final
+        events.append(RepClosed(end, final))
+        if verdict is not None:
+            self._tempo_cue(t, verdict, events)
 
     def _tempo_cue(self, t: float, verdict: str, events: list[Event]) -> None:
         tempo = self.spec.tempo
@@ -663,6 +709,8 @@ class Engine:
         for machine in self._machines:
             if machine.reps is not None and machine.reps.draft is not None:
                 machine.reps.draft.cues.append(cue.text)
+            if machine.closer is not None:
+                machine.closer.add_cue(cue.text)
 
     def _step_rules(self, t: float, values: dict[str, float], events: list[Event]) -> None:
         for rule in self._rules:

@@ -28,6 +28,12 @@ class RepRecord:
         tempo_ok: False when the rep was faster (or slower) than the spec's tempo allows.
         cut_by_end: the session ended during the rep's return (``reps.cut_at_end``): it was counted at the end,
             and ``end`` is the last frame seen, not the moment the return finished.
+        counted_at: when the rep was counted (its last phase entered; None in records made outside the engine).
+            It equals ``end`` unless ``reps.end_at`` is ``leave``: the rep then ends when the person leaves its last
+            phase, so that it covers the whole cycle.
+        end_pending: True only in the `RepCompleted` of a rep with ``reps.end_at: leave``: ``end`` is still the
+            moment it was counted, and a `RepClosed` event brings the final record (end, duration, tempo_ok).
+            Records in `SessionSummary.rep_list` are always final.
     """
 
     index: int
@@ -39,6 +45,8 @@ class RepRecord:
     cues: tuple[str, ...] = ()
     tempo_ok: bool = True
     cut_by_end: bool = False
+    counted_at: float | None = None
+    end_pending: bool = False
 
     @property
     def duration(self) -> float:
@@ -74,6 +82,19 @@ class PhaseChanged:
 
 @dataclass(frozen=True)
 class RepCompleted:
+    t: float
+    rep: RepRecord
+
+
+@dataclass(frozen=True)
+class RepClosed:
+    """The final record of a rep that was counted earlier with ``end_pending`` (``reps.end_at: leave``).
+
+    ``t`` is the rep's end: when the person left its last phase (dated like a phase change, to when the next
+    phase began), or, when the session ended or tracking was lost first, the last frame seen in that phase.
+    ``rep.index`` is the index the `RepCompleted` gave; its count does not change.
+    """
+
     t: float
     rep: RepRecord
 
@@ -123,7 +144,7 @@ class TrackingRegained:
     t: float
 
 
-Event = PhaseChanged | RepCompleted | HoldStarted | HoldFinished | Cue | NotReady | Ready | TrackingLost | TrackingRegained
+Event = PhaseChanged | RepCompleted | RepClosed | HoldStarted | HoldFinished | Cue | NotReady | Ready | TrackingLost | TrackingRegained
 
 
 @dataclass(frozen=True)

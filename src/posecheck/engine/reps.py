@@ -168,3 +168,55 @@ class RepCounter:
             return True
         rom = draft.rom
         return rom is not None and rom >= self.min_excursion
+
+
+@dataclass
+class OpenRep:
+    """A rep counted but not closed yet (``reps.end_at: leave``)."""
+
+    index: int  # RepRecord.index of the rep counted but not yet closed
+    last_seen: float  # the latest frame seen in the sequence's last phase
+    cues: list[str] = field(default_factory=list)  # cues given since it was counted
+
+
+class RepCloser:
+    """``reps.end_at: leave``: a rep counted on entering its last phase ends when the person leaves that phase.
+
+    For a sequence that ends in the far position (``[cat, cow]``, ``[upright, bent]``), the moment a rep is counted
+    is half way through the movement: the way back is still to come. The count is not delayed (the engine reports
+    `RepCompleted` as before); this keeps the rep open until the phase tracker leaves the last phase, and gives
+    the moment to close it at: the new phase's start (a confirmed change, after ``min_dwell``, dated to when it
+    began), or, when the session ends or the rep's progress is reset (tracking lost, setup paused) first, the last
+    frame seen in the last phase.
+
+    Args:
+        last_phase: the sequence's last phase.
+    """
+
+    def __init__(self, last_phase: str):
+        self.last_phase = last_phase
+        self.open: OpenRep | None = None
+
+    def hold(self, index: int, t: float) -> None:
+        """Keeps rep ``index``, counted at ``t``, open."""
+        self.open = OpenRep(index, t)
+
+    def observe(self, t: float, phase: str | None) -> None:
+        """One frame stepped with the phase tracker in ``phase``."""
+        if self.open is not None and phase == self.last_phase:
+            self.open.last_seen = t
+
+    def add_cue(self, text: str) -> None:
+        if self.open is not None:
+            self.open.cues.append(text)
+
+    def on_phase(self, phase: str) -> OpenRep | None:
+        """A confirmed phase change into ``phase``: the open rep, if this leaves its last phase (then closed)."""
+        if self.open is None or phase == self.last_phase:
+            return None
+        return self.take()
+
+    def take(self) -> OpenRep | None:
+        """The open rep, if any, now closed (session end, reset)."""
+        done, self.open = self.open, None
+        return done

@@ -190,8 +190,22 @@ class Reps(_Strict):
         "sequences whose last phase is the return to the start position, not for those that end in the far position",
     )
 
+    end_at: Literal["count", "leave"] = Field(
+        "count",
+        description="where a rep's recorded end (and so its duration and rep tempo) lies: count = the moment it is "
+        "counted (its last phase entered); leave = when the person leaves the last phase (or the session ends), "
+        "for sequences that end in the far position ([cat, cow], [upright, bent]), so that the rep covers the way "
+        "back too. The count is not delayed: RepCompleted comes at the same moment, RepClosed follows with the "
+        "final end. Not for sequences that end where they start (their last phase is already the way back)",
+    )
+
     @model_validator(mode="after")
     def _paired_settings(self) -> "Reps":
+        if self.end_at == "leave" and len(self.sequence) >= 2 and self.sequence[0] == self.sequence[-1]:
+            raise ValueError(
+                "end_at: leave is for sequences that end in the far position; this one ends where it starts, so a rep "
+                "already ends on the way back (use end_at: count)"
+            )
         if "max_seconds_from" in self.model_fields_set and self.max_seconds is None:
             raise ValueError("max_seconds_from applies to max_seconds only")
         if self.require is not None and self.abandon_after is None:
