@@ -67,12 +67,14 @@ def test_rows_keep_the_worst_clip_and_the_worst_variant_apart():
         stream = poses(label.stem)
         cases.append(MarginCase(label.exercise, clip, "", stream, label.rep_times, label.holds))
     label = LABELS["push_up_01.mp4"]
-    # A variant that loses the person after the first second: every rep line has nothing to measure there.
-    lost = [(t, p if t < 1.0 else None) for t, p in poses(label.stem)]
-    cases.append(MarginCase(label.exercise, label.clip, "lost", lost, label.rep_times, label.holds))
+    # A mirrored person does the same push-ups: the variant's margin is push_up_01's own, and it is reported as
+    # the variant's, not mixed into the clips as filmed.
+    flipped = [(t, None if p is None else p.mirrored()) for t, p in poses(label.stem)]
+    cases.append(MarginCase(label.exercise, label.clip, "mirrored", flipped, label.rep_times, label.holds))
     rows = {r.line.what: r for r in margin_rows(cases, spec_of)}
     reach = rows["phases.up"]
     assert reach.clips == 2 and reach.worst_clip in ("push_up_01.mp4", "push_up_02.mp4")
     assert reach.median >= reach.worst
-    view = rows["setup.view_ratio"]
-    assert view.worst_variant_case == "lost push_up_01.mp4"  # the one second of pose still gives a view ratio
+    own = by_what(margins(spec_of("push-up"), poses(label.stem), label.rep_times, label.holds))["phases.up"].value
+    assert reach.worst_variant_case == "mirrored push_up_01.mp4"
+    assert reach.worst_variant == pytest.approx(own, abs=0.5)
