@@ -205,6 +205,7 @@ class Engine:
         tempo = spec.tempo
         self._tempo_cooldown = Cooldown(tempo.cooldown) if tempo else None
         self._rep_tempo = (tempo.rep.min, tempo.rep.max) if tempo and tempo.rep else None
+        self._tempo_skips_first_rep = bool(tempo and tempo.skip_first_rep)
         self._phase_tempo = {name: (r.min, r.max) for name, r in tempo.phases.items()} if tempo else {}
         self._transition_tempo = [(tr.from_, tr.to, tr.seconds.min, tr.seconds.max) for tr in tempo.transitions] if tempo else []
 
@@ -590,8 +591,10 @@ class Engine:
         if side is None and done.votes is not None:
             side = done.votes.side
         tempo_cue = None
-        # A rep cut off by the end has no true end: its duration would be too short for a tempo verdict.
-        if self._rep_tempo is not None and not cut_by_end:
+        # A rep cut off by the end has no true end: its duration would be too short for a tempo verdict. With
+        # tempo.skip_first_rep the session's first rep gets none either: it is timed from when counting began.
+        first_rep = not self._reps
+        if self._rep_tempo is not None and not cut_by_end and not (first_rep and self._tempo_skips_first_rep):
             verdict = tempo_verdict(end - done.start, *self._rep_tempo)
             if verdict is not None:
                 done.tempo_ok = False
