@@ -41,8 +41,11 @@ EXACT_SHARE_TARGET = 0.9
 #: Target from the issue: hold time within this many seconds of the label.
 HOLD_TOLERANCE_S = 1.0
 
-#: What the committed specs reach, measured on these traces: a ratchet, raise it when a spec improves, never lower
-#: it to pass (the lead sets it after merging the spec groups' branches).
+#: What the committed specs reach (32 of 38 scored clips exact, measured on these traces, with the 9 new `*_31`/
+#: `*_32` clips): a ratchet, raise it when a spec improves, never lower it to pass. The six misses:
+#: knee_drops_11, pelvic_tilt_11 and crunch_31 (see KNOWN_FAILURES), glute_bridge_03, whose last bridge is only
+#: half way down when the clip ends (exercise_specs/glute-bridge.yaml, reps), dead_bug_32 (5 of 6, within one)
+#: and cat_cow_32 (another spec group's).
 EXACT_SHARE_FLOOR = 32 / 38
 
 #: (test name, clip file name) -> reason. Only for failures the spec writers knowingly leave, each explained in
@@ -52,6 +55,11 @@ KNOWN_FAILURES: dict[tuple[str, str], str] = {
         "side camera: the knee drops away from the camera lower the knees (2D or world) no more than resting "
         "knee heights differ between people, so only the 2 drops toward the camera are counted "
         "(exercise_specs/knee-drops.yaml)"
+    ),
+    ("count_within_one_rep", "crunch_31.mp4"): (
+        "crunch with the legs held up: the shoulders rise only 0.1 torso lengths in 3D (0.08-0.24 in the image), "
+        "the ear 0.12; counting that would also count breathing and head nods. Only the ear-shoulder-hip curl "
+        "moves clearly (30 deg), but a dead bug's or a sit-up's head varies it by 20 deg (exercise_specs/crunch.yaml)"
     ),
     ("count_within_one_rep", "pelvic_tilt_11.mp4"): (
         "the lying pelvic tilt moves the hip about 1 % of a torso length, below landmark resolution "

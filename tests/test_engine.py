@@ -380,6 +380,22 @@ def test_tempo_cues_respect_their_cooldown():
     assert len(cues(events, "slow_down")) == 1  # 4 fast reps within 4 s, cooldown 5 s
 
 
+@pytest.mark.parametrize(
+    "skip_first_rep, expected_cue_times, expected_tempo_ok",
+    [
+        # Two fast reps, completed at 1 s and 2 s: the first gets the cue unless skipped, and then the second
+        # does (the 5 s cooldown runs only from a cue that was given).
+        (False, [1.0], [False, False]),
+        (True, [2.0], [True, False]),
+    ],
+)
+def test_skip_first_rep_leaves_the_first_rep_without_a_tempo_verdict(skip_first_rep, expected_cue_times, expected_tempo_ok):
+    tempo = dict(TEMPO, skip_first_rep=skip_first_rep)
+    events, _ = run(make_spec(tempo=tempo), signal((0.0, 0.5), (0.8, 0.5)) * 2 + signal((0.0, 1)))
+    assert [c.t for c in cues(events, "slow_down")] == pytest.approx(expected_cue_times, abs=0.05)
+    assert [r.tempo_ok for r in reps(events)] == expected_tempo_ok
+
+
 def test_a_slow_rep_gets_the_optional_tempo_slow_cue():
     events, _ = run(make_spec(tempo=TEMPO), signal((0.0, 1), (0.8, 9), (0.0, 1)))
     assert [c.rule for c in cues(events)] == ["tempo_slow"]

@@ -220,6 +220,7 @@ class Engine:
         tempo = spec.tempo
         self._tempo_cooldown = Cooldown(tempo.cooldown) if tempo else None
         self._rep_tempo = (tempo.rep.min, tempo.rep.max) if tempo and tempo.rep else None
+        self._tempo_skips_first_rep = bool(tempo and tempo.skip_first_rep)
         self._phase_tempo = {name: (r.min, r.max) for name, r in tempo.phases.items()} if tempo else {}
         self._transition_tempo = [(tr.from_, tr.to, tr.seconds.min, tr.seconds.max) for tr in tempo.transitions] if tempo else []
 
@@ -635,8 +636,11 @@ class Engine:
         tempo_cue = None
         # reps.end_at: leave: the rep's end, and so its tempo verdict, comes when it is closed (`_close_rep`).
         end_pending = machine.closer is not None and not cut_by_end
-        # A rep cut off by the end has no true end: its duration would be too short for a tempo verdict.
-        if self._rep_tempo is not None and not cut_by_end and not end_pending:
+        # A rep cut off by the end has no true end: its duration would be too short for a tempo verdict. With
+        # tempo.skip_first_rep the session's first rep gets none either: it is timed from when counting began.
+        first_rep = not self._reps
+        skip_tempo = first_rep and self._tempo_skips_first_rep
+        if self._rep_tempo is not None and not cut_by_end and not end_pending and not skip_tempo:
             verdict = tempo_verdict(end - done.start, *self._rep_tempo)
             if verdict is not None:
                 done.tempo_ok = False
@@ -678,7 +682,9 @@ class Engine:
         tempo verdict over the whole cycle."""
         record = self._reps[left.index - 1]
         verdict = None
-        if judge_tempo and self._rep_tempo is not None:
+        # tempo.skip_first_rep applies to a closed rep as to one judged when counted.
+        skip_tempo = left.index == 1 and self._tempo_skips_first_rep
+        if judge_tempo and self._rep_tempo is not None and not skip_tempo:
             verdict = tempo_verdict(end - record.start, *self._rep_tempo)
         final = replace(
             record,

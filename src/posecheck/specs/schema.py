@@ -290,6 +290,11 @@ class Tempo(_Strict):
     too_fast: str = Field(description="cue text when faster than the minimum (rule id slow_down)")
     too_slow: str | None = Field(None, description="cue text when slower than the maximum (rule id tempo_slow)")
     cooldown: Seconds = Field(description="at least this long between two tempo cues")
+    skip_first_rep: bool = Field(
+        False,
+        description="give the session's first rep no rep-tempo verdict: it is timed from when counting began, "
+        "which is often the move into the start position, not a rep",
+    )
 
 
 # --------------------------------------------------------------------------------------------- form
