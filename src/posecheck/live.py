@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as WaitTimeout  # not the builtin TimeoutError before Python 3.11
 from contextlib import contextmanager
@@ -1065,6 +1065,7 @@ def run_live(
     record: Path | None = None,
     mirror: bool = False,
     terminal: TerminalSink | None = None,
+    extra_sinks: Sequence = (),
 ) -> LiveResult:
     """Runs a live session through `posecheck.session.run_session` with the live sinks.
 
@@ -1078,6 +1079,7 @@ def run_live(
         record: save the annotated view to this video file.
         mirror: start with a mirrored view (a selfie view for a camera).
         terminal: the headless view; default: a `TerminalSink` on stderr when ``window`` is False.
+        extra_sinks: more sinks (history, per-frame measures: `posecheck.sinks.outputs`), called before the view.
 
     Returns:
         The session and how it ended; the caller writes the report.
@@ -1091,6 +1093,7 @@ def run_live(
     recording = RecordingSink(record, overlay) if record is not None else None
     if recording is not None:
         sinks.append(recording)
+    sinks.extend(extra_sinks)
     if window:
         # Last: nothing is opened after the window that could still fail (the session would finish the
         # window again at once).

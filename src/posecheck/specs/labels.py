@@ -36,7 +36,7 @@ def _measure(spec, key: str):
         return key, None, measure
     if spec is not None and side is not None and name in spec.measures:
         return name, side, spec.measures[name]
-    return key, side, None
+    return name, side, None
 
 
 def measure_label(spec, key: str) -> str:
