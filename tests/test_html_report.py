@@ -144,3 +144,18 @@ def test_measures_csv_uses_the_labels(tmp_path):
     lines = (tmp_path / "m.csv").read_text().splitlines()
     assert lines == ["time (s),phase,side,head height above the shoulders (torso lengths)", "0.000,,,0.1",
                      "0.500,back rounded,,"]
+
+
+def test_annotated_video_is_h264_that_browsers_play(tmp_path):
+    import av
+
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["analyze", str(trace_path("cat_cow_01")), "-e", "cat-cow", "--no-history", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    with av.open(str(out / "annotated.mp4")) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264" and stream.codec_context.pix_fmt == "yuv420p"
+        assert sum(1 for _ in container.decode(stream)) == report["frames"]
+    assert '<video controls preload="metadata" src="annotated.mp4">' in (out / "report.html").read_text()
+    assert stat.S_IMODE((out / "annotated.mp4").stat().st_mode) == 0o600

@@ -570,12 +570,14 @@ def _sinks(spec, out_dir: Path, save_trace: Path | None, write_video: bool, show
     from functools import partial
 
     from posecheck.render import annotate
-    from posecheck.session import TraceRecorderSink, VideoWriterSink
+    from posecheck.session import TraceRecorderSink
 
     sinks: list = []
     if write_video:
         # Each frame comes fresh from the source and no later sink looks at its pixels: draw on it directly.
-        sinks.append(VideoWriterSink(out_dir / "annotated.mp4", partial(annotate, spec=spec, copy=False)))
+        from posecheck.sinks.h264 import annotated_video_sink  # H.264, which browsers play
+
+        sinks.append(annotated_video_sink(out_dir / "annotated.mp4", partial(annotate, spec=spec, copy=False)))
     if save_trace is not None:
         sinks.append(TraceRecorderSink(save_trace))
     if show_progress:

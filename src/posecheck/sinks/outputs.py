@@ -20,7 +20,7 @@ from posecheck.errors import InputError
 log = logging.getLogger(__name__)
 
 #: Files of a session's output folder that hold health data (made 0600 by `finish`).
-PRIVATE_OUTPUTS = ("report.json", "reps.csv", "measures.csv", "report.html")
+PRIVATE_OUTPUTS = ("report.json", "reps.csv", "measures.csv", "report.html", "annotated.mp4")
 
 
 def write_private_text(path: Path, text: str) -> Path:
