@@ -159,3 +159,15 @@ def test_annotated_video_is_h264_that_browsers_play(tmp_path):
         assert sum(1 for _ in container.decode(stream)) == report["frames"]
     assert '<video controls preload="metadata" src="annotated.mp4">' in (out / "report.html").read_text()
     assert stat.S_IMODE((out / "annotated.mp4").stat().st_mode) == 0o600
+
+
+def test_the_overlay_panel_uses_the_labels():
+    from posecheck.engine.events import EngineState
+    from posecheck.render import panel_lines
+
+    spec, main, first_phase = _spec_with_labels()
+    state = EngineState(t=1.0, tracking=True, ready=True, not_ready_reason=None, phase=first_phase, side=None, reps=2,
+                        reps_by_side={}, target_reps=10, hold_seconds=None, hold_target=None,
+                        measures={main: 0.123, "no_such": None}, cue=None)
+    assert panel_lines(state, spec) == [spec.title, "Reps 2 / 10", "Phase: back rounded",
+                                        "head height above the shoulders: 0.12 torso lengths"]
