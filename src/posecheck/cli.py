@@ -393,7 +393,8 @@ def analyze(
 ) -> None:
     """Analyse a recorded exercise: count reps, time holds, collect cues; write a report and an annotated video.
 
-    Writes report.json, reps.csv and annotated.mp4 into the output folder and prints a summary.
+    Writes report.json, report.html, reps.csv, measures.csv and annotated.mp4 into the output folder, records
+    the session in your history (--no-history: not) and prints a summary.
     Ctrl-C stops early and still writes the report for the frames seen so far.
 
     Several clips, or a folder of them, are analysed one per process, as many at once as there are cores.
