@@ -20,6 +20,6 @@ import sys
 import cv2
 
 image = cv2.imread(sys.argv[1])
-cv2.imwrite(sys.argv[2], image[:1420], [cv2.IMWRITE_PNG_COMPRESSION, 9])
+cv2.imwrite(sys.argv[2], image[:1350], [cv2.IMWRITE_PNG_COMPRESSION, 9])
 PY
 echo "wrote docs/report.png"

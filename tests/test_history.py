@@ -318,3 +318,23 @@ def test_a_running_session_of_a_live_process_stays_running():
     with HistoryStore() as store:
         assert store.get(session_id).status == STATUS_RUNNING
         assert store.mark_stale_sessions() == 0
+
+
+def test_report_writes_a_self_contained_progress_report(tmp_path):
+    now = datetime.now(timezone.utc)
+    with HistoryStore() as store:
+        for days_ago, rom in ((3, 60.0), (1, 70.0)):
+            _record(store, _report([("left", rom, 4.0), ("right", rom - 5, 4.5)]), now - timedelta(days=days_ago))
+        sid = _record(store, _report([], exercise="plank", hold=25.0), now)
+        store.add_pain_flag(sid, "wrist ache")
+        _record(store, _report([("left", 10.0, 1.0)]), now - timedelta(days=90))  # outside --since
+    out = tmp_path / "progress.html"
+    result = runner.invoke(app, ["report", "--since", "30d", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "3 sessions, 2 exercises" in result.output
+    html = out.read_text()
+    assert html.count('src="data:image/svg+xml;base64,') == 2  # one trend figure per exercise
+    assert "default-src 'none'" in html and "wrist ache" in html and "Plank" in html
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    nothing = runner.invoke(app, ["report", "--since", "1h", "--exercise", "cat-cow", "-o", str(tmp_path / "x.html")])
+    assert nothing.exit_code == 2 and "no sessions recorded for cat-cow" in nothing.output

@@ -283,7 +283,6 @@ def progress_plot(days: Sequence[Any], exercise_title: str) -> str | None:
         ax.tick_params(axis="x", labelrotation=30, labelsize=8)
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
-    fig.suptitle(exercise_title, fontsize=10, x=0.0, ha="left")
     return _svg_uri(fig)
 
 
