@@ -65,6 +65,7 @@ from posecheck.gui import GuiThread, LatestSlot, OpenCvWindow, gui_thread
 from posecheck.pipeline import BackgroundWorker, StageTimes
 from posecheck.pose import X, Pose
 from posecheck.session import SessionInfo, StopSession, open_video_writer
+from posecheck.specs.labels import phase_label
 
 log = logging.getLogger(__name__)
 
@@ -1017,7 +1018,7 @@ def status_line(state: EngineState, spec, fps: float | None) -> str:
     if target:
         parts[0] += f" {target}"
     if state.phase:
-        parts.append(f"phase {state.phase}")
+        parts.append(f"phase {phase_label(spec, state.phase)}")  # the spec's words for people
     if state.hold_seconds is not None and not counts_seconds(spec):
         hold_target = f"/{state.hold_target:.0f}" if state.hold_target else ""
         parts.append(f"hold {state.hold_seconds:.1f}{hold_target} s")

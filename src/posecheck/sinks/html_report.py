@@ -248,7 +248,7 @@ def write_session_report(path: str | Path, report: dict, spec, frames=None, *, v
 # ------------------------------------------------------------------------------------------------ progress
 
 
-def progress_plot(days: Sequence[Any], exercise_title: str) -> str | None:
+def progress_plot(days: Sequence[Any]) -> str | None:
     """One exercise's trends per day: reps, range of motion per side, longest hold, seconds per rep, asymmetry."""
     if not days:
         return None
@@ -292,7 +292,7 @@ def write_progress_report(path: str | Path, *, sessions, progress: dict[str, lis
     exercises = []
     for name, days in progress.items():
         exercises.append({
-            "name": name, "title": titles.get(name, name), "plot": progress_plot(days, titles.get(name, name)),
+            "name": name, "title": titles.get(name, name), "plot": progress_plot(days),
             "days": [{"day": d.day.isoformat(), "sessions": d.sessions, "reps": d.reps,
                       "rom": ", ".join(f"{(k or 'both')}: {v:.1f}" for k, v in d.rom.items()),
                       "hold": _fmt(d.hold_seconds), "tempo": _fmt(d.rep_seconds),
