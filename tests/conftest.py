@@ -41,3 +41,9 @@ def _no_user_overrides(monkeypatch):
     """A developer's own model or spec folder (environment variables) must not change test results."""
     monkeypatch.delenv("POSECHECK_MODEL", raising=False)
     monkeypatch.delenv("POSECHECK_SPECS", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _private_data_dir(monkeypatch, tmp_path_factory):
+    """Sessions recorded by tests (the history database) go to a fresh folder, never the user's data folder."""
+    monkeypatch.setenv("POSECHECK_DATA_DIR", str(tmp_path_factory.mktemp("posecheck-data")))

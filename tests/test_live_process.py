@@ -166,6 +166,13 @@ def test_headless_shows_the_count_in_the_terminal_and_counts_like_analyze(clip, 
     # (cat-cow's reps end when the next cat begins, reps.end_at: leave: the count's line gives no duration)
     assert "rep 1 / 10" in done.stderr and "\x1b" not in done.stderr
     assert "Session ended: end of video." in done.stderr
+    # The session is in the history (conftest's POSECHECK_DATA_DIR), with report.html and measures.csv beside.
+    from posecheck.history.store import HistoryStore
+
+    with HistoryStore() as store:
+        (session,) = store.sessions()
+        assert (session.mode, session.status, session.reps) == ("live", "completed", report["reps"])
+    assert (tmp_path / "report.html").is_file() and (tmp_path / "measures.csv").is_file()
     # --record: the annotated session, frame for frame, at the clip's size and rate.
     recorded = cv2.VideoCapture(str(recording))
     assert int(recorded.get(cv2.CAP_PROP_FRAME_COUNT)) == analyzed["frames"]

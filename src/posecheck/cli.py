@@ -42,6 +42,10 @@ LAZY_COMMANDS: dict[str, str] = {
     "live": "posecheck.cli_live:app",
     "bench": "posecheck.cli_bench:app",
     "eval": "posecheck.cli_eval:eval_command",
+    # --- session history and progress reports (posecheck.cli_history) ---
+    "history": "posecheck.cli_history:history_app",
+    "progress": "posecheck.cli_history:progress_command",
+    "report": "posecheck.cli_history:report_command",
 }
 
 #: Exit code after Ctrl-C (128 + SIGINT), as shells report it.
@@ -335,6 +339,10 @@ ModelOption = Annotated[
         show_default=False,
     ),
 ]
+NoHistoryOption = Annotated[
+    bool,
+    typer.Option("--no-history", help="Do not record this session in your history (history.sqlite3 in $POSECHECK_DATA_DIR or the user data folder)."),
+]
 ReportJsonOption = Annotated[
     str | None,
     typer.Option("--json", metavar="FILE|-", help="Also write the report JSON to FILE; '-' prints it to stdout and nothing else there."),
@@ -512,10 +520,12 @@ def analyze(
     jobs: Annotated[
         int | None, typer.Option("--jobs", "-j", min=1, metavar="N", help="With several clips: how many are analysed at once. Default: one per core.")
     ] = None,
+    no_history: NoHistoryOption = False,
 ) -> None:
     """Analyse a recorded exercise: count reps, time holds, collect cues; write a report and an annotated video.
 
-    Writes report.json, reps.csv and annotated.mp4 into the output folder and prints a summary.
+    Writes report.json, report.html, reps.csv, measures.csv and annotated.mp4 into the output folder, records
+    the session in your history (--no-history: not) and prints a summary.
     Ctrl-C stops early and still writes the report for the frames seen so far.
 
     Several clips, or a folder of them, are analysed one per process, as many at once as there are cores.
@@ -527,7 +537,7 @@ def analyze(
 
     clips = expand_clips(videos)
     if len(clips) > 1 or videos[0].is_dir():
-        _analyze_many(clips, exercise, out, json_out, specs, model, save_trace, write_video, jobs)
+        _analyze_many(clips, exercise, out, json_out, specs, model, save_trace, write_video, jobs, no_history)
         return
     (video,) = clips
     print_json_only = json_out == "-"
@@ -543,12 +553,21 @@ def analyze(
         check_writable_file(Path(json_out))
 
     sinks = _sinks(spec, out_dir, save_trace, write_video, _show_progress())
-    if is_trace_path(video):
-        if model is not None:
-            log.warning("--model is ignored when replaying a trace (its landmarks were computed already)")
-        result, source_desc = _analyze_trace(video, spec, sinks)
-    else:
-        result, source_desc = _analyze_video(video, spec, model, sinks)
+    # --- history, measures.csv and report.html (posecheck.sinks.outputs) ---
+    from posecheck.sinks.outputs import SessionOutputs
+
+    outputs = SessionOutputs(spec, mode="analyze", out_dir=out_dir, history=not no_history)
+    sinks += outputs.sinks()
+    try:
+        if is_trace_path(video):
+            if model is not None:
+                log.warning("--model is ignored when replaying a trace (its landmarks were computed already)")
+            result, source_desc = _analyze_trace(video, spec, sinks)
+        else:
+            result, source_desc = _analyze_video(video, spec, model, sinks)
+    except BaseException:
+        outputs.abandon()
+        raise
 
     _refuse_too_short(video, spec, result)
 
@@ -563,6 +582,7 @@ def analyze(
     )
     report = build_spec_report(spec, result.summary, stats, source_desc)
     written = save_report(report, out_dir, json_out, media=[out_dir / "annotated.mp4"] if write_video else [])
+    written += outputs.finish(report, video=out_dir / "annotated.mp4" if write_video else None)
     if save_trace is not None:
         written.append(save_trace)
 
@@ -612,7 +632,8 @@ def _refuse_too_short(video: Path, spec, result) -> None:
 
 
 def _analyze_many(clips: list[Path], exercise: str, out: Path | None, json_out: str | None, specs: Path | None,
-                  model: Path | None, save_trace: Path | None, write_video: bool, jobs: int | None) -> None:
+                  model: Path | None, save_trace: Path | None, write_video: bool, jobs: int | None,
+                  no_history: bool = False) -> None:
     """Several clips: each analysed as `analyze` does one, one clip per worker process, into <out>/<clip name>/.
 
     Each clip's summary (or error line) is printed in the order given; ``--json`` gets a list of the
@@ -645,7 +666,7 @@ def _analyze_many(clips: list[Path], exercise: str, out: Path | None, json_out: 
     first_failure, reports = 0, []
     started = time.perf_counter()
     try:
-        args = (exercise, specs, model, root, save_trace, write_video, verbosity())
+        args = (exercise, specs, model, root, save_trace, write_video, verbosity(), no_history)
         for outcome in run_clips(_analyze_clip_in_worker, clips, args, jobs=workers, silence_native_stderr=verbosity() < 2,
                                  environ=environ):
             code, report = outcome.value
@@ -670,7 +691,8 @@ def _analyze_many(clips: list[Path], exercise: str, out: Path | None, json_out: 
 
 
 def _analyze_clip_in_worker(clip: Path, exercise: str, specs: Path | None, model: Path | None, root: Path,
-                            save_trace: Path | None, write_video: bool, verbose: int) -> tuple[int, dict | None]:
+                            save_trace: Path | None, write_video: bool, verbose: int,
+                            no_history: bool = False) -> tuple[int, dict | None]:
     """One clip of `_analyze_many`, in a worker process: (exit code, the report or None)."""
     import json
 
@@ -682,7 +704,7 @@ def _analyze_clip_in_worker(clip: Path, exercise: str, specs: Path | None, model
     trace = save_trace / f"{clip.stem}.npz" if save_trace is not None else None
     try:
         analyze(videos=[clip], exercise=exercise, out=root / clip.stem, json_out=None, specs=specs, model=model,
-                save_trace=trace, write_video=write_video, jobs=1)
+                save_trace=trace, write_video=write_video, jobs=1, no_history=no_history)
         code = 0
     except typer.Exit as exc:
         code = exc.exit_code
@@ -699,12 +721,14 @@ def _sinks(spec, out_dir: Path, save_trace: Path | None, write_video: bool, show
     from functools import partial
 
     from posecheck.render import annotate
-    from posecheck.session import TraceRecorderSink, VideoWriterSink
+    from posecheck.session import TraceRecorderSink
 
     sinks: list = []
     if write_video:
         # Each frame comes fresh from the source and no later sink looks at its pixels: draw on it directly.
-        sinks.append(VideoWriterSink(out_dir / "annotated.mp4", partial(annotate, spec=spec, copy=False)))
+        from posecheck.sinks.h264 import annotated_video_sink  # H.264, which browsers play
+
+        sinks.append(annotated_video_sink(out_dir / "annotated.mp4", partial(annotate, spec=spec, copy=False)))
     if save_trace is not None:
         sinks.append(TraceRecorderSink(save_trace))
     if show_progress:

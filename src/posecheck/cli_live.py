@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from posecheck import cli
-from posecheck.cli import ModelOption, ReportJsonOption, SpecsOption
+from posecheck.cli import ModelOption, NoHistoryOption, ReportJsonOption, SpecsOption
 from posecheck.errors import CameraError, InputError, NoPersonError
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,7 @@ def live(
     json_out: ReportJsonOption = None,
     specs: SpecsOption = None,
     model: ModelOption = None,
+    no_history: NoHistoryOption = False,
 ) -> None:
     """Live coaching in front of a camera: skeleton, count, hold timer and gentle cues as you move.
 
@@ -77,9 +78,15 @@ def live(
         lv.require_display()
     created = not out_dir.exists()
     cli.prepare_output_folder(out_dir)
+    # --- history, measures.csv and report.html (posecheck.sinks.outputs) ---
+    from posecheck.sinks.outputs import SessionOutputs
+
+    outputs = SessionOutputs(spec, mode="live", out_dir=out_dir, history=not no_history)
     try:
-        result, source_desc = _run(spec, camera, source, width, height, model, headless, record, mirror)
+        result, source_desc = _run(spec, camera, source, width, height, model, headless, record, mirror,
+                                   extra_sinks=outputs.sinks())
     except BaseException:
+        outputs.abandon()
         if created:  # no camera, no model...: leave no empty folder behind
             with contextlib.suppress(OSError):
                 out_dir.rmdir()
@@ -107,6 +114,7 @@ def live(
         "reps_before_resets": [discarded.reps for discarded in result.discarded],
     }
     written = cli.save_report(report, out_dir, json_out, media=[record] if record is not None else [])
+    written += outputs.finish(report, video=record)
 
     if print_json_only:
         sys.stdout.write(rpt.to_json(report))
@@ -131,7 +139,8 @@ def live(
         )
 
 
-def _run(spec, camera: int, source: Path | None, width, height, model, headless: bool, record, mirror):
+def _run(spec, camera: int, source: Path | None, width, height, model, headless: bool, record, mirror,
+         extra_sinks=()):
     """Opens the source and the model, runs the session, closes both."""
     from posecheck.capture import CameraSource, PacedFileSource
     from posecheck.engine.engine import Engine
@@ -154,6 +163,7 @@ def _run(spec, camera: int, source: Path | None, width, height, model, headless:
                 window=not headless,
                 record=record,
                 mirror=(source is None) if mirror is None else mirror,
+                extra_sinks=extra_sinks,
             )
         kind = "video" if source is not None else "camera"
         desc = SourceDescription(

@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as WaitTimeout  # not the builtin TimeoutError before Python 3.11
 from contextlib import contextmanager
@@ -65,6 +65,7 @@ from posecheck.gui import GuiThread, LatestSlot, OpenCvWindow, gui_thread
 from posecheck.pipeline import BackgroundWorker, StageTimes
 from posecheck.pose import X, Pose
 from posecheck.session import SessionInfo, StopSession, open_video_writer
+from posecheck.specs.labels import phase_label
 
 log = logging.getLogger(__name__)
 
@@ -1032,7 +1033,7 @@ def status_line(state: EngineState, spec, fps: float | None) -> str:
     if target:
         parts[0] += f" {target}"
     if state.phase:
-        parts.append(f"phase {state.phase}")
+        parts.append(f"phase {phase_label(spec, state.phase)}")  # the spec's words for people
     if state.hold_seconds is not None and not counts_seconds(spec):
         hold_target = f"/{state.hold_target:.0f}" if state.hold_target else ""
         parts.append(f"hold {state.hold_seconds:.1f}{hold_target} s")
@@ -1080,6 +1081,7 @@ def run_live(
     record: Path | None = None,
     mirror: bool = False,
     terminal: TerminalSink | None = None,
+    extra_sinks: Sequence = (),
 ) -> LiveResult:
     """Runs a live session through `posecheck.session.run_session` with the live sinks.
 
@@ -1093,6 +1095,7 @@ def run_live(
         record: save the annotated view to this video file.
         mirror: start with a mirrored view (a selfie view for a camera).
         terminal: the headless view; default: a `TerminalSink` on stderr when ``window`` is False.
+        extra_sinks: more sinks (history, per-frame measures: `posecheck.sinks.outputs`), called before the view.
 
     Returns:
         The session and how it ended; the caller writes the report.
@@ -1106,6 +1109,7 @@ def run_live(
     recording = RecordingSink(record, overlay) if record is not None else None
     if recording is not None:
         sinks.append(recording)
+    sinks.extend(extra_sinks)
     if window:
         # Last: nothing is opened after the window that could still fail (the session would finish the
         # window again at once).

@@ -16,6 +16,7 @@ import numpy as np
 
 from posecheck.engine.events import EngineState
 from posecheck.pose import LEFT_RIGHT_PAIRS, SKELETON, Landmark, Pose
+from posecheck.specs.labels import measure_label, phase_label, split_side, unit_label
 
 # Colours are BGR.
 LEFT_COLOUR = (80, 170, 255)  # orange: the person's left side
@@ -191,10 +192,12 @@ def _measure_value(state: EngineState | None, name: str, side: str | None) -> fl
     return None
 
 
-def _format_value(value: float, unit: str | None) -> str:
+def _format_value(value: float, unit: str | None, unit_words: str | None = None) -> str:
+    """``unit`` (the kind's: "deg", "torso") picks the precision; ``unit_words`` ("torso lengths") is shown."""
     if unit == "deg":
-        return f"{value:.0f} deg"
-    return f"{value:.2f}" + (f" {unit}" if unit else "")
+        return f"{value:.0f} {unit_words or 'deg'}"
+    shown = unit_words or unit
+    return f"{value:.2f}" + (f" {shown}" if shown else "")
 
 
 # ------------------------------------------------------------------------------------------------ text
@@ -202,6 +205,18 @@ def _format_value(value: float, unit: str | None) -> str:
 
 def _draw_panel(img: np.ndarray, state: EngineState, spec, style: Style) -> None:
     """Top-left panel: exercise, count, phase, hold timer and every measure's current value."""
+    lines = panel_lines(state, spec)
+    # Labels for people are longer than internal names: a line wider than the frame wraps, indented.
+    max_width = max(img.shape[1] - 3 * style.margin, 1)
+    wrapped = []
+    for line in lines:
+        first, *rest = _wrap(line, max_width, style)
+        wrapped += [first] + ["  " + part for part in rest]
+    _text_block(img, wrapped, (style.margin, style.margin), style)
+
+
+def panel_lines(state: EngineState, spec) -> list[str]:
+    """The panel's lines: exercise, count, phase, hold timer, every measure with its name for people."""
     lines = [spec.title if spec is not None else "posecheck"]
     if state.reps_by_side:
         lines.append(f"Reps {state.reps}  ({per_side_text(state.reps_by_side)})")
@@ -209,14 +224,15 @@ def _draw_panel(img: np.ndarray, state: EngineState, spec, style: Style) -> None
         target = f" / {state.target_reps}" if state.target_reps else ""
         lines.append(f"Reps {state.reps}{target}")
     if state.phase:
-        lines.append(f"Phase: {state.phase}" + (f" ({state.side})" if state.side else ""))
+        lines.append(f"Phase: {phase_label(spec, state.phase)}" + (f" ({state.side})" if state.side else ""))
     if state.hold_seconds is not None:
         target = f" / {state.hold_target:.0f}" if state.hold_target else ""
         lines.append(f"Hold {state.hold_seconds:.1f}{target} s")
     for name, value in state.measures.items():
         if value is not None:
-            lines.append(f"{name}: {_format_value(value, _unit_of(spec, name))}")
-    _text_block(img, lines, (style.margin, style.margin), style)
+            # Words for people (the spec's labels), not internal names such as head_lift.
+            lines.append(f"{measure_label(spec, name)}: {_format_value(value, _unit_of(spec, name), unit_label(spec, name))}")
+    return lines
 
 
 def per_side_text(reps_by_side: dict[str, int]) -> str:
@@ -229,9 +245,9 @@ def _unit_of(spec, key: str) -> str | None:
         return None
     measure = spec.measures.get(key)
     if measure is None:
-        # Per-side values are reported as <measure>_left / <measure>_right.
-        base, _, side = key.rpartition("_")
-        measure = spec.measures.get(base) if side in ("left", "right") else None
+        # Per-side values are reported as <measure>.left / <measure>.right.
+        base, side = split_side(key)
+        measure = spec.measures.get(base) if side is not None else None
     return measure.unit if measure is not None else None
 
 

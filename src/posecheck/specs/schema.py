@@ -94,6 +94,17 @@ class Measure(_Strict):
         "ignored); per_side keeps both values (one phase machine per side)",
     )
     description: str | None = None
+    label: str | None = Field(
+        None,
+        description="the measure's name for people, shown in reports, the overlay and CSV headers, e.g. "
+        "'head height above the shoulders'; default: the description, else the name",
+    )
+    unit_label: str | None = Field(
+        None,
+        alias="unit",
+        description="the unit for people, e.g. 'torso lengths'; default: 'deg' for angles, 'torso lengths' for "
+        "distances and heights",
+    )
 
     @field_validator("points")
     @classmethod
@@ -131,6 +142,9 @@ class PhaseRange(Range):
 
     also: Conditions | None = Field(None, description="extra conditions that must hold to be in this phase")
     description: str | None = None
+    label: str | None = Field(
+        None, description="the phase's name for people, e.g. 'back rounded'; default: the name with spaces"
+    )
 
 
 class Phases(_Strict):
