@@ -70,7 +70,8 @@ class MediaPipeEstimator:
 
         try:
             self._landmarker = vision.PoseLandmarker.create_from_options(options)
-        except (RuntimeError, ValueError) as exc:
+        # mediapipe 1.x maps its C status codes to these (a bundle missing a member is FileNotFoundError).
+        except (RuntimeError, ValueError, OSError, IndexError) as exc:
             raise ModelError(f"cannot load pose model {self.model_path}: {exc}") from exc
         return self
 
