@@ -129,5 +129,6 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_readme_explains_the_dependency_choices_and_formats():
-    for needle in ("opencv-contrib-python", "mediapipe==0.10.21", "## Report format", "## Trace format", "schema_version"):
+    for needle in ("opencv-contrib-python", "mediapipe>=1.2,<2", "numpy>=2", "posecheck-coach", "Not tested: 3.14",
+                   "scripts/build_model.sh", "## Report format", "## Trace format", "schema_version"):
         assert needle in README, needle
