@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+import subprocess
+import sys
 import zipfile
 
 import cv2
@@ -141,3 +143,12 @@ def test_a_broken_model_file_is_a_model_error(tmp_path):
         zf.writestr("pose_detector.tflite", b"garbage")
     with pytest.raises(ModelError, match="cannot load pose model"):
         MediaPipeEstimator(broken).open()
+
+
+def test_posecheck_closes_its_landmarker_before_exit(model):
+    """mediapipe 1.x prints "Exception ignored in PoseLandmarker.__del__" at exit for a landmarker nobody
+    closed. A command that opens one (models --check) must end without it (-vv keeps native stderr open)."""
+    done = subprocess.run([sys.executable, "-m", "posecheck", "-vv", "models", "--check"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "loads and runs" in done.stdout, done.stderr[-2000:]
+    assert "Exception ignored" not in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
