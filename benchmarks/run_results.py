@@ -140,13 +140,13 @@ def render(results: dict) -> str:
     out += [f"| {r['label']} | {_f(r['estimator_fps'])} | {_f(r['end_to_end_fps'])} | {_f(r['ratio'], 2)} |"
             for r in results.get("models", [])]
     if len(results.get("models", [])) > 1:
-        out += ["", "mediapipe 0.10.21 ships only the full landmark model, which posecheck bundles. The lite and heavy "
-                "rows are the legacy landmark models of the npm package `@mediapipe/pose` (Apache-2.0; its full model "
-                "is byte-identical to the wheel's), bundled the same way by `benchmarks/make_models.py` "
+        out += ["", "posecheck ships only the full model (built from the mediapipe 0.10.21 wheel's tflite files). The lite "
+                "and heavy rows are the legacy landmark models of the npm package `@mediapipe/pose` (Apache-2.0; its "
+                "full model is byte-identical to the wheel's), bundled the same way by `benchmarks/make_models.py` "
                 "(`run_results.py --lite-heavy`). The official `pose_landmarker_*.task` downloads were not available "
                 "here.", ""]
     else:
-        out += ["", "Only the bundled full model was measured: mediapipe 0.10.21 ships `pose_landmark_full.tflite` only. "
+        out += ["", "Only the shipped full model was measured (mediapipe 0.10.21's wheel, its source, had no lite or heavy). "
                 "`run_results.py --lite-heavy` adds lite and heavy models built from the npm package `@mediapipe/pose` "
                 "(benchmarks/make_models.py), or `--model FILE.task` any other.", ""]
     if results.get("live"):
