@@ -53,10 +53,13 @@ import posecheck, pathlib
 assert "site-packages" in posecheck.__file__, posecheck.__file__  # the installed copy, not a checkout
 EOF
   "$venv/bin/posecheck" --version
-  "$venv/bin/posecheck" exercises list | grep -q cat-cow
-  "$venv/bin/posecheck" samples list | grep -q cat_cow_01
-  "${offline[@]}" "$venv/bin/posecheck" models --check | tee "$work/models-$name.txt" | grep -q "loads and runs"
-  grep -q "shipped with posecheck" "$work/models-$name.txt"
+  # Into files, then grep: `| grep -q` would close the pipe early and fail the command on SIGPIPE.
+  "$venv/bin/posecheck" exercises list >"$work/exercises-$name.txt"
+  grep -q cat-cow "$work/exercises-$name.txt"
+  "$venv/bin/posecheck" samples list >"$work/samples-$name.txt"
+  grep -q cat_cow_01 "$work/samples-$name.txt"
+  "${offline[@]}" "$venv/bin/posecheck" models --check >"$work/models-$name.txt"
+  grep -q "loads and runs" "$work/models-$name.txt" && grep -q "shipped with posecheck" "$work/models-$name.txt"
   "$venv/bin/posecheck" samples fetch cat_cow_01 --dest clips --mirror "$mirror"
   "${offline[@]}" "$venv/bin/posecheck" analyze clips/cat_cow_01.mp4 --exercise cat-cow --out out --no-video --json report.json >/dev/null
   "$venv/bin/python" -c 'import json; r = json.load(open("report.json")); assert r["reps"] == 2 and r["source"]["model"]["origin"] == "packaged", r["reps"]'
