@@ -1,10 +1,11 @@
 """Builds lite and heavy pose-model bundles, so that the benchmarks can compare lite / full / heavy offline.
 
-The mediapipe 0.10.21 wheel carries only the full landmark model (posecheck bundles it, see
-``posecheck.estimators.model``). The npm package ``@mediapipe/pose`` (Apache-2.0, the legacy JavaScript
+The mediapipe 0.10.21 wheel carries only the full landmark model (posecheck ships it bundled, see
+``src/posecheck/models/NOTICE.md``). The npm package ``@mediapipe/pose`` (Apache-2.0, the legacy JavaScript
 solution) carries all three legacy landmark models; its full model is byte-identical to the wheel's, so its
 lite and heavy ones bundle the same way (wheel's detector + landmark model with the metadata the Tasks API
-needs). The package comes from the npm registry (`npm pack`), or from a folder where it was unpacked.
+needs), by ``scripts/build_model.sh`` (a throwaway venv with mediapipe 0.10.21, whose metadata writer is
+needed). The package comes from the npm registry (`npm pack`), or from a folder where it was unpacked.
 
 Usage:
     python benchmarks/make_models.py [--from DIR] [--out DIR]
@@ -15,14 +16,17 @@ are large and not ours.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tarfile
 import tempfile
 from pathlib import Path
 
-from posecheck.estimators.model import build_bundle, cache_dir
+from posecheck.estimators.model import cache_dir
 from posecheck.samples import sha256_of
+
+ROOT = Path(__file__).resolve().parents[1]
 
 NPM_PACKAGE = "@mediapipe/pose@0.5.1675469404"
 #: sha256 of the landmark models in that package version (checked before bundling).
@@ -48,15 +52,19 @@ def build_models(source: Path, out: Path) -> list[Path]:
     """Bundles ``source/pose_landmark_{lite,heavy}.tflite`` into ``out/pose_landmarker_{variant}_posecheck.task``."""
     out.mkdir(parents=True, exist_ok=True)
     built = []
-    for variant, sha256 in LANDMARK_SHA256.items():
-        tflite = source / f"pose_landmark_{variant}.tflite"
-        if not tflite.is_file():
-            raise SystemExit(f"{tflite}: missing")
-        if sha256_of(tflite) != sha256:
-            raise SystemExit(f"{tflite}: unexpected sha256 (not the model of {NPM_PACKAGE})")
-        task = out / f"pose_landmarker_{variant}_posecheck.task"
-        task.write_bytes(build_bundle(tflite, variant))
-        built.append(task)
+    with tempfile.TemporaryDirectory(prefix="posecheck-build-venv-") as venv:
+        for variant, sha256 in LANDMARK_SHA256.items():
+            tflite = source / f"pose_landmark_{variant}.tflite"
+            if not tflite.is_file():
+                raise SystemExit(f"{tflite}: missing")
+            if sha256_of(tflite) != sha256:
+                raise SystemExit(f"{tflite}: unexpected sha256 (not the model of {NPM_PACKAGE})")
+            task = out / f"pose_landmarker_{variant}_posecheck.task"
+            # One venv for both variants (BUILD_VENV), made by the first call, removed with the folder.
+            subprocess.run(["bash", str(ROOT / "scripts" / "build_model.sh"), "--landmark", str(tflite),
+                            "--variant", variant, "--out", str(task)],
+                           env={**os.environ, "BUILD_VENV": venv}, check=True)
+            built.append(task)
     return built
 
 

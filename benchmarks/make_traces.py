@@ -50,7 +50,7 @@ def main() -> int:
     clips = [args.videos / c for c in args.clips] if args.clips else sorted(args.videos.glob("*.mp4"))
     from posecheck.estimators.model import resolve_model
 
-    resolve_model()  # build once, before the workers race to build it
+    resolve_model()  # a missing or damaged model stops here, before the workers start
     with ProcessPoolExecutor(args.jobs) as pool:
         for line in pool.map(extract, clips, [args.out] * len(clips)):
             print(line, flush=True)

@@ -119,12 +119,12 @@ def render(results: dict) -> str:
         out += [""]
     startup = main.get("startup", {})
     if "help_s" in startup:
-        empty, cached = startup["first_frame_empty_cache"], startup["first_frame_cached"]
+        first, second = startup["first_frame_runs"]
         out += ["### Start-up (new processes)", "",
                 f"- `posecheck --help`: {_f(startup['help_s'] * 1000, 0)} ms (median of 3)",
                 "| first analysed frame | total s | import s | model s | open estimator s | first estimate ms |",
                 "|---|---:|---:|---:|---:|---:|"]
-        for label, p in (("empty model cache (model built)", empty), ("model cached", cached)):
+        for label, p in (("first run", first), ("second run (files in the OS cache)", second)):
             out.append(f"| {label} | {_f(p['total_s'], 2)} | {_f(p['import_s'], 2)} | {_f(p['resolve_model_s'], 2)} | "
                        f"{_f(p['open_estimator_s'], 2)} | {_f(p['first_frame_s'] * 1000, 0)} |")
         out += [""]
@@ -140,13 +140,13 @@ def render(results: dict) -> str:
     out += [f"| {r['label']} | {_f(r['estimator_fps'])} | {_f(r['end_to_end_fps'])} | {_f(r['ratio'], 2)} |"
             for r in results.get("models", [])]
     if len(results.get("models", [])) > 1:
-        out += ["", "mediapipe 0.10.21 ships only the full landmark model, which posecheck bundles. The lite and heavy "
-                "rows are the legacy landmark models of the npm package `@mediapipe/pose` (Apache-2.0; its full model "
-                "is byte-identical to the wheel's), bundled the same way by `benchmarks/make_models.py` "
+        out += ["", "posecheck ships only the full model (built from the mediapipe 0.10.21 wheel's tflite files). The lite "
+                "and heavy rows are the legacy landmark models of the npm package `@mediapipe/pose` (Apache-2.0; its "
+                "full model is byte-identical to the wheel's), bundled the same way by `benchmarks/make_models.py` "
                 "(`run_results.py --lite-heavy`). The official `pose_landmarker_*.task` downloads were not available "
                 "here.", ""]
     else:
-        out += ["", "Only the bundled full model was measured: mediapipe 0.10.21 ships `pose_landmark_full.tflite` only. "
+        out += ["", "Only the shipped full model was measured (mediapipe 0.10.21's wheel, its source, had no lite or heavy). "
                 "`run_results.py --lite-heavy` adds lite and heavy models built from the npm package `@mediapipe/pose` "
                 "(benchmarks/make_models.py), or `--model FILE.task` any other.", ""]
     if results.get("live"):

@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# Creates .venv with a Python 3.10-3.12 and installs posecheck into it (editable, with the test extras).
+# Creates .venv with a Python 3.10-3.14 and installs posecheck into it (editable, with the test extras).
 # Safe to run again: it reuses a working .venv and reinstalls only when pyproject.toml changed.
 # Environment: PYTHON=/path/to/python3.x picks the interpreter; POSECHECK_VENV=dir changes the venv folder.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 VENV="${POSECHECK_VENV:-.venv}"
-# mediapipe 0.10.21 (the last release with the pose models inside its wheel) has wheels for 3.9-3.12 only.
-SUPPORTED='import sys; sys.exit(not ((3, 10) <= sys.version_info[:2] <= (3, 12)))'
+# The versions posecheck supports (pyproject.toml's classifiers; mediapipe 1.x has wheels for 3.9-3.14).
+SUPPORTED='import sys; sys.exit(not ((3, 10) <= sys.version_info[:2] <= (3, 14)))'
 
 find_python() {
   local candidate
-  for candidate in "${PYTHON:-}" python3.12 python3.11 python3.10 python3; do
+  for candidate in "${PYTHON:-}" python3 python3.14 python3.13 python3.12 python3.11 python3.10; do
     [ -n "$candidate" ] && command -v "$candidate" >/dev/null 2>&1 || continue
     if "$candidate" -c "$SUPPORTED" 2>/dev/null; then
       command -v "$candidate"
@@ -23,7 +23,7 @@ find_python() {
 
 if ! "$VENV/bin/python" -c "$SUPPORTED" 2>/dev/null; then
   if ! python=$(find_python); then
-    echo "Error: posecheck needs Python 3.10, 3.11 or 3.12 (mediapipe 0.10.21 has no wheels for others); set PYTHON=/path/to/python3.x" >&2
+    echo "Error: posecheck needs Python 3.10-3.14; set PYTHON=/path/to/python3.x" >&2
     exit 1
   fi
   echo "setup: creating $VENV with $("$python" --version 2>&1)" >&2

@@ -143,7 +143,7 @@ def test_analyze_video_writes_report_csv_video_and_trace(video_run):
     assert report["schema_version"] == 1 and report["exercise"] == "cat-cow"
     assert report["reps"] == CAT_COW_01_REPS
     assert report["frames"] == 387 and report["frames_with_pose"] >= 380 and report["fps"] == 30.0
-    assert report["source"]["kind"] == "video" and report["source"]["model"]["origin"] in ("cache", "built")
+    assert report["source"]["kind"] == "video" and report["source"]["model"]["origin"] == "packaged"
     assert report["gaps"] == [] and report["interrupted"] is False
     for rep in report["rep_list"]:
         assert rep["end"] > rep["start"] and rep["duration"] == pytest.approx(rep["end"] - rep["start"], abs=0.002)

@@ -125,9 +125,11 @@ def test_quick_start_is_exactly_two_commands_with_their_scripts():
 
 def test_ci_runs_the_readme_test_command():
     ci = (REPO_ROOT / ".ci" / "run").read_text()
-    assert "exec bash scripts/test.sh" in ci and "bash scripts/test.sh" in README
+    assert "bash scripts/test.sh" in ci and "bash scripts/test.sh" in README
+    assert "scripts/check_wheel.sh" in ci and (REPO_ROOT / "scripts" / "check_wheel.sh").is_file()
 
 
 def test_readme_explains_the_dependency_choices_and_formats():
-    for needle in ("opencv-contrib-python", "mediapipe==0.10.21", "## Report format", "## Trace format", "schema_version"):
+    for needle in ("opencv-contrib-python", "mediapipe>=1.2,<2", "numpy>=2", "posecheck-coach", "Not tested: 3.14",
+                   "scripts/build_model.sh", "## Report format", "## Trace format", "schema_version"):
         assert needle in README, needle

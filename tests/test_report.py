@@ -55,7 +55,7 @@ def _summary() -> SessionSummary:
 
 def _report(**kwargs):
     stats = FrameStats(frames=300, frames_with_pose=290, fps=30.0, duration=10.0)
-    source = SourceDescription("clip.mp4", "video", (720, 1280), {"name": "m.task", "sha256": "ab", "origin": "cache"})
+    source = SourceDescription("clip.mp4", "video", (720, 1280), {"name": "m.task", "sha256": "ab", "origin": "packaged"})
     return build_report(_summary(), stats, source, rom_unit="deg", target_reps=10, exercise_title="Bird-Dog", **kwargs)
 
 
@@ -65,7 +65,7 @@ def test_report_has_every_documented_field_and_the_schema_version():
     assert report["schema_version"] == SCHEMA_VERSION == 1
     assert report["source"] == {
         "path": "clip.mp4", "kind": "video", "width": 720, "height": 1280,
-        "model": {"name": "m.task", "sha256": "ab", "origin": "cache"},
+        "model": {"name": "m.task", "sha256": "ab", "origin": "packaged"},
     }
     assert (report["frames"], report["frames_with_pose"], report["fps"], report["duration"]) == (300, 290, 30.0, 10.0)
 

@@ -358,6 +358,10 @@ def test_a_regular_install_ships_the_specs_inside_the_package(tmp_path):
     )
     shipped = sorted(p.name for p in (build_lib / "posecheck" / "exercise_specs").iterdir())
     assert shipped == sorted(p.name for p in SPEC_DIR.glob("*.yaml"))
+    # The sample manifest and the model ship the same way (posecheck samples / analyze without a checkout).
+    manifest = REPO / "sample_videos" / "manifest.yaml"
+    assert (build_lib / "posecheck" / "sample_videos" / "manifest.yaml").read_bytes() == manifest.read_bytes()
+    assert (build_lib / "posecheck" / "models" / "pose_landmarker_full_posecheck.task").is_file()
     probe = (
         f"import sys; sys.path.insert(0, {str(build_lib)!r})\n"
         "import posecheck.specs as s\n"

@@ -296,12 +296,17 @@ def _quiet_opencv() -> Iterator[None]:
     """Silences OpenCV's own log lines (one WARN/ERROR pair per camera index that fails to open)."""
     import cv2
 
-    previous = cv2.getLogLevel()
-    cv2.setLogLevel(0)
+    # OpenCV 4 has the log level on cv2 itself; OpenCV 5 (what mediapipe 1.x brings) only in cv2.utils.logging.
+    if hasattr(cv2, "setLogLevel"):
+        log_api = cv2
+    else:
+        import cv2.utils.logging as log_api
+    previous = log_api.getLogLevel()
+    log_api.setLogLevel(0)
     try:
         yield
     finally:
-        cv2.setLogLevel(previous)
+        log_api.setLogLevel(previous)
 
 
 def _open_camera(index: int, width: int | None = None, height: int | None = None):

@@ -335,7 +335,7 @@ ModelOption = Annotated[
     typer.Option(
         "--model",
         metavar="FILE",
-        help="Pose model: an official pose_landmarker_{lite,full,heavy}.task. Default: built offline from the mediapipe wheel.",
+        help="Pose model: an official pose_landmarker_{lite,full,heavy}.task. Default: the one shipped with posecheck.",
         show_default=False,
     ),
 ]
@@ -820,20 +820,19 @@ def models(
 ) -> None:
     """Show which pose model is used: file, sha256, size and where it came from. Nothing is downloaded.
 
-    Without --model (or $POSECHECK_MODEL), posecheck builds its model once, offline, from the tflite
-    files inside the mediapipe 0.10.21 wheel and caches it with its checksum.
+    Without --model (or $POSECHECK_MODEL), posecheck uses the BlazePose model shipped inside it (built from
+    the mediapipe 0.10.21 wheel's tflite files, Apache-2.0) after checking its sha256.
 
     Example: posecheck models --check
     """
     from importlib.metadata import version
 
-    from posecheck.estimators.model import CACHE_ENV_VAR, MODEL_ENV_VAR, cache_dir, resolve_model
+    from posecheck.estimators.model import MODEL_ENV_VAR, resolve_model
 
     info = resolve_model(model)
     origins = {
         "user": f"given by you (--model or ${MODEL_ENV_VAR})",
-        "cache": f"built earlier from the tflite files inside mediapipe {version('mediapipe')} (cached)",
-        "built": f"built just now from the tflite files inside mediapipe {version('mediapipe')}",
+        "packaged": "shipped with posecheck, checksum verified (BlazePose full, Apache-2.0; see NOTICE.md beside it)",
     }
     rows = [
         ("model", str(info.path)),
@@ -841,7 +840,6 @@ def models(
         ("sha256", info.sha256),
         ("size", f"{info.size_bytes / 1e6:.1f} MB"),
         ("mediapipe", version("mediapipe")),
-        ("cache folder", f"{cache_dir()} (${CACHE_ENV_VAR})"),
     ]
     if check:
         rows.append(("check", _check_model(info.path)))

@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import yaml
@@ -26,11 +27,15 @@ from posecheck.errors import InputError
 
 log = logging.getLogger(__name__)
 
-#: The checkout this module runs from (src/posecheck/samples.py -> repository root).
+#: The checkout this module runs from (src/posecheck/samples.py -> repository root), if it runs from one.
 REPO_ROOT = Path(__file__).resolve().parents[2]
-MANIFEST_PATH = REPO_ROOT / "sample_videos" / "manifest.yaml"
+_IN_CHECKOUT = (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "sample_videos" / "manifest.yaml").is_file()
+#: A checkout (or editable install) reads the manifest people edit; a wheel carries a copy inside the
+#: package (put there by setup.py's build step), so that `posecheck samples` works without a checkout.
+MANIFEST_PATH = (REPO_ROOT / "sample_videos" / "manifest.yaml" if _IN_CHECKOUT
+                 else Path(str(resources.files("posecheck") / "sample_videos" / "manifest.yaml")))
 #: Where a checkout finds its mirror automatically: the shared folder placed beside the repository.
-DEFAULT_MIRROR = REPO_ROOT.parent / "shared" / "videos"
+DEFAULT_MIRROR = REPO_ROOT.parent / "shared" / "videos" if _IN_CHECKOUT else None
 DOWNLOAD_TIMEOUT_SECONDS = 60
 _CHUNK = 1 << 20
 
@@ -79,10 +84,10 @@ class Manifest(BaseModel):
 
 
 def load_manifest(path: str | Path | None = None) -> Manifest:
-    """Reads and validates the manifest (default: ``sample_videos/manifest.yaml`` of this checkout)."""
+    """Reads and validates the manifest (default: the checkout's ``sample_videos/manifest.yaml``, else the installed copy)."""
     path = Path(path) if path else MANIFEST_PATH
     if not path.is_file():
-        raise InputError(f"sample manifest {path} not found (the samples commands need a source checkout)")
+        raise InputError(f"sample manifest {path} not found")
     try:
         return Manifest.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     except (yaml.YAMLError, ValidationError) as exc:
@@ -99,8 +104,8 @@ def sha256_of(path: Path) -> str:
 
 
 def find_mirror() -> Path | None:
-    """``../shared/videos`` beside the checkout, if it exists."""
-    return DEFAULT_MIRROR if DEFAULT_MIRROR.is_dir() else None
+    """``../shared/videos`` beside the checkout, if posecheck runs from a checkout and that folder exists."""
+    return DEFAULT_MIRROR if DEFAULT_MIRROR is not None and DEFAULT_MIRROR.is_dir() else None
 
 
 def default_dest() -> Path:

@@ -70,7 +70,8 @@ class MediaPipeEstimator:
 
         try:
             self._landmarker = vision.PoseLandmarker.create_from_options(options)
-        except (RuntimeError, ValueError) as exc:
+        # mediapipe 1.x maps its C status codes to these (a bundle missing a member is FileNotFoundError).
+        except (RuntimeError, ValueError, OSError, IndexError) as exc:
             raise ModelError(f"cannot load pose model {self.model_path}: {exc}") from exc
         return self
 
@@ -100,6 +101,9 @@ class MediaPipeEstimator:
         return Pose(t, lms, world, (w, h))
 
     def close(self) -> None:
+        """Closes the landmarker. Always close (or use ``with``): mediapipe 1.x prints "Exception ignored ...
+        TypeError" at interpreter exit for a landmarker left open, whose __del__ then runs after the library's
+        dispatcher has shut down; it cannot be closed from an atexit handler for the same reason."""
         if self._landmarker is not None:
             self._landmarker.close()
             self._landmarker = None
