@@ -28,7 +28,27 @@ NEAR_EXACT_FLOOR = {"yaw-30": 0.0, "yaw+30": 0.0, "elev20": 0.0}
 FAR_OBO_FLOOR = {"yaw-60": 0.0, "yaw+60": 0.0}
 
 #: (test, clip, view) -> reason; each runs as xfail(strict=True).
-VIEW_KNOWN_FAILURES: dict[tuple[str, str, str], str] = {}
+VIEW_KNOWN_FAILURES: dict[tuple[str, str, str], str] = {
+    # Clips that already fail as filmed (test_accuracy.KNOWN_FAILURES) fail the same way from the near views.
+    **{
+        ("count_within_one_rep", "knee_drops_11.mp4", view): (
+            "2 of 4 as filmed (test_accuracy.KNOWN_FAILURES): the drops away from a side camera are not seen; "
+            "the near views count the same 2"
+        )
+        for view in NEAR_VIEWS
+    },
+    **{
+        ("count_within_one_rep", "pelvic_tilt_11.mp4", view): (
+            "0 of 3 as filmed (test_accuracy.KNOWN_FAILURES): the lying tilt is below landmark resolution"
+        )
+        for view in NEAR_VIEWS
+    },
+    ("count_within_one_rep", "pelvic_tilt_02.mp4", "yaw-30"): (
+        "3 of 6: the all-fours tilt slides the hip 0.03-0.05 torso lengths along the thigh, at the noise floor "
+        "(the tucked line's margin is -0.07 of the range on the clip itself); a 3D thigh length counts 6 in "
+        "every view but also a tilt in cat_cow_01 and bird_dog_01 as filmed (exercise_specs/pelvic-tilt.yaml)"
+    ),
+}
 
 
 @cache
