@@ -119,16 +119,23 @@ def eval_command(
             on_clip=progress,
         )
 
-    if json_out is not None:
-        text = json.dumps(report.to_dict(), indent=2)
-        if json_out == "-":
-            sys.stdout.write(text + "\n")
-            return
-        try:
-            Path(json_out).write_text(text + "\n", encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot write {json_out}: {exc.strerror or exc}") from exc
+    if json_out is not None and _write_json(report.to_dict(), json_out):
+        return
     _print_report(report)
+
+
+def _write_json(data, json_out: str) -> bool:
+    """Writes ``data`` as JSON to the file ``json_out``, or to stdout for '-'; True when stdout got it (and
+    nothing else may be printed there)."""
+    text = json.dumps(data, indent=2)
+    if json_out == "-":
+        sys.stdout.write(text + "\n")
+        return True
+    try:
+        Path(json_out).write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write {json_out}: {exc.strerror or exc}") from exc
+    return False
 
 
 def _print_not_counted(report: ev.Report, console) -> None:
@@ -145,16 +152,22 @@ def _print_not_counted(report: ev.Report, console) -> None:
             console.print(f"    {reason}", markup=False, highlight=False)
 
 
-def _print_report(report: ev.Report) -> None:
+def _table_console():
     from rich.console import Console
-    from rich.table import Table
-
-    from posecheck import evaluate as ev
 
     console = Console()
     if not console.is_terminal:
         # Piped to a file or a pager: don't squeeze the tables into 80 columns.
         console = Console(width=max(console.width, 200))
+    return console
+
+
+def _print_report(report: ev.Report) -> None:
+    from rich.table import Table
+
+    from posecheck import evaluate as ev
+
+    console = _table_console()
     for title, (headers, rows) in (
         (f"Per clip ({report.source}); timing = matched/counted reps, mean start/end offset s; timing err = mean |start|/|end| offset s; hold = counted/true s (error)", ev.clip_table(report)),
         ("Totals (MAE = mean |counted - truth| / truth; OBO = within one rep)", ev.totals_table(report)),
@@ -173,7 +186,6 @@ def _print_report(report: ev.Report) -> None:
 def _print_margins(rows, json_out: str | None) -> None:
     from dataclasses import asdict
 
-    from rich.console import Console
     from rich.table import Table
 
     from posecheck.evaluation.margins import margin_table
@@ -189,17 +201,9 @@ def _print_margins(rows, json_out: str | None) -> None:
             }
             for r in rows
         ]
-        text = json.dumps(data, indent=2)
-        if json_out == "-":
-            sys.stdout.write(text + "\n")
+        if _write_json(data, json_out):
             return
-        try:
-            Path(json_out).write_text(text + "\n", encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot write {json_out}: {exc.strerror or exc}") from exc
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=max(console.width, 200))
+    console = _table_console()
     headers, body = margin_table(rows)
     table = Table(title="Margins: signed distance to each line (positive = passing side), in the line's unit", title_justify="left")
     for i, header in enumerate(headers):
