@@ -24,8 +24,9 @@ NEAR_VIEWS = ("yaw-30", "yaw+30", "elev20")
 FAR_VIEWS = ("yaw-60", "yaw+60")
 
 #: Ratchets (share of scored clips): exact count on each near view, within one rep on each far view.
-NEAR_EXACT_FLOOR = {"yaw-30": 0.0, "yaw+30": 0.0, "elev20": 0.0}
-FAR_OBO_FLOOR = {"yaw-60": 0.0, "yaw+60": 0.0}
+#: Measured on the committed traces: 30 of 38 exact on each near view; 29 and 30 of 38 within one at yaw -60 / +60.
+NEAR_EXACT_FLOOR = {"yaw-30": 30 / 38, "yaw+30": 30 / 38, "elev20": 30 / 38}
+FAR_OBO_FLOOR = {"yaw-60": 29 / 38, "yaw+60": 30 / 38}
 
 #: (test, clip, view) -> reason; each runs as xfail(strict=True).
 VIEW_KNOWN_FAILURES: dict[tuple[str, str, str], str] = {
@@ -42,6 +43,25 @@ VIEW_KNOWN_FAILURES: dict[tuple[str, str, str], str] = {
             "0 of 3 as filmed (test_accuracy.KNOWN_FAILURES): the lying tilt is below landmark resolution"
         )
         for view in NEAR_VIEWS
+    },
+    **{
+        ("count_within_one_rep", "crunch_31.mp4", view): (
+            "0 of 7 as filmed (test_accuracy.KNOWN_FAILURES): with the legs held up the shoulders rise about 0.1 "
+            "torso lengths, which the crunch's trunk lift cannot tell from a dead-bug's head lift"
+        )
+        for view in NEAR_VIEWS
+    },
+    ("count_within_one_rep", "push_up_02.mp4", "yaw+30"): (
+        "0 of 9: push_up_02's shallow bottoms read 112 deg of elbow in the turned picture, above the 110 deg "
+        "bottom line; a line relative to the person's own range would be learnt from the walk-in (1.3 torso "
+        "lengths of shoulder height against 0.5-0.8 in the reps), so it is left (exercise_specs/push-up.yaml)"
+    ),
+    **{
+        ("no_phantom_reps", "push_up_02.mp4", view): (
+            "a 0.4 s 'rep' at 24.2 s, after the last push-up, as the backlit person gets up to walk out of the "
+            "frame: from this view the getting up reads as one more top"
+        )
+        for view in ("yaw-30", "elev20")
     },
     ("count_within_one_rep", "pelvic_tilt_02.mp4", "yaw-30"): (
         "3 of 6: the all-fours tilt slides the hip 0.03-0.05 torso lengths along the thigh, at the noise floor "
