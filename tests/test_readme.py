@@ -133,3 +133,16 @@ def test_readme_explains_the_dependency_choices_and_formats():
     for needle in ("opencv-contrib-python", "mediapipe>=1.2,<2", "numpy>=2", "posecheck-coach", "Not tested: 3.14",
                    "scripts/build_model.sh", "## Report format", "## Trace format", "schema_version"):
         assert needle in README, needle
+
+
+def test_the_readme_says_where_to_put_the_camera_for_every_exercise():
+    """Every built-in exercise has a row in the README's camera table and in docs/CAMERA.md."""
+    from posecheck.specs import SpecRegistry, builtin_specs_dir
+
+    ids = set(SpecRegistry([builtin_specs_dir()]).ids())
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Where to put the camera"):readme.index("## Commands")]
+    camera_doc = (REPO_ROOT / "docs" / "CAMERA.md").read_text(encoding="utf-8")
+    for exercise in sorted(ids):
+        assert f"\n| {exercise} |" in section, f"README's camera table has no row for {exercise}"
+        assert f"\n| {exercise} |" in camera_doc, f"docs/CAMERA.md has no row for {exercise}"
