@@ -41,3 +41,13 @@ def _no_user_overrides(monkeypatch):
     """A developer's own model or spec folder (environment variables) must not change test results."""
     monkeypatch.delenv("POSECHECK_MODEL", raising=False)
     monkeypatch.delenv("POSECHECK_SPECS", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_stop_signal_left_over():
+    """A stop signal recorded by one test (posecheck.stopping) must not decide a later command's exit code."""
+    from posecheck import stopping
+
+    stopping.forget()
+    yield
+    stopping.forget()

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from posecheck import __version__
+from posecheck import __version__, stopping
 from posecheck.errors import InputError, NoPersonError, PosecheckError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -43,7 +43,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "eval": "posecheck.cli_eval:eval_command",
 }
 
-#: Exit code after Ctrl-C (128 + SIGINT), as shells report it.
+#: Exit code after Ctrl-C (128 + SIGINT), as shells report it; after SIGTERM 143 and after SIGHUP 129
+#: (`posecheck.stopping.exit_code` gives the one that applies).
 EXIT_INTERRUPTED = 130
 #: An error nothing in posecheck expected: an OSError (a full disk while writing a report), or a bug.
 EXIT_UNEXPECTED = 1
@@ -63,11 +64,24 @@ class LazyGroup(TyperGroup):
             command = _load_lazy_command(cmd_name)
         return command
 
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt:  # typer would exit 130 without a word, whichever signal it was
+            typer.echo(f"Interrupted ({stopping.describe()}) while starting: nothing was done.", err=True)
+            raise typer.Exit(stopping.exit_code()) from None
+
     def invoke(self, ctx: Any) -> Any:
+        stopping.forget()  # a new command: a stop signal noted by an earlier one in this process is not its own
         try:
             return super().invoke(ctx)
         except _command_line_exceptions():
             raise  # typer's own exits and usage errors
+        except KeyboardInterrupt:
+            # The commands catch a stop during their work and save what they have; one that gets here came
+            # before that (loading the model, opening the video) or cut the saving short.
+            typer.echo(f"Interrupted ({stopping.describe()}) before any result was saved.", err=True)
+            raise typer.Exit(stopping.exit_code()) from None
         except Exception as exc:  # noqa: BLE001 - every other error is one line (report_error)
             raise typer.Exit(report_error(exc)) from None
 
@@ -443,8 +457,9 @@ def analyze(
         print_summary(report, written, result, Console(soft_wrap=True))
 
     if result.interrupted:
-        typer.echo(f"Interrupted: the report covers the first {stats.duration:.1f} s ({out_dir / 'report.json'}).", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED)
+        typer.echo(f"Interrupted ({stopping.describe()}): the report covers the first {stats.duration:.1f} s "
+                   f"({out_dir / 'report.json'}).", err=True)
+        raise typer.Exit(stopping.exit_code())
     if result.frames > 0 and result.frames_with_pose == 0:
         raise NoPersonError(
             f"{video}: no person found in any of the {result.frames} frames "
@@ -505,8 +520,8 @@ def _analyze_many(clips: list[Path], exercise: str, out: Path | None, json_out: 
             if report is not None:
                 reports.append(report)
     except KeyboardInterrupt:
-        typer.echo(f"Interrupted: reports of the clips done so far are in {root}.", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        typer.echo(f"Interrupted ({stopping.describe()}): reports of the clips done so far are in {root}.", err=True)
+        raise typer.Exit(stopping.exit_code()) from None
     typer.echo(f"Analysed {len(clips)} clips in {time.perf_counter() - started:.1f} s, {workers} at a time.",
                err=print_json_only)
     text = json.dumps(reports, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
@@ -537,7 +552,7 @@ def _analyze_clip_in_worker(clip: Path, exercise: str, specs: Path | None, model
     except typer.Exit as exc:
         code = exc.exit_code
     except KeyboardInterrupt:
-        code = EXIT_INTERRUPTED
+        code = stopping.exit_code()
     except Exception as exc:  # noqa: BLE001 - this clip's error line; the other clips go on
         code = report_error(exc)
     report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.is_file() else None
@@ -752,5 +767,7 @@ def samples_fetch(
 
 
 def main() -> None:
-    """Entry point of the ``posecheck`` script and ``python -m posecheck``."""
+    """Runs the command line (`posecheck.__main__.main`, the ``posecheck`` script, handles the stop signals from
+    the very start; here they are handled again for callers that come straight here)."""
+    stopping.install()
     app(prog_name="posecheck")
