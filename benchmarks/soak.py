@@ -226,6 +226,9 @@ def soak_cli(source: Path, minutes: float, every: float, exercise: str, command:
         report_path = out / "report.json"
         report = json.loads(report_path.read_text()) if report_path.exists() else None
         output_tail = log_path.read_text().splitlines()[-3:]
+    if len(samples) < 3:
+        raise SystemExit(f"the command ended after {wall:.1f} s with exit code {child.returncode}: "
+                         + " / ".join(output_tail))
     t = np.array([s[0] for s in samples])
     mb = np.array([s[1] for s in samples])
     fds = np.array([s[2] for s in samples])
