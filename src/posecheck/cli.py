@@ -343,6 +343,11 @@ def print_summary(report: dict, written: list[Path], result, console: "Console")
         console.print(f"Hold{side}: [bold]{hold['seconds']:.1f} s[/]{target} ({hold['start']:.1f}-{hold['end']:.1f} s)")
     for gap in report["gaps"]:
         console.print(f"Tracking lost: {gap['start']:.1f}-{gap['end']:.1f} s")
+    people = report.get("people")
+    if people and people["most_in_view"] > 1:
+        console.print(f"[bold]Note:[/] {people['most_in_view']} people were in view ({people['checks_with_several']} of "
+                      f"{people['checks']} checks, one a second); posecheck followed one of them, the one the pose model "
+                      "found first, and counted for that person only. Film one person at a time for a reliable count.")
     if report["rep_list"]:
         table = Table(title="Reps", title_justify="left")
         for column, justify in (("#", "right"), ("side", "left"), ("start s", "right"), ("duration s", "right"), ("ROM", "right"), ("notes", "left")):
@@ -603,7 +608,8 @@ def _analyze_video(video: Path, spec, model: Path | None, sinks: list):
                                    "model_sha256": model_info.sha256, "posecheck": __version__})
         with quiet_native_stderr(), MediaPipeEstimator(model_info.path) as estimator:
             result = run_session(source, estimator, Engine(spec), sinks, exercise=spec.id)
-        desc = SourceDescription(str(video), "video", (source.info.width, source.info.height), describe_model(model_info))
+        desc = SourceDescription(str(video), "video", (source.info.width, source.info.height), describe_model(model_info),
+                                 people=estimator.people)
     return result, desc
 
 

@@ -162,7 +162,7 @@ def _run(spec, camera: int, source: Path | None, width, height, model, headless:
         kind = "video" if source is not None else "camera"
         desc = SourceDescription(
             str(source) if source is not None else f"camera:{camera}", kind,
-            (frames.info.width, frames.info.height), cli.describe_model(model_info),
+            (frames.info.width, frames.info.height), cli.describe_model(model_info), people=estimator.people,
         )
     return result, desc
 
