@@ -15,7 +15,7 @@ from posecheck.report import CSV_COLUMNS, SCHEMA_VERSION, FrameStats, SourceDesc
 DOCUMENTED_FIELDS = {
     "schema_version", "posecheck_version", "exercise", "exercise_title", "source", "fps", "frames",
     "frames_with_pose", "duration", "interrupted", "reps", "target_reps", "reps_by_side", "rep_list", "holds",
-    "cues", "gaps", "asymmetry", "adaptive_range",
+    "cues", "gaps", "asymmetry", "adaptive_range", "people",
 }
 
 
