@@ -35,6 +35,8 @@ class MediaPipeEstimator:
     Args:
         model_path: a ``.task`` bundle (see :func:`posecheck.estimators.model.resolve_model`).
         min_detection_confidence, min_tracking_confidence, min_presence_confidence: MediaPipe thresholds.
+        running_mode: "video" (tracking, MediaPipe's own smoothing) or "image" (every frame on its own: no
+            smoothing or lag, slower); benchmarks/video_variants.py compares them on low frame rates.
     """
 
     def __init__(
@@ -44,7 +46,11 @@ class MediaPipeEstimator:
         min_detection_confidence: float = 0.5,
         min_presence_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
+        running_mode: str = "video",
     ) -> None:
+        if running_mode not in ("video", "image"):
+            raise ValueError(f"running_mode must be 'video' or 'image', got {running_mode!r}")
+        self.running_mode = running_mode
         self.model_path = Path(model_path)
         self._options = dict(
             min_pose_detection_confidence=min_detection_confidence,
@@ -69,7 +75,7 @@ class MediaPipeEstimator:
             raise ModelError(f"mediapipe cannot be imported: {exc}") from exc
         return vision.PoseLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(self.model_path)),
-            running_mode=vision.RunningMode.VIDEO,
+            running_mode=vision.RunningMode.VIDEO if self.running_mode == "video" else vision.RunningMode.IMAGE,
             num_poses=1,
             output_segmentation_masks=False,
             **self._options,
@@ -123,7 +129,10 @@ class MediaPipeEstimator:
         # Our counter at a nominal 1 ms per frame: strictly increasing whatever the source says. The
         # tracker uses timestamps only to order frames, so their spacing does not matter.
         self._frame_index += 1
-        result = self._landmarker.detect_for_video(image, self._frame_index)
+        if self.running_mode == "video":
+            result = self._landmarker.detect_for_video(image, self._frame_index)
+        else:
+            result = self._landmarker.detect(image)
         self._count_people(image, len(result.pose_landmarks), t)
         if not result.pose_landmarks:
             return None
