@@ -11,8 +11,8 @@ looped with ffmpeg (``-stream_loop``, stream copy, into a temporary folder) to `
 ``posecheck analyze LOOP.mp4`` or ``posecheck live --source LOOP.mp4 --headless`` runs on it with all its
 output in that temporary folder, and the child's resident memory (its process tree's, summed), open file
 descriptors and threads are sampled from /proc every ``--every`` seconds. A command still running after
-``--minutes`` of wall time is stopped with SIGINT (as Ctrl-C), which also checks that it then saves its
-report. Linux only (it reads /proc); needs ffmpeg.
+``--minutes`` of wall time is stopped with SIGTERM (posecheck stops on it as on Ctrl-C), which also checks
+that it then saves its report. Linux only (it reads /proc); needs ffmpeg.
 
 Usage: python benchmarks/soak.py --source CLIP [--minutes 10] [--every 5] [--no-video] [--cli analyze|live]
 Prints JSON.
@@ -219,7 +219,9 @@ def soak_cli(source: Path, minutes: float, every: float, exercise: str, command:
                 if sample is not None:
                     samples.append((elapsed, *sample))
                 if elapsed >= minutes * 60.0 and not stopped_by_soak:
-                    child.send_signal(signal.SIGINT)
+                    # SIGTERM, not SIGINT: a child of a background job inherits SIGINT ignored (so the first
+                    # soak's analyze ran on past its hour); posecheck stops on SIGTERM as on Ctrl-C.
+                    child.send_signal(signal.SIGTERM)
                     stopped_by_soak = True
                 time.sleep(every)
             wall = time.perf_counter() - started
