@@ -58,7 +58,7 @@ def analyze(clip: Path, exercise: str, out: Path) -> tuple[subprocess.CompletedP
 def test_a_second_person_in_view_is_noticed_and_reported(tmp_path):
     clip = side_by_side(shared_clip("glute_bridge_01.mp4"), shared_clip("push_up_01.mp4"), out=tmp_path / "two.mp4", seconds=3.0)
     done, report = analyze(clip, "push-up", tmp_path / "out")
-    people = report["people"]
+    people = report["source"]["people"]
     assert people["checks"] == 3 and people["most_in_view"] == 2 and people["checks_with_several"] >= 1, people
     assert "Note: 2 people were in view" in done.stdout and "counted for that person only" in done.stdout
 
@@ -66,7 +66,7 @@ def test_a_second_person_in_view_is_noticed_and_reported(tmp_path):
 def test_one_person_is_one_person(tmp_path):
     clip = side_by_side(shared_clip("cat_cow_01.mp4"), out=tmp_path / "one.mp4", seconds=3.0)
     done, report = analyze(clip, "cat-cow", tmp_path / "out")
-    assert report["people"] == {"most_in_view": 1, "checks": 3, "checks_with_several": 0}
+    assert report["source"]["people"] == {"most_in_view": 1, "checks": 3, "checks_with_several": 0}
     assert "people were in view" not in done.stdout
 
 
@@ -74,4 +74,4 @@ def test_a_trace_does_not_know_how_many_people_there_were(tmp_path):
     result = CliRunner().invoke(app, ["analyze", str(trace_path("cat_cow_01")), "-e", "cat-cow", "--out", str(tmp_path),
                                       "--no-video", "--json", "-"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["people"] is None
+    assert json.loads(result.stdout)["source"]["people"] is None

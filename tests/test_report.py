@@ -15,7 +15,7 @@ from posecheck.report import CSV_COLUMNS, SCHEMA_VERSION, FrameStats, SourceDesc
 DOCUMENTED_FIELDS = {
     "schema_version", "posecheck_version", "exercise", "exercise_title", "source", "fps", "frames",
     "frames_with_pose", "duration", "interrupted", "reps", "target_reps", "reps_by_side", "rep_list", "holds",
-    "cues", "gaps", "asymmetry", "adaptive_range", "people",
+    "cues", "gaps", "asymmetry", "adaptive_range",
 }
 
 
@@ -49,7 +49,7 @@ def test_report_has_every_documented_field_and_the_schema_version():
     assert report["schema_version"] == SCHEMA_VERSION == 1
     assert report["source"] == {
         "path": "clip.mp4", "kind": "video", "width": 720, "height": 1280,
-        "model": {"name": "m.task", "sha256": "ab", "origin": "cache"},
+        "model": {"name": "m.task", "sha256": "ab", "origin": "cache"}, "people": None,
     }
     assert (report["frames"], report["frames_with_pose"], report["fps"], report["duration"]) == (300, 290, 30.0, 10.0)
 

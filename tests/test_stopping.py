@@ -138,7 +138,10 @@ def test_analyze_stopped_by_a_signal_saves_the_report_and_a_playable_video(tmp_p
     process = start(["-v", "analyze", str(clip), "-e", "cat-cow", "--out", str(tmp_path), "--save-trace",
                      str(tmp_path / "trace.npz")])
     earlier = wait_for_line(process, "session started")
-    time.sleep(1.0)
+    deadline = time.monotonic() + 60  # some frames analysed and written (a busy machine may take a while)
+    while not ((tmp_path / "annotated.mp4").exists() and (tmp_path / "annotated.mp4").stat().st_size > 200_000):
+        assert time.monotonic() < deadline and process.poll() is None, "analyze wrote no frames"
+        time.sleep(0.05)
     process.send_signal(sig)
     returncode, stdout, stderr = finish(process, earlier)
     assert returncode == code, stderr

@@ -343,7 +343,7 @@ def print_summary(report: dict, written: list[Path], result, console: "Console")
         console.print(f"Hold{side}: [bold]{hold['seconds']:.1f} s[/]{target} ({hold['start']:.1f}-{hold['end']:.1f} s)")
     for gap in report["gaps"]:
         console.print(f"Tracking lost: {gap['start']:.1f}-{gap['end']:.1f} s")
-    people = report.get("people")
+    people = report["source"].get("people")
     if people and people["most_in_view"] > 1:
         console.print(f"[bold]Note:[/] {people['most_in_view']} people were in view ({people['checks_with_several']} of "
                       f"{people['checks']} checks, one a second); posecheck followed one of them, the one the pose model "
