@@ -47,3 +47,13 @@ def _no_user_overrides(monkeypatch):
 def _private_data_dir(monkeypatch, tmp_path_factory):
     """Sessions recorded by tests (the history database) go to a fresh folder, never the user's data folder."""
     monkeypatch.setenv("POSECHECK_DATA_DIR", str(tmp_path_factory.mktemp("posecheck-data")))
+
+
+@pytest.fixture(autouse=True)
+def _no_stop_signal_left_over():
+    """A stop signal recorded by one test (posecheck.stopping) must not decide a later command's exit code."""
+    from posecheck import stopping
+
+    stopping.forget()
+    yield
+    stopping.forget()

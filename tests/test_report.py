@@ -65,7 +65,7 @@ def test_report_has_every_documented_field_and_the_schema_version():
     assert report["schema_version"] == SCHEMA_VERSION == 1
     assert report["source"] == {
         "path": "clip.mp4", "kind": "video", "width": 720, "height": 1280,
-        "model": {"name": "m.task", "sha256": "ab", "origin": "packaged"},
+        "model": {"name": "m.task", "sha256": "ab", "origin": "packaged"}, "people": None,
     }
     assert (report["frames"], report["frames_with_pose"], report["fps"], report["duration"]) == (300, 290, 30.0, 10.0)
 

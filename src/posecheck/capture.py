@@ -463,7 +463,9 @@ class PacedFileSource(_LatestFrameSource):
 
     def _run(self) -> None:
         interval = 1.0 / (self.info.fps * self.speed)
+        decoded = 0
         for index, (t, frame) in enumerate(self._file):
+            decoded = index + 1
             if index >= 1:
                 while not self._clock_started.wait(_POLL_S):
                     if self._stop.is_set():
@@ -473,6 +475,11 @@ class PacedFileSource(_LatestFrameSource):
             if self._stop.is_set():
                 return
             self._slot.put((t, frame))
+        if 0 < decoded < self.info.frame_count:
+            # A file cut off (or damaged) part-way ends like one played to its end; say so, as analyze does.
+            self.end_reason = (f"{self.info.path}: decoding stopped after {decoded} of {self.info.frame_count} frames "
+                               "(truncated or corrupt file)")
+            log.warning("%s", self.end_reason)
 
     def _wait_for_turn(self, due: float) -> bool:
         """Sleeps until ``due`` (perf_counter seconds) shifted by the time spent paused; False if stopped.

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from posecheck import __version__
+from posecheck import __version__, stopping
 from posecheck.errors import InputError, NoPersonError, PosecheckError, why_not_a_folder
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,7 +48,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "report": "posecheck.cli_history:report_command",
 }
 
-#: Exit code after Ctrl-C (128 + SIGINT), as shells report it.
+#: Exit code after Ctrl-C (128 + SIGINT), as shells report it; after SIGTERM 143 and after SIGHUP 129
+#: (`posecheck.stopping.exit_code` gives the one that applies).
 EXIT_INTERRUPTED = 130
 #: An error nothing in posecheck expected: an OSError (a full disk while writing a report), or a bug.
 EXIT_UNEXPECTED = 1
@@ -73,14 +74,23 @@ class LazyGroup(TyperGroup):
             return super().make_context(info_name, args, parent=parent, **extra)
         except _usage_error() as exc:  # a wrong global option: posecheck --bogus
             raise typer.Exit(_report_usage_error(exc)) from None
+        except KeyboardInterrupt:  # typer would exit 130 without a word, whichever signal it was
+            typer.echo(f"Interrupted ({stopping.describe()}) while starting: nothing was done.", err=True)
+            raise typer.Exit(stopping.exit_code()) from None
 
     def invoke(self, ctx: Any) -> Any:
+        stopping.forget()  # a new command: a stop signal noted by an earlier one in this process is not its own
         try:
             return super().invoke(ctx)
         except _usage_error() as exc:  # a wrong command, option or value, at any depth
             raise typer.Exit(_report_usage_error(exc)) from None
         except _command_line_exceptions():
-            raise  # typer's own exits and aborts
+            raise  # typer's own exits and usage errors
+        except KeyboardInterrupt:
+            # The commands catch a stop during their work and save what they have; one that gets here came
+            # before that (loading the model, opening the video) or cut the saving short.
+            typer.echo(f"Interrupted ({stopping.describe()}) before any result was saved.", err=True)
+            raise typer.Exit(stopping.exit_code()) from None
         except Exception as exc:  # noqa: BLE001 - every other error is one line (report_error)
             raise typer.Exit(report_error(exc)) from None
 
@@ -449,6 +459,11 @@ def print_summary(report: dict, written: list[Path], result, console: "Console")
         console.print(f"Hold{side}: [bold]{hold['seconds']:.1f} s[/]{target} ({hold['start']:.1f}-{hold['end']:.1f} s)")
     for gap in report["gaps"]:
         console.print(f"Tracking lost: {gap['start']:.1f}-{gap['end']:.1f} s")
+    people = report["source"].get("people")
+    if people and people["most_in_view"] > 1:
+        console.print(f"[bold]Note:[/] {people['most_in_view']} people were in view ({people['checks_with_several']} of "
+                      f"{people['checks']} checks, one a second); posecheck followed one of them, the one the pose model "
+                      "found first, and counted for that person only. Film one person at a time for a reliable count.")
     print_why_not_counted(report, console)
     if report["rep_list"]:
         table = Table(title="Reps", title_justify="left")
@@ -596,8 +611,9 @@ def analyze(
         print_summary(report, written, result, Console(soft_wrap=True))
 
     if result.interrupted:
-        typer.echo(f"Interrupted: the report covers the first {stats.duration:.1f} s ({out_dir / 'report.json'}).", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED)
+        typer.echo(f"Interrupted ({stopping.describe()}): the report covers the first {stats.duration:.1f} s "
+                   f"({out_dir / 'report.json'}).", err=True)
+        raise typer.Exit(stopping.exit_code())
     if result.frames > 0 and result.frames_with_pose == 0:
         raise NoPersonError(
             f"{video}: no person found in any of the {result.frames} frames "
@@ -676,8 +692,8 @@ def _analyze_many(clips: list[Path], exercise: str, out: Path | None, json_out: 
             if report is not None:
                 reports.append(report)
     except KeyboardInterrupt:
-        typer.echo(f"Interrupted: reports of the clips done so far are in {root}.", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        typer.echo(f"Interrupted ({stopping.describe()}): reports of the clips done so far are in {root}.", err=True)
+        raise typer.Exit(stopping.exit_code()) from None
     typer.echo(f"Analysed {len(clips)} clips in {time.perf_counter() - started:.1f} s, {workers} at a time.",
                err=print_json_only)
     text = json.dumps(reports, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
@@ -709,7 +725,7 @@ def _analyze_clip_in_worker(clip: Path, exercise: str, specs: Path | None, model
     except typer.Exit as exc:
         code = exc.exit_code
     except KeyboardInterrupt:
-        code = EXIT_INTERRUPTED
+        code = stopping.exit_code()
     except Exception as exc:  # noqa: BLE001 - this clip's error line; the other clips go on
         code = report_error(exc)
     report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.is_file() else None
@@ -762,7 +778,8 @@ def _analyze_video(video: Path, spec, model: Path | None, sinks: list):
                                    "model_sha256": model_info.sha256, "posecheck": __version__})
         with quiet_native_stderr(), MediaPipeEstimator(model_info.path) as estimator:
             result = run_session(source, estimator, Engine(spec), sinks, exercise=spec.id)
-        desc = SourceDescription(str(video), "video", (source.info.width, source.info.height), describe_model(model_info))
+        desc = SourceDescription(str(video), "video", (source.info.width, source.info.height), describe_model(model_info),
+                                 people=estimator.people)
     return result, desc
 
 
@@ -924,5 +941,7 @@ def samples_fetch(
 
 
 def main() -> None:
-    """Entry point of the ``posecheck`` script and ``python -m posecheck``."""
+    """Runs the command line (`posecheck.__main__.main`, the ``posecheck`` script, handles the stop signals from
+    the very start; here they are handled again for callers that come straight here)."""
+    stopping.install()
     app(prog_name="posecheck")

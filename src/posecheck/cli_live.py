@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from posecheck import cli
+from posecheck import cli, stopping
 from posecheck.cli import ModelOption, NoHistoryOption, ReportJsonOption, SpecsOption
 from posecheck.errors import CameraError, InputError, NoPersonError
 
@@ -103,12 +103,14 @@ def live(
         fps=fps,
         # Session time, not frames / fps: a live loop that dropped frames still covered the whole time.
         duration=(session.last_t - session.first_t + 1.0 / fps) if session.frames and fps else 0.0,
-        # A video that was not played to the end gives a partial report; a camera has no end to miss.
-        interrupted=session.interrupted or (source is not None and not played_to_end),
+        # A video that was not played to the end (stopped, or cut off part-way) gives a partial report; a camera
+        # has no end to miss.
+        interrupted=session.interrupted or (source is not None and (not played_to_end or result.source_failed)),
     )
     report = cli.build_spec_report(spec, session.summary, stats, source_desc)
     report["live"] = {
         "ended_by": result.ended_by,
+        "source_failed": result.source_failed,
         "frames_dropped": result.frames_dropped,
         "resets": len(result.discarded),
         "reps_before_resets": [discarded.reps for discarded in result.discarded],
@@ -125,13 +127,15 @@ def live(
         cli.print_summary(report, written, session, Console())
     typer.echo(_ending_line(result), err=True)
 
-    if session.interrupted:
-        raise typer.Exit(cli.EXIT_INTERRUPTED)
+    if session.interrupted or stopping.received() is not None:
+        raise typer.Exit(stopping.exit_code())
     if result.recording_failure is not None:
         raise InputError(f"the recording {record} stopped early ({result.recording_failure}) and holds only the "
                          f"frames before; report saved in {out_dir}")
     if source is None and result.source_ended:
         raise CameraError(f"{result.ended_by}; report saved in {out_dir}")
+    if result.source_failed:
+        raise InputError(f"{result.ended_by}; partial report saved in {out_dir}")
     if session.frames > 0 and session.frames_with_pose == 0:
         raise NoPersonError(
             f"no person found in any of the {session.frames} frames (is the whole body in view and lit?); "
@@ -168,7 +172,7 @@ def _run(spec, camera: int, source: Path | None, width, height, model, headless:
         kind = "video" if source is not None else "camera"
         desc = SourceDescription(
             str(source) if source is not None else f"camera:{camera}", kind,
-            (frames.info.width, frames.info.height), cli.describe_model(model_info),
+            (frames.info.width, frames.info.height), cli.describe_model(model_info), people=estimator.people,
         )
     return result, desc
 

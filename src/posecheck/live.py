@@ -46,7 +46,7 @@ from typing import IO, Any, Protocol
 import cv2
 import numpy as np
 
-from posecheck import render
+from posecheck import render, stopping
 from posecheck.engine.events import (
     Cue,
     EngineState,
@@ -252,26 +252,29 @@ class LiveControls:
 
 @contextmanager
 def stop_on_signals(controls: LiveControls) -> Iterator[None]:
-    """Ctrl-C (SIGINT) and SIGTERM end the session like the "q" key: the loop finishes, the report is saved.
+    """Ctrl-C (SIGINT), SIGTERM and SIGHUP end the session like the "q" key: the loop finishes, the report is
+    saved, and the command exits with the signal's code (`posecheck.stopping`, which records it).
 
     The handler only asks the source to stop, so the frame in hand is finished cleanly (no exception in
     the middle of an engine update). A second Ctrl-C interrupts at once (KeyboardInterrupt), for a loop
-    that is stuck. Handlers are restored on exit. Only the main thread may install handlers; elsewhere
-    this does nothing.
+    that is stuck. A signal ignored when the session starts (``nohup``) stays ignored. Handlers are
+    restored on exit. Only the main thread may install handlers; elsewhere this does nothing.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.getsignal(sig) for sig in stopping.STOP_SIGNALS}
 
     def handle(signum: int, frame: object) -> None:
         if controls.ended_by is not None and signum == signal.SIGINT:
             raise KeyboardInterrupt
-        controls.stop("Ctrl-C" if signum == signal.SIGINT else "SIGTERM")
+        stopping.record(signum)
+        controls.stop(stopping.describe(signum))
 
     try:
-        for sig in previous:
-            signal.signal(sig, handle)
+        for sig, handler in previous.items():
+            if handler is not signal.SIG_IGN:
+                signal.signal(sig, handle)
         yield
     finally:
         for sig, handler in previous.items():
@@ -1058,6 +1061,8 @@ class LiveResult:
         ended_by: "q key", "Esc key", "window closed", "Ctrl-C", "SIGTERM", or for a source that ended by
             itself "end of video" / the camera's reason.
         source_ended: the source ran out (end of the video, camera gone) rather than the user stopping.
+        source_failed: the source died part-way (a camera unplugged, a video file cut off) rather than reaching
+            its end; ``ended_by`` says how.
         frames_dropped: frames the loop had no time for (see `posecheck.capture.LatestFrameSlot`).
         discarded: summaries of the counts the user reset ("r"), oldest first.
         recording_failure: why the ``record`` video stopped early (it holds the frames before), or None.
@@ -1069,6 +1074,7 @@ class LiveResult:
     frames_dropped: int
     discarded: list[SessionSummary]
     recording_failure: str | None = None
+    source_failed: bool = False
 
 
 def run_live(
@@ -1124,11 +1130,13 @@ def run_live(
     if session.interrupted and controls.ended_by is None:
         controls.ended_by = "Ctrl-C"
     source_ended = controls.ended_by is None
-    ended_by = controls.ended_by or getattr(source, "end_reason", None) or "end of video"
+    end_reason = getattr(source, "end_reason", None)
+    ended_by = controls.ended_by or end_reason or "end of video"
     return LiveResult(
         session=session,
         ended_by=ended_by,
         source_ended=source_ended,
+        source_failed=source_ended and end_reason is not None,
         frames_dropped=int(getattr(source, "frames_dropped", 0)),
         discarded=list(engine.discarded),
         recording_failure=recording.failure if recording is not None else None,

@@ -614,6 +614,11 @@ def _init_clip_worker(silence_native_stderr: bool, environ: dict[str, str],
                       core_groups: list[frozenset[int]] | None, next_group: Any) -> None:
     import os
 
+    from posecheck import stopping
+
+    # SIGTERM or SIGHUP reach a worker from the parent (run_clips passes them on) or from a service manager
+    # that stops the whole group: the worker then saves its clip's partial report, as a single analysis does.
+    stopping.install()
     os.environ.update(environ)
     if core_groups:
         with next_group.get_lock():
@@ -655,7 +660,10 @@ def run_clips(fn: Callable[..., Any], clips: Sequence[Path], args: tuple = (), *
         silence_native_stderr: send the workers' file descriptor 2 (native libraries' chatter) to /dev/null.
         environ: environment variables to set in each worker.
     """
+    import contextlib
     import multiprocessing
+    import os
+    import signal
     from concurrent.futures import ProcessPoolExecutor
 
     if not clips:
@@ -671,6 +679,19 @@ def run_clips(fn: Callable[..., Any], clips: Sequence[Path], args: tuple = (), *
         try:
             for future in futures:
                 yield future.result()
+        except KeyboardInterrupt:
+            from posecheck import stopping
+
+            for future in futures:
+                future.cancel()  # clips not started yet
+            # Ctrl-C at a terminal reaches every process of the group; SIGTERM or SIGHUP sent to this one alone is
+            # passed on, so that the running clips stop and save their partial reports too, instead of running
+            # to their end while the pool waits for them.
+            if stopping.received() not in (None, signal.SIGINT):
+                for worker in multiprocessing.active_children():
+                    with contextlib.suppress(OSError):
+                        os.kill(worker.pid, stopping.received())
+            raise
         finally:
             for future in futures:
-                future.cancel()  # clips not started yet (after an error or Ctrl-C); running ones finish
+                future.cancel()  # clips not started yet (after an error); running ones finish

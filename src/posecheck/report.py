@@ -55,12 +55,15 @@ class SourceDescription:
         frame_size: (width, height) in pixels.
         model: for videos, {"name", "sha256", "origin"} of the pose model; for traces, the model recorded in
             the trace (if it says); None when unknown.
+        people: how many people the frames showed (`MediaPipeEstimator.people`); None when not looked for
+            (a trace).
     """
 
     path: str
     kind: str
     frame_size: tuple[int, int]
     model: dict[str, str] | None = None
+    people: dict[str, int] | None = None
 
 
 def build_report(
@@ -94,6 +97,7 @@ def build_report(
             "width": source.frame_size[0],
             "height": source.frame_size[1],
             "model": source.model,
+            "people": dict(source.people) if source.people is not None else None,
         },
         "fps": _round(stats.fps, 3),
         "frames": stats.frames,

@@ -330,6 +330,8 @@ class Engine:
             return []
         self._ended = True
         events: list[Event] = []
+        if self._gap_start is not None and not self._gap_long and self._last_pose_t is not None:
+            self._count_pending_returns(t, events)  # the person left just before the end
         for machine in self._machines:
             done = self._cut_rep(machine, t)
             if done is not None and self._last_pose_t is not None:
@@ -380,6 +382,7 @@ class Engine:
             # Long enough to be a gap rather than a detector hiccup. TrackingLost only if we were tracking.
             self._gap_long = True
             if self._last_pose_t is not None:
+                self._count_pending_returns(t, events)
                 self._lost_reported = True
                 events.append(TrackingLost(t))
         for machine in self._machines:
@@ -388,6 +391,29 @@ class Engine:
         for rule in self._rules:
             rule.clear()
         return events
+
+    def _count_pending_returns(self, t: float, events: list[Event]) -> None:
+        """Tracking was lost (the person left the frame) just after a rep's return was reached: the measure had
+        entered the rep's last phase, but had not stayed there for ``min_dwell`` (0.1-0.5 s), which is what
+        confirms a phase. Every frame since it entered was in that phase, so the return is confirmed as it
+        stood, dated to when it began, and the rep counts as it would have a moment later."""
+        if not self._ready:
+            return
+        for machine in self._machines:
+            reps = machine.reps
+            if reps is None or not reps.returning or machine.out_of_position:
+                continue
+            if machine.tracker.candidate != reps.sequence[-1]:
+                continue
+            change = machine.tracker.confirm_candidate()
+            if change is None:
+                continue
+            previous, phase, since = change
+            events.append(PhaseChanged(since, phase, previous, machine.side))
+            self._phase_tempo_check(machine, previous, phase, since, t, events)
+            done = reps.on_phase(phase, since, math.nan)
+            if done is not None and reps.counts(done):
+                self._complete_rep(machine, done, since, t, events)
 
     def _resume(self, t: float, events: list[Event]) -> None:
         """Bookkeeping for the first frame with a pose after frames without one."""

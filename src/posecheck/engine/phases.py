@@ -47,6 +47,21 @@ class PhaseTracker:
         self._candidate: str | None = None
         self._candidate_since = 0.0
 
+    @property
+    def candidate(self) -> str | None:
+        """The phase the measure has entered but not yet kept for ``min_dwell`` (None when there is none)."""
+        return self._candidate
+
+    def confirm_candidate(self) -> tuple[str | None, str, float] | None:
+        """Accepts the pending phase now, as `step` would once ``min_dwell`` had passed: (previous phase, new
+        phase, time it began), or None when nothing is pending. For an end of the frames that leaves no time
+        to dwell (tracking lost right after the phase was entered)."""
+        if self._candidate is None:
+            return None
+        previous, self.phase, self.since = self.phase, self._candidate, self._candidate_since
+        self._candidate = None
+        return previous, self.phase, self.since
+
     def _raw(self, value: float, values: dict[str, float], side: str | None) -> str | None:
         for r in self.ranges:
             if r.low <= value <= r.high and (not r.also or check_all(r.also, values, side) is True):

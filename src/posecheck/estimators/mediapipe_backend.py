@@ -16,6 +16,14 @@ from posecheck.pose import NUM_LANDMARKS, Pose
 
 log = logging.getLogger(__name__)
 
+#: How often, in seconds of video, a frame is also searched for everyone in view. VIDEO mode follows one
+#: person from frame to frame (the one it found first, by continuity of its region of interest) and never
+#: reports another; asking it for two people instead makes it run the detector on every frame with one person
+#: (measured: about 35 % slower). A separate full search once a second costs about 2 % at 30 fps.
+CENSUS_EVERY_S = 1.0
+#: People the census looks for at most.
+CENSUS_MAX_PEOPLE = 4
+
 
 class MediaPipeEstimator:
     """One-person pose estimator using MediaPipe's PoseLandmarker (Tasks API, VIDEO running mode).
@@ -27,6 +35,8 @@ class MediaPipeEstimator:
     Args:
         model_path: a ``.task`` bundle (see :func:`posecheck.estimators.model.resolve_model`).
         min_detection_confidence, min_tracking_confidence, min_presence_confidence: MediaPipe thresholds.
+        running_mode: "video" (tracking, MediaPipe's own smoothing) or "image" (every frame on its own: no
+            smoothing or lag, slower); benchmarks/video_variants.py compares them on low frame rates.
     """
 
     def __init__(
@@ -36,7 +46,11 @@ class MediaPipeEstimator:
         min_detection_confidence: float = 0.5,
         min_presence_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
+        running_mode: str = "video",
     ) -> None:
+        if running_mode not in ("video", "image"):
+            raise ValueError(f"running_mode must be 'video' or 'image', got {running_mode!r}")
+        self.running_mode = running_mode
         self.model_path = Path(model_path)
         self._options = dict(
             min_pose_detection_confidence=min_detection_confidence,
@@ -44,7 +58,12 @@ class MediaPipeEstimator:
             min_tracking_confidence=min_tracking_confidence,
         )
         self._landmarker = None
+        self._census = None
         self._frame_index = 0
+        self._next_census_t: float | None = None
+        self._most_in_view = 0
+        self._checks = 0
+        self._checks_with_several = 0
 
     def landmarker_options(self):
         """The ``PoseLandmarkerOptions`` this estimator opens MediaPipe with (the bare-estimator benchmark
@@ -56,11 +75,36 @@ class MediaPipeEstimator:
             raise ModelError(f"mediapipe cannot be imported: {exc}") from exc
         return vision.PoseLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(self.model_path)),
-            running_mode=vision.RunningMode.VIDEO,
+            running_mode=vision.RunningMode.VIDEO if self.running_mode == "video" else vision.RunningMode.IMAGE,
             num_poses=1,
             output_segmentation_masks=False,
             **self._options,
         )
+
+    @property
+    def people(self) -> dict[str, int]:
+        """How many people the census saw (see `CENSUS_EVERY_S`): ``most_in_view`` in one frame, ``checks``
+        (frames searched), ``checks_with_several`` (of them, frames with more than one person). The detector
+        finds people lying on the floor less reliably than upright ones, so a second person may be missed."""
+        return {"most_in_view": self._most_in_view, "checks": self._checks,
+                "checks_with_several": self._checks_with_several}
+
+    def _count_people(self, image, tracked: int, t: float) -> None:
+        """The census: everyone in this frame, found from scratch (IMAGE mode), at most once per CENSUS_EVERY_S."""
+        if self._next_census_t is not None and t < self._next_census_t:
+            return
+        self._next_census_t = t + CENSUS_EVERY_S
+        if self._census is None:
+            from mediapipe.tasks.python import vision
+
+            options = self.landmarker_options()
+            options.running_mode = vision.RunningMode.IMAGE
+            options.num_poses = CENSUS_MAX_PEOPLE
+            self._census = vision.PoseLandmarker.create_from_options(options)
+        found = max(len(self._census.detect(image).pose_landmarks), tracked)
+        self._checks += 1
+        self._checks_with_several += found > 1
+        self._most_in_view = max(self._most_in_view, found)
 
     def open(self) -> "MediaPipeEstimator":
         if self._landmarker is not None:
@@ -86,7 +130,11 @@ class MediaPipeEstimator:
         # Our counter at a nominal 1 ms per frame: strictly increasing whatever the source says. The
         # tracker uses timestamps only to order frames, so their spacing does not matter.
         self._frame_index += 1
-        result = self._landmarker.detect_for_video(image, self._frame_index)
+        if self.running_mode == "video":
+            result = self._landmarker.detect_for_video(image, self._frame_index)
+        else:
+            result = self._landmarker.detect(image)
+        self._count_people(image, len(result.pose_landmarks), t)
         if not result.pose_landmarks:
             return None
         lms = np.array(
@@ -107,6 +155,9 @@ class MediaPipeEstimator:
         if self._landmarker is not None:
             self._landmarker.close()
             self._landmarker = None
+        if self._census is not None:
+            self._census.close()
+            self._census = None
 
     def __enter__(self) -> "MediaPipeEstimator":
         return self.open()
