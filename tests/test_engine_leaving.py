@@ -59,18 +59,21 @@ def check_reps_survive_leaving(clip: str, exercise: str, gone_seconds: float, co
         pytest.skip(f"{exercise} counts no completed rep on {clip}")
     dt = float(np.median(np.diff(trace.timestamps)))
     for index, rep in enumerate(uncut):
-        # Seen up to the frame before the one that would have confirmed the return (rep.end + min_dwell).
-        last_seen = int(np.searchsorted(trace.timestamps, rep.end + spec.phases.min_dwell - 1e-9))
+        # A rep is counted at rep.counted_at; its recorded end is that moment too, unless the spec closes reps
+        # later (reps.end_at: leave: when the last phase is left), which a cut trace cannot see: the count's
+        # moment is what must survive.
+        # Seen up to the frame before the one that would have confirmed the return (counted_at + min_dwell).
+        last_seen = int(np.searchsorted(trace.timestamps, rep.counted_at + spec.phases.min_dwell - 1e-9))
         n = last_seen + max(int(gone_seconds / dt), 1)
         ts = np.concatenate([trace.timestamps[:last_seen], trace.timestamps[last_seen - 1] + dt * np.arange(1, n - last_seen + 1)])
         landmarks = np.full((n, *trace.landmarks.shape[1:]), np.nan, dtype=trace.landmarks.dtype)
         world = np.full((n, *trace.world.shape[1:]), np.nan, dtype=trace.world.dtype)
         landmarks[:last_seen], world[:last_seen] = trace.landmarks[:last_seen], trace.world[:last_seen]
         events, reps = run(spec, ts, landmarks, world, trace.frame_size)
-        before = [r for r in whole if r.end < rep.end]
-        assert [(r.start, r.end) for r in reps] == [(r.start, r.end) for r in before] + [(rep.start, rep.end)], (
+        before = [r for r in whole if r.counted_at < rep.counted_at]
+        assert [(r.start, r.counted_at) for r in reps] == [(r.start, r.counted_at) for r in before] + [(rep.start, rep.counted_at)], (
             f"rep {index + 1} of {clip} ({exercise}) lost when the person leaves right after its return")
         if counted_before is not None:
             lost = next(i for i, event in enumerate(events) if isinstance(event, counted_before))
-            assert any(isinstance(event, RepCompleted) and event.rep.end == rep.end for event in events[:lost]), \
+            assert any(isinstance(event, RepCompleted) and event.rep.counted_at == rep.counted_at for event in events[:lost]), \
                 "the rep is counted when tracking is lost, not later"
