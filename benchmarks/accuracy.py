@@ -141,6 +141,15 @@ def render(report, *, command: str, labels: Path, margin_rows=None) -> str:
         "",
         view_targets(report),
         "",
+        "## Why reps were not counted",
+        "",
+        silent_zeros(report),
+        "",
+        ("posecheck's own reasons (report.json's `not_counted`, the first two) on every clip whose count is off"
+        " or zero, as filmed, and on each variant or view where the count differs from the label:"),
+        "",
+        not_counted_section(report),
+        "",
         "## Per clip",
         "",
         ("`truth ?` = the count could not be told (`reps: null`), not scored. Variant columns are posecheck's count"
@@ -180,6 +189,38 @@ def render(report, *, command: str, labels: Path, margin_rows=None) -> str:
             "",
         ]
     return "\n".join(lines)
+
+
+def silent_zeros(report) -> str:
+    """The 'no silent zeros' target: every clip (and variant) with labelled reps that posecheck counts 0 on
+    names a reason."""
+    zeros = silent = 0
+    for clip in report.clips:
+        scores = ([("as filmed", clip.posecheck)] if clip.posecheck else []) + list(clip.variants.items())
+        for _, score in scores:
+            if score is not None and (score.truth_reps or 0) > 0 and score.counted_reps == 0:
+                zeros += 1
+                silent += not score.not_counted
+    ok = "met" if silent == 0 else "NOT met"
+    return (f"- No silent zeros: {zeros} runs (clips, variants and views) counted 0 of a labelled count; {silent}"
+            f" of them gave no reason ({ok}).")
+
+
+def not_counted_section(report) -> str:
+    """A table: clip, where (as filmed or the variant), counted / labelled, posecheck's first two reasons."""
+    from posecheck import evaluate as ev
+
+    rows = []
+    for clip in report.clips:
+        scores = ([("as filmed", clip.posecheck)] if clip.posecheck else []) + list(clip.variants.items())
+        for where, score in scores:
+            if score is None or score.truth_reps is None or score.count_error in (0, None) or not score.not_counted:
+                continue
+            reasons = " / ".join(text.replace("|", "/") for text in score.not_counted[:2])
+            rows.append([clip.label.clip, where, f"{score.counted_reps}/{score.truth_reps}", reasons])
+    if not rows:
+        return "(none)"
+    return ev.markdown_table(["clip", "where", "counted/labelled", "posecheck's reasons"], rows)
 
 
 #: The issue's targets for the synthetic views: name -> (metric, level).
