@@ -767,7 +767,7 @@ def _record_trace_meta(sinks: list, meta: dict) -> None:
 def _analyze_video(video: Path, spec, model: Path | None, sinks: list):
     from posecheck.capture import VideoFileSource
     from posecheck.engine.engine import Engine
-    from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
+    from posecheck.estimators.mediapipe_backend import MediaPipeEstimator, running_mode_for
     from posecheck.estimators.model import resolve_model
     from posecheck.report import SourceDescription
     from posecheck.session import run_session
@@ -776,7 +776,8 @@ def _analyze_video(video: Path, spec, model: Path | None, sinks: list):
         model_info = resolve_model(model)
         _record_trace_meta(sinks, {"source": video.name, "model": model_info.path.name,
                                    "model_sha256": model_info.sha256, "posecheck": __version__})
-        with quiet_native_stderr(), MediaPipeEstimator(model_info.path) as estimator:
+        mode = running_mode_for(source.info.fps)
+        with quiet_native_stderr(), MediaPipeEstimator(model_info.path, running_mode=mode) as estimator:
             result = run_session(source, estimator, Engine(spec), sinks, exercise=spec.id)
         desc = SourceDescription(str(video), "video", (source.info.width, source.info.height), describe_model(model_info),
                                  people=estimator.people)

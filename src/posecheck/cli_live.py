@@ -148,7 +148,7 @@ def _run(spec, camera: int, source: Path | None, width, height, model, headless:
     """Opens the source and the model, runs the session, closes both."""
     from posecheck.capture import CameraSource, PacedFileSource
     from posecheck.engine.engine import Engine
-    from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
+    from posecheck.estimators.mediapipe_backend import MediaPipeEstimator, running_mode_for
     from posecheck.estimators.model import resolve_model
     from posecheck.live import KEYS_HELP, run_live
     from posecheck.report import SourceDescription
@@ -158,7 +158,8 @@ def _run(spec, camera: int, source: Path | None, width, height, model, headless:
         model_info = resolve_model(model)
         if not headless:
             typer.echo(f"Live view open ({source or f'camera {camera}'}): {KEYS_HELP}.", err=True)
-        with cli.quiet_native_stderr(), MediaPipeEstimator(model_info.path) as estimator:
+        mode = running_mode_for(frames.info.fps)  # a slow camera or video: every frame on its own (no lag)
+        with cli.quiet_native_stderr(), MediaPipeEstimator(model_info.path, running_mode=mode) as estimator:
             result = run_live(
                 spec,
                 frames,

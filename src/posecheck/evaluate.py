@@ -698,13 +698,13 @@ def analyze_video(videos_dir: Path, label: ClipLabel, spec: Any | None, model_pa
         return ClipRun([], None)
     from posecheck.capture import VideoFileSource
     from posecheck.engine.engine import Engine
-    from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
+    from posecheck.estimators.mediapipe_backend import MediaPipeEstimator, running_mode_for
     from posecheck.estimators.model import resolve_model
     from posecheck.session import PoseRecorderSink, run_session
 
     collector = PoseRecorderSink()
     model = resolve_model(model_path)
-    with VideoFileSource(path) as source, MediaPipeEstimator(model.path) as estimator:
+    with VideoFileSource(path) as source, MediaPipeEstimator(model.path, running_mode=running_mode_for(source.info.fps)) as estimator:
         session = run_session(source, estimator, Engine(spec), [collector], exercise=label.exercise)
     return ClipRun(collector.poses, _count_result(session.summary))
 

@@ -25,6 +25,20 @@ CENSUS_EVERY_S = 1.0
 CENSUS_MAX_PEOPLE = 4
 
 
+#: Sources slower than this many frames a second are run in IMAGE mode. MediaPipe's VIDEO mode smooths the
+#: landmarks over frames; at 12-15 fps that smoothing makes them trail by about 0.25 s and move about 30 % less,
+#: which lost reps on 4-5 of 6 dev clips at 12 and 15 fps, while IMAGE mode (every frame on its own) counted
+#: 5 of 6 at 12 fps as at 30 fps (benchmarks/VARIANTS.md). The clips at 24-30 fps count the same in VIDEO mode,
+#: which is about 1.6x faster; IMAGE mode's speed (about 60 fps here) is still several times a slow source's rate.
+IMAGE_MODE_BELOW_FPS = 20.0
+
+
+def running_mode_for(fps: float | None) -> str:
+    """The running mode for a source of ``fps`` frames a second: "image" below `IMAGE_MODE_BELOW_FPS`, else
+    "video" (also when the rate is unknown: a camera)."""
+    return "image" if fps is not None and 0 < fps < IMAGE_MODE_BELOW_FPS else "video"
+
+
 class MediaPipeEstimator:
     """One-person pose estimator using MediaPipe's PoseLandmarker (Tasks API, VIDEO running mode).
 
