@@ -422,8 +422,27 @@ def test_recording_to_an_unwritable_place_is_one_clear_error(tmp_path):
     from posecheck.errors import InputError
 
     sink = live.RecordingSink(tmp_path / "missing" / "session.mp4", live.LiveOverlay(SPEC, live.LiveControls(FakeSource())))
-    with pytest.raises(InputError, match=r"^cannot write video .*session\.mp4 \(codec mp4v\)$"):
+    with pytest.raises(InputError, match=r"^cannot write video .*session\.mp4 \((H\.264, \d+x\d+\): .*|codec mp4v\))$"):
         sink.on_start(INFO)
+
+
+def test_a_recorded_mp4_is_h264_so_browsers_play_it(tmp_path, pose):
+    pytest.importorskip("av")
+    from posecheck.sinks.h264 import h264_available
+
+    if not h264_available():
+        pytest.skip("PyAV without libx264")
+    sink = live.RecordingSink(tmp_path / "session.mp4", live.LiveOverlay(SPEC, live.LiveControls(source=FakeSource())))
+    sink.on_start(INFO)
+    for t in (0.0, 0.1, 0.2):
+        sink.on_frame(grey_frame(), pose, make_state(t=t), [])
+    sink.on_finish(SessionSummary("cat-cow", 0, {}, [], [], [], []))
+    import av
+
+    with av.open(str(tmp_path / "session.mp4")) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264" and stream.codec_context.pix_fmt == "yuv420p"
+        assert sum(1 for _ in container.decode(stream)) == 3
 
 
 def _fail_from_write(monkeypatch, failing_call: int) -> None:

@@ -64,7 +64,7 @@ from posecheck.errors import DisplayError, InputError
 from posecheck.gui import GuiThread, LatestSlot, OpenCvWindow, gui_thread
 from posecheck.pipeline import BackgroundWorker, StageTimes
 from posecheck.pose import X, Pose
-from posecheck.session import SessionInfo, StopSession, open_video_writer
+from posecheck.session import SessionInfo, StopSession
 from posecheck.specs.labels import phase_label
 
 log = logging.getLogger(__name__)
@@ -827,8 +827,9 @@ class RecordingSink:
     (a bounded queue: the loop waits if the worker falls behind).
 
     Args:
-        path: output file; ``.mp4`` is written with the ``mp4v`` codec (the pip OpenCV wheels have no H.264
-            encoder), ``.avi`` with MJPG.
+        path: output file; ``.mp4`` is written in H.264 through PyAV (browsers and phones play it; OpenCV's
+            pip wheels have no H.264 encoder), or with OpenCV's ``mp4v`` when PyAV's encoder is missing;
+            ``.avi`` with MJPG.
         overlay: the same overlay the window uses (one view per frame for both).
     """
 
@@ -847,9 +848,11 @@ class RecordingSink:
         self.failure: str | None = None
 
     def on_start(self, info: SessionInfo) -> None:
+        from posecheck.sinks.h264 import open_recording_writer
+
         fourcc = "MJPG" if self.path.suffix.lower() == ".avi" else "mp4v"
         self._fps = info.fps
-        self._writer = open_video_writer(self.path, fourcc, info.fps, info.frame_size)
+        self._writer = open_recording_writer(self.path, info.fps, info.frame_size, fourcc)
         if self._writer is None:
             raise InputError(f"cannot write video {self.path} (codec {fourcc})")
         self._worker = BackgroundWorker(RECORD_QUEUE_DEPTH, name="posecheck-record")

@@ -33,42 +33,71 @@ def h264_available() -> bool:
     return True
 
 
+class H264FileWriter:
+    """An H.264 (yuv420p) .mp4 file written through PyAV, with OpenCV VideoWriter's two calls: ``write(bgr)``
+    and ``release()``. Both raise on failure; the callers decide what a failure stops.
+
+    Args:
+        path: the .mp4 to write.
+        fps: frames a second (30 when unknown).
+        frame_size: (width, height); yuv420p needs even sizes, so an odd last row or column is dropped.
+
+    Raises:
+        InputError: the file cannot be opened for writing.
+    """
+
+    def __init__(self, path: str | Path, fps: float, frame_size: tuple[int, int]) -> None:
+        import av
+
+        self.path = Path(path)
+        self.width, self.height = frame_size[0] // 2 * 2, frame_size[1] // 2 * 2
+        self._container = None
+        try:
+            # PyAV opens the file only when the first packet is written: make an unwritable place fail here.
+            self.path.open("wb").close()
+            self._container = av.open(str(self.path), "w", options={"movflags": "faststart"})
+            rate = Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(30)
+            self._stream = self._container.add_stream(CODEC, rate=rate, options=dict(ENCODER_OPTIONS))
+            self._stream.width, self._stream.height = self.width, self.height
+            self._stream.pix_fmt = "yuv420p"
+        except Exception as exc:  # noqa: BLE001 - one line for the user
+            self.release()
+            raise InputError(f"cannot write video {self.path} (H.264, {self.width}x{self.height}): {exc}") from exc
+
+    def write(self, image_bgr: np.ndarray) -> None:
+        import av
+
+        image = np.ascontiguousarray(image_bgr[: self.height, : self.width])
+        for packet in self._stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+            self._container.mux(packet)
+
+    def release(self) -> None:
+        """Flushes the encoder's delayed frames and closes the file (safe to call twice)."""
+        container, self._container = self._container, None
+        if container is None:
+            return
+        try:
+            for packet in self._stream.encode():
+                container.mux(packet)
+        finally:
+            container.close()
+
+
 class H264WriterSink(VideoWriterSink):
-    """`VideoWriterSink` that encodes H.264 (yuv420p) through PyAV. Same failure rules: a frame that cannot
+    """`VideoWriterSink` that encodes H.264 through `H264FileWriter`. Same failure rules: a frame that cannot
     be written stops the video (``failure``), never the session; the file is always closed properly."""
 
     def __init__(self, path: str | Path, draw=None) -> None:
         super().__init__(path, draw, fourcc="avc1")
-        self._container = None
-        self._stream = None
 
     def on_start(self, info) -> None:
-        import av
-
-        # yuv420p needs even sizes: an odd last row or column is dropped.
-        width, height = info.frame_size[0] // 2 * 2, info.frame_size[1] // 2 * 2
-        try:
-            self._container = av.open(str(self.path), "w", options={"movflags": "faststart"})
-            rate = Fraction(info.fps).limit_denominator(1001) if info.fps > 0 else Fraction(30)
-            self._stream = self._container.add_stream(CODEC, rate=rate, options=dict(ENCODER_OPTIONS))
-            self._stream.width, self._stream.height = width, height
-            self._stream.pix_fmt = "yuv420p"
-        except Exception as exc:  # noqa: BLE001 - one line for the user
-            self._close()
-            raise InputError(f"cannot write video {self.path} (H.264, {width}x{height}): {exc}") from exc
-        self._writer = self._container  # marks the sink open for the parent's checks
+        self._writer = H264FileWriter(self.path, info.fps, info.frame_size)
 
     def on_frame(self, frame_bgr, pose, state, events) -> None:
-        if frame_bgr is None or self._container is None or self.failure is not None:
+        if frame_bgr is None or self._writer is None or self.failure is not None:
             return
         try:
-            image = self.draw(frame_bgr, pose, state) if self.draw else frame_bgr
-            image = np.ascontiguousarray(image[: self._stream.height, : self._stream.width])
-            import av
-
-            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
-            for packet in self._stream.encode(frame):
-                self._container.mux(packet)
+            self._writer.write(self.draw(frame_bgr, pose, state) if self.draw else frame_bgr)
         except Exception as exc:  # noqa: BLE001 - the caller reports it once the report is saved
             self.failure = f"{type(exc).__name__}: {exc}"
             log.info("writing %s stopped after %d frames (%s); the analysis goes on without it", self.path,
@@ -77,23 +106,23 @@ class H264WriterSink(VideoWriterSink):
         self.frames_written += 1
 
     def on_finish(self, summary) -> None:
-        if self._container is None:
+        writer, self._writer = self._writer, None
+        if writer is None:
             return
         try:
-            for packet in self._stream.encode():  # flush the encoder's delayed frames
-                self._container.mux(packet)
-        except Exception as exc:  # noqa: BLE001
+            writer.release()
+        except Exception as exc:  # noqa: BLE001 - a full disk at the very end
             self.failure = self.failure or f"{type(exc).__name__}: {exc}"
-        finally:
-            self._close()
 
-    def _close(self) -> None:
-        if self._container is not None:
-            try:
-                self._container.close()
-            except Exception as exc:  # noqa: BLE001 - a full disk at the very end
-                self.failure = self.failure or f"{type(exc).__name__}: {exc}"
-        self._container = self._stream = self._writer = None
+
+def open_recording_writer(path: Path, fps: float, frame_size: tuple[int, int], fourcc: str):
+    """A writer for a recorded session video: H.264 for an .mp4 when PyAV can (browsers and phones play it),
+    else OpenCV's ``fourcc`` (None when OpenCV cannot open it either)."""
+    from posecheck.session import open_video_writer
+
+    if path.suffix.lower() == ".mp4" and h264_available():
+        return H264FileWriter(path, fps, frame_size)
+    return open_video_writer(path, fourcc, fps, frame_size)
 
 
 def annotated_video_sink(path: Path, draw) -> VideoWriterSink:
