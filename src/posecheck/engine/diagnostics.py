@@ -140,7 +140,9 @@ class Wording:
     def bound(self, low: float, high: float, unit: str | None) -> str:
         """"at least 0.2 torso lengths", "at most 130 deg", "between 100 and 160 deg"."""
         words = _UNIT_WORDS.get(unit or "", unit or "")
-        fmt = (lambda v: f"{v:.0f}") if unit in ("deg", "s") else (lambda v: f"{v:g}")
+        # Three significant digits: a spec's own bound (0.2, 1.3) reads as written, and one converted from a
+        # learned range (0.837764) does not read like a measurement to the micrometre.
+        fmt = (lambda v: f"{v:.0f}") if unit in ("deg", "s") else (lambda v: f"{v:.3g}")
         if math.isfinite(low) and math.isfinite(high):
             return f"between {fmt(low)} and {fmt(high)} {words}".strip()
         if math.isfinite(low):
