@@ -248,7 +248,7 @@ def test_terminal_view_tells_the_hold_still_running_when_the_session_ended():
 
 def test_status_line_of_a_hold_counts_seconds():
     line = live.status_line(make_state(reps=0, phase="plank", hold_seconds=4.3, hold_target=20.0), PLANK, None)
-    assert line == "Plank: 4s of 20 s | phase plank"
+    assert line == "Plank: 4s of 20 s | phase holding the plank"  # the plank range's label
 
 
 def test_status_line_shows_setup_guidance_before_counting():
