@@ -33,6 +33,8 @@ from pathlib import Path
 
 import yaml
 
+from posecheck.bench import cpu_model
+
 REPO = Path(__file__).resolve().parents[1]
 VIDEOS = REPO.parent / "shared" / "videos"
 LABELS = REPO / "tests" / "data" / "labels.yaml"
@@ -61,16 +63,6 @@ VARIANTS: dict[str, tuple[str, str | None]] = {
 
 def _git(*args: str) -> str:
     return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def build_variant(clip: Path, name: str, folder: Path) -> Path:
@@ -111,7 +103,7 @@ def write_markdown(results: dict, path: Path, args: argparse.Namespace, labels: 
         "",
         f"- Date: {started} UTC",
         f"- Commit: {commit}{' (with uncommitted changes to src/ or exercise_specs/)' if dirty else ''}",
-        f"- Machine: {_cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.release()} (shared with other"
+        f"- Machine: {cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.release()} (shared with other"
         " jobs: no timings here)",
         f"- Clips: {', '.join(results)} (labels: tests/data/labels.yaml)",
         f"- Command: `python benchmarks/video_variants.py {' '.join(sys.argv[1:])}`",
