@@ -215,6 +215,8 @@ def margins(spec: ExerciseSpec, poses: PoseStream, reps: Sequence[Interval], hol
         signed = _signed(_series(replay, line.measure, line.unit, phase), line)
         if line.kind in ("reach", "also", "require", "return"):
             per_rep: list[float | None] = []
+            # also: where the far phase is reached (the same for every rep of this line)
+            far = _signed(_series(replay, phase, "range" if spec.adaptive else line.unit, phase), _far_line(spec, line)) if line.kind == "also" else None
             for start, end in reps:
                 inside = (t >= start) & (t <= end)
                 if line.kind == "reach":
@@ -222,7 +224,6 @@ def margins(spec: ExerciseSpec, poses: PoseStream, reps: Sequence[Interval], hol
                 elif line.kind == "require":
                     per_rep.append(_percentile(signed[inside], 5))
                 elif line.kind == "also":
-                    far = _signed(_series(replay, phase, "range" if spec.adaptive else line.unit, phase), _far_line(spec, line))
                     there = inside & (far >= 0)
                     per_rep.append(_best(signed[there if there.any() else inside]))
                 else:  # return: after the rep's extreme (its frame farthest past the return line)
