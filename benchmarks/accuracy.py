@@ -24,7 +24,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from posecheck.bench import cpu_model, package_version
+from posecheck.bench.speed import cpu_model, package_version
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_LABELS = ROOT / "tests" / "data" / "labels.yaml"
@@ -82,7 +82,7 @@ def _relative(path: Path) -> str:
 
 def render(report, *, command: str, labels: Path, margin_rows=None) -> str:
     """The ACCURACY.md text for a report."""
-    from posecheck import evaluate as ev
+    from posecheck.evaluation import evaluate as ev
     from posecheck.evaluation.margins import THIN
 
     p = report.posecheck_totals
@@ -208,7 +208,7 @@ def silent_zeros(report) -> str:
 
 def not_counted_section(report) -> str:
     """A table: clip, where (as filmed or the variant), counted / labelled, posecheck's first two reasons."""
-    from posecheck import evaluate as ev
+    from posecheck.evaluation import evaluate as ev
 
     rows = []
     for clip in report.clips:
@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="output markdown file, '-' for stdout")
     args = parser.parse_args(argv)
 
-    from posecheck import evaluate as ev
+    from posecheck.evaluation import evaluate as ev
     from posecheck.errors import PosecheckError
 
     try:

@@ -16,9 +16,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from posecheck import evaluate as ev
+from posecheck.evaluation import evaluate as ev
 from posecheck.engine.engine import Engine
-from posecheck.trace import Trace
+from posecheck.core.trace import Trace
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -37,12 +37,12 @@ from pathlib import Path
 import numpy as np
 
 from posecheck.errors import PosecheckError
-from posecheck.evaluate import ClipLabel, Interval, load_labels, select_clips
-from posecheck.geometry import distance, height_above, inclination, joint_angle, torso_length
-from posecheck.pose import Landmark
-from posecheck.smoothing import OneEuroListFilter
+from posecheck.evaluation.evaluate import ClipLabel, Interval, load_labels, select_clips
+from posecheck.core.geometry import distance, height_above, inclination, joint_angle, torso_length
+from posecheck.core.pose import Landmark
+from posecheck.core.smoothing import OneEuroListFilter
 from posecheck.specs.schema import Smoothing
-from posecheck.trace import Trace
+from posecheck.core.trace import Trace
 
 ROOT = Path(__file__).resolve().parents[1]
 SIDES = ("LEFT", "RIGHT")

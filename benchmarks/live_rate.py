@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from posecheck.bench import bench_bare_estimator, per_second, preload_frames
+from posecheck.bench.speed import bench_bare_estimator, per_second, preload_frames
 
 
 class BusyMeter:
@@ -59,10 +59,10 @@ class BusyMeter:
 
 def live_capacity(clip: Path, model_path: Path, exercise: str, *, window: bool, warmup: int) -> dict[str, Any]:
     """Runs ``posecheck live`` on ``clip`` (paced at its frame rate) and returns its capacity and drops."""
-    from posecheck.capture import PacedFileSource
+    from posecheck.sources.capture import PacedFileSource
     from posecheck.engine.engine import Engine
     from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
-    from posecheck.live import TerminalSink, run_live
+    from posecheck.runtime.live import TerminalSink, run_live
     from posecheck.specs import load_spec_by_id
 
     spec = load_spec_by_id(exercise)
@@ -105,7 +105,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=30)
     args = parser.parse_args()
     if args.window:
-        from posecheck.live import require_display
+        from posecheck.runtime.live import require_display
 
         require_display()
     print(json.dumps(measure(args.source, args.exercise, window=args.window, warmup=args.warmup), indent=2))

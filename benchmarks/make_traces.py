@@ -20,11 +20,11 @@ ANY_SPEC = "cat-cow"
 
 def extract(video: Path, out_dir: Path) -> str:
     from posecheck import __version__
-    from posecheck.capture import VideoFileSource
+    from posecheck.sources.capture import VideoFileSource
     from posecheck.engine.engine import Engine
     from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
     from posecheck.estimators.model import resolve_model
-    from posecheck.session import TraceRecorderSink, run_session
+    from posecheck.runtime.session import TraceRecorderSink, run_session
     from posecheck.specs import load_spec_by_id
 
     spec = load_spec_by_id(ANY_SPEC)

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from posecheck.bench import posecheck_command
+from posecheck.bench.speed import posecheck_command
 
 
 def run_folder(folder: Path, exercise: str, jobs: int, out: Path, video: bool) -> float:
@@ -67,7 +67,7 @@ def measure(clips: list[Path], exercise: str, jobs: int, rounds: int, video: boo
 
 
 def _count_frames(clips: list[Path]) -> int:
-    from posecheck.capture import VideoFileSource
+    from posecheck.sources.capture import VideoFileSource
 
     total = 0
     for clip in clips:

@@ -31,7 +31,7 @@ import live_rate  # noqa: E402
 import multi_clip  # noqa: E402
 import scaling  # noqa: E402
 
-from posecheck.bench import BenchConfig, machine_info, run_bench  # noqa: E402
+from posecheck.bench.speed import BenchConfig, machine_info, run_bench  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "videos"
 DEFAULT_SOURCE = Path("glute_bridge_03.mp4")  # 1280x720 H.264, 30 fps, one person on a mat, 10 s
@@ -79,7 +79,7 @@ def render(results: dict) -> str:
         "The loop is `posecheck analyze`'s (estimator, engine, annotated video written with mp4v); the bare",
         "estimator is `detect_for_video` alone on the same frames decoded to RGB beforehand, run twice per round:",
         "as the operating system schedules it, and pinned to one core as the pipelined loop pins its estimator",
-        "(`posecheck.cores`). Ratios are taken against the faster of the two.",
+        "(`posecheck.runtime.cores`). Ratios are taken against the faster of the two.",
         "",
         "| | fps | x bare estimator | CPU (cores) |",
         "|---|---:|---:|---:|",
@@ -248,7 +248,7 @@ def main() -> int:
                                          args.exercise, say)
     say("live loop, terminal view")
     results["live"] = [live_rate.measure(args.source, args.exercise, window=False, warmup=args.warmup)]
-    from posecheck.live import window_problem
+    from posecheck.runtime.live import window_problem
 
     if window_problem() is None:
         say("live loop, window")

@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from posecheck.bench import BenchConfig, preload_frames, run_bench, write_video
+from posecheck.bench.speed import BenchConfig, preload_frames, run_bench, write_video
 
 
 def _row(report: dict) -> dict:

@@ -36,14 +36,14 @@ from typing import Any
 
 import numpy as np
 
-from posecheck.bench import current_rss_mb, peak_rss_mb
+from posecheck.bench.speed import current_rss_mb, peak_rss_mb
 
 
 class LoopedFile:
     """A video file played again and again for ``seconds`` of wall time; frame times keep increasing."""
 
     def __init__(self, path: Path, seconds: float) -> None:
-        from posecheck.capture import VideoFileSource
+        from posecheck.sources.capture import VideoFileSource
 
         self.path = path
         self.seconds = seconds
@@ -52,7 +52,7 @@ class LoopedFile:
         self.loops = 0
 
     def __iter__(self):
-        from posecheck.capture import VideoFileSource
+        from posecheck.sources.capture import VideoFileSource
 
         deadline = time.perf_counter() + self.seconds
         offset = 0.0
@@ -122,8 +122,8 @@ def soak(source: Path, minutes: float, every: float, exercise: str, video: bool,
     from posecheck.engine.engine import Engine
     from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
     from posecheck.estimators.model import resolve_model
-    from posecheck.render import annotate
-    from posecheck.session import VideoWriterSink, run_session
+    from posecheck.sinks.render import annotate
+    from posecheck.runtime.session import VideoWriterSink, run_session
     from posecheck.specs import load_spec_by_id
 
     spec = load_spec_by_id(exercise)

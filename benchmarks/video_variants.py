@@ -33,7 +33,7 @@ from pathlib import Path
 
 import yaml
 
-from posecheck.bench import cpu_model
+from posecheck.bench.speed import cpu_model
 
 REPO = Path(__file__).resolve().parents[1]
 VIDEOS = REPO.parent / "shared" / "videos"
@@ -78,11 +78,11 @@ def build_variant(clip: Path, name: str, folder: Path) -> Path:
 
 def count(video: Path, exercise: str, mode: str) -> dict:
     """Reps counted on ``video`` (the analyze loop, no output files) with the pose model in ``mode``."""
-    from posecheck.capture import VideoFileSource
+    from posecheck.sources.capture import VideoFileSource
     from posecheck.engine.engine import Engine
     from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
     from posecheck.estimators.model import resolve_model
-    from posecheck.session import run_session
+    from posecheck.runtime.session import run_session
     from posecheck.specs import load_spec_by_id
 
     spec = load_spec_by_id(exercise)

@@ -43,7 +43,7 @@ def pair_fingerprint(spec, trace) -> str:
 
 
 def fingerprints(traces_dir: Path = TRACES) -> dict[str, str]:
-    from posecheck.trace import Trace
+    from posecheck.core.trace import Trace
 
     registry = SpecRegistry.default()
     specs = [registry.load(exercise) for exercise in sorted(registry.ids())]

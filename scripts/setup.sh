@@ -36,7 +36,7 @@ fi
 
 stamp="$VENV/.posecheck-installed"
 wanted=$("$VENV/bin/python" -c 'import hashlib; print(hashlib.sha256(open("pyproject.toml", "rb").read()).hexdigest())')
-if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ] || ! "$VENV/bin/python" -c 'import posecheck.cli' 2>/dev/null; then
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ] || ! "$VENV/bin/python" -c 'import posecheck.cli.app' 2>/dev/null; then
   echo "setup: installing posecheck and its dependencies into $VENV (first time: a few minutes)" >&2
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[test]"
   echo "$wanted" >"$stamp"

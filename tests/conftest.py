@@ -51,8 +51,8 @@ def _private_data_dir(monkeypatch, tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _no_stop_signal_left_over():
-    """A stop signal recorded by one test (posecheck.stopping) must not decide a later command's exit code."""
-    from posecheck import stopping
+    """A stop signal recorded by one test (posecheck.runtime.stopping) must not decide a later command's exit code."""
+    from posecheck.runtime import stopping
 
     stopping.forget()
     yield

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from posecheck.capture import VideoInfo
+from posecheck.sources.capture import VideoInfo
 from posecheck.engine.events import EngineState, Gap, SessionSummary, TrackingLost
-from posecheck.pose import NUM_LANDMARKS, Pose
-from posecheck.session import StopSession
+from posecheck.core.pose import NUM_LANDMARKS, Pose
+from posecheck.runtime.session import StopSession
 
 FPS = 10.0
 SIZE = (64, 48)

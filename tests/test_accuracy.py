@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from posecheck.evaluate import (
+from posecheck.evaluation.evaluate import (
     ClipLabel,
     ClipScore,
     load_baseline_table,
@@ -31,7 +31,7 @@ from posecheck.evaluate import (
     summarise,
 )
 from posecheck.specs import SpecRegistry, builtin_specs_dir
-from posecheck.trace import Trace
+from posecheck.core.trace import Trace
 
 DATA = Path(__file__).parent / "data"
 LABELS = load_labels(DATA / "labels.yaml")

@@ -17,7 +17,7 @@ from functools import cache
 import pytest
 from test_accuracy import LABELS, REGISTRY, poses
 
-from posecheck.evaluate import VIEW_VARIANTS, ClipLabel, ClipScore, run_engine, score_clip, summarise
+from posecheck.evaluation.evaluate import VIEW_VARIANTS, ClipLabel, ClipScore, run_engine, score_clip, summarise
 
 VIEWS = {variant.name: variant for variant in VIEW_VARIANTS}
 NEAR_VIEWS = ("yaw-30", "yaw+30", "elev20")

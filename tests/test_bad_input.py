@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from posecheck.cli import app
-from posecheck.trace import Trace
+from posecheck.cli.app import app
+from posecheck.core.trace import Trace
 
 from conftest import requires_shared_videos, shared_clip, trace_path
 
@@ -212,7 +212,7 @@ def test_a_bug_is_one_line_and_its_traceback_comes_with_vv(tmp_path, monkeypatch
 
 
 def test_an_unexpected_os_error_is_one_line_naming_the_file(tmp_path, monkeypatch):
-    from posecheck import cli
+    from posecheck.cli import app as cli
 
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device", str(tmp_path / "o" / "report.json"))
@@ -225,7 +225,7 @@ def test_an_unexpected_os_error_is_one_line_naming_the_file(tmp_path, monkeypatc
 def test_a_failed_annotated_video_still_gives_the_whole_report(tmp_path, monkeypatch):
     """Writing annotated.mp4 fails partway (a stand-in for a full disk): the count and the report are whole,
     the video keeps the frames before, and one line says so."""
-    from posecheck import render
+    from posecheck.sinks import render
 
     draw = render.annotate
     drawn = []
@@ -255,7 +255,7 @@ def test_a_failed_annotated_video_still_gives_the_whole_report(tmp_path, monkeyp
 def test_a_bug_in_one_of_several_clips_is_that_clips_error_line(tmp_path, monkeypatch, capsys):
     """In `analyze DIR/` each clip runs in `_analyze_clip_in_worker` (here called in this process, so the
     stand-in bug reaches it): the bug becomes the clip's exit code and one line, and the run goes on."""
-    from posecheck import cli
+    from posecheck.cli import app as cli
     from posecheck.engine.engine import Engine
 
     def broken_update(self, t, pose):

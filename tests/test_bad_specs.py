@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from posecheck.cli import app
+from posecheck.cli.app import app
 from posecheck.errors import SpecError
 from posecheck.specs import load_spec_file
 from posecheck.specs.schema import ExerciseSpec

@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from posecheck.cli import app
+from posecheck.cli.app import app
 from posecheck.errors import TraceError
-from posecheck.trace import Trace
+from posecheck.core.trace import Trace
 
 from conftest import trace_path
 

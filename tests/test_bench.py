@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import TRACES, requires_shared_videos, shared_clip, trace_path
-from posecheck import bench
-from posecheck.bench import (
+from posecheck.bench import speed as bench
+from posecheck.bench.speed import (
     BenchConfig,
     FirstFrames,
     RateClock,
@@ -27,7 +27,7 @@ from posecheck.bench import (
     write_video,
 )
 from posecheck.errors import InputError
-from posecheck.cli import app
+from posecheck.cli.app import app
 
 runner = CliRunner()
 
@@ -63,7 +63,7 @@ def test_rate_clock_without_enough_frames_reports_zero():
 
 def test_first_frames_stops_at_the_count_and_notes_read_times():
     class Source:
-        from posecheck.capture import VideoInfo
+        from posecheck.sources.capture import VideoInfo
 
         info = VideoInfo("x.mp4", 30.0, 100, 4, 3)
 
@@ -83,9 +83,9 @@ def test_timed_engine_times_each_frame_once_even_when_a_hold_runs_to_the_end():
     # sinks. That read belongs to no frame and must not add a sample (it repeated the last frame's update time).
     from posecheck.engine.engine import Engine
     from posecheck.estimators.replay import ReplayEstimator, TraceFrameSource
-    from posecheck.session import run_session
+    from posecheck.runtime.session import run_session
     from posecheck.specs import load_spec_by_id
-    from posecheck.trace import Trace
+    from posecheck.core.trace import Trace
 
     spec = load_spec_by_id("plank")
     trace = Trace.load(trace_path("plank_01"))

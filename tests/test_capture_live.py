@@ -16,8 +16,8 @@ import pytest
 
 cv2 = pytest.importorskip("cv2")
 
-from posecheck import capture  # noqa: E402
-from posecheck.capture import (  # noqa: E402
+from posecheck.sources import capture  # noqa: E402
+from posecheck.sources.capture import (  # noqa: E402
     CameraSource,
     LatestFrameSlot,
     PacedFileSource,

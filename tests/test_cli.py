@@ -17,8 +17,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from posecheck import __version__, cli
-from posecheck.cli import app
+from posecheck import __version__
+from posecheck.cli import app as cli
+from posecheck.cli.app import app
 from posecheck.errors import InputError, SpecError
 from posecheck.specs import builtin_specs_dir
 
@@ -81,7 +82,7 @@ def test_real_process_help_is_fast_to_import_and_complete():
         assert done.returncode == 0, done.stderr
         assert "analyze" in done.stdout and "samples" in done.stdout and done.stderr == ""
     probe = (
-        "import sys; from typer.testing import CliRunner; from posecheck.cli import app; "
+        "import sys; from typer.testing import CliRunner; from posecheck.cli.app import app; "
         "CliRunner().invoke(app, ['--help']); print(sorted(m for m in ('cv2', 'mediapipe') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)

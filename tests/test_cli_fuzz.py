@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from posecheck.cli import app
-from posecheck.trace import Trace
+from posecheck.cli.app import app
+from posecheck.core.trace import Trace
 
 from conftest import trace_path
 from test_specs import VALID

@@ -10,7 +10,7 @@ import yaml
 from typer.testing import CliRunner
 
 from posecheck import samples
-from posecheck.cli import app
+from posecheck.cli.app import app
 from posecheck.errors import InputError
 from posecheck.samples import Manifest, Sample, fetch, load_manifest
 

@@ -9,7 +9,7 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from posecheck.cli import app
+from posecheck.cli.app import app
 
 from test_specs import SPEC_DIR
 

@@ -1,4 +1,4 @@
-"""Pinning the estimator and the helper threads to separate cores (posecheck.cores), alone and in a session."""
+"""Pinning the estimator and the helper threads to separate cores (posecheck.runtime.cores), alone and in a session."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from posecheck import cores
-from posecheck.cores import CoreSplit, join_helper_cores, pinned, plan_split
-from posecheck.session import run_session
+from posecheck.runtime import cores
+from posecheck.runtime.cores import CoreSplit, join_helper_cores, pinned, plan_split
+from posecheck.runtime.session import run_session
 from session_stand_ins import CountingEngine, EveryOtherEstimator, ListSource
 
 can_pin = pytest.mark.skipif(

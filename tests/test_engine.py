@@ -26,10 +26,10 @@ from posecheck.engine.events import (
     TrackingLost,
     TrackingRegained,
 )
-from posecheck.pose import LEFT_RIGHT_PAIRS, NUM_LANDMARKS, Landmark, Pose
+from posecheck.core.pose import LEFT_RIGHT_PAIRS, NUM_LANDMARKS, Landmark, Pose
 from posecheck.specs import check_spec_text
 from posecheck.specs.schema import ExerciseSpec
-from posecheck.trace import Trace
+from posecheck.core.trace import Trace
 
 FRAME = (1000, 1000)
 TORSO = 0.3  # shoulder (0.3, 0.5) to hip (0.6, 0.5): 300 px

@@ -17,7 +17,7 @@ from posecheck.engine.engine import Engine
 from posecheck.engine.events import RepCompleted
 from posecheck.specs import load_spec_by_id
 from posecheck.specs import check_spec_text
-from posecheck.trace import Trace
+from posecheck.core.trace import Trace
 from test_engine import BASE, DT, HOLD, make_spec, reps, run, signal
 
 TRACES = Path(__file__).parent / "data" / "traces"

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from posecheck.engine.engine import Engine
-from posecheck.pose import Landmark
+from posecheck.core.pose import Landmark
 from posecheck.specs import SpecRegistry, load_spec_by_id
-from posecheck.trace import Trace
+from posecheck.core.trace import Trace
 
 from conftest import TRACES, trace_path
 from test_engine import BASE, REQUIRE, UP_DOWN, make_spec, run, signal

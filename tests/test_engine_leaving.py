@@ -18,7 +18,7 @@ from posecheck.engine.engine import Engine
 from posecheck.engine.events import RepCompleted, TrackingLost
 from posecheck.specs import load_spec_by_id
 from posecheck.specs.registry import SpecRegistry
-from posecheck.trace import Trace
+from posecheck.core.trace import Trace
 
 from conftest import TRACES
 

@@ -7,10 +7,10 @@ import sys
 import textwrap
 
 PURE_MODULES = [
-    "posecheck.pose",
-    "posecheck.trace",
-    "posecheck.geometry",
-    "posecheck.smoothing",
+    "posecheck.core.pose",
+    "posecheck.core.trace",
+    "posecheck.core.geometry",
+    "posecheck.core.smoothing",
     "posecheck.specs",
     "posecheck.specs.schema",
     "posecheck.specs.loader",

@@ -10,7 +10,7 @@ import pytest
 from posecheck.engine.engine import Engine
 from posecheck.engine.events import RepCompleted, TrackingLost
 from posecheck.specs import load_spec_by_id
-from posecheck.trace import Trace
+from posecheck.core.trace import Trace
 
 TRACES = Path(__file__).resolve().parent / "data" / "traces"
 

@@ -17,14 +17,14 @@ import cv2
 import numpy as np
 import pytest
 
-from posecheck.capture import VideoFileSource
+from posecheck.sources.capture import VideoFileSource
 from posecheck.errors import ModelError
 from posecheck.estimators.base import PoseEstimator
 from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
 from posecheck.estimators import model as model_module
 from posecheck.estimators.model import BUNDLED_MODEL_NAME, resolve_model
-from posecheck.pose import Landmark
-from posecheck.trace import Trace
+from posecheck.core.pose import Landmark
+from posecheck.core.trace import Trace
 
 from conftest import REPO_ROOT, TRACES, requires_shared_videos, shared_clip, trace_path
 

@@ -9,7 +9,7 @@ import pytest
 from conftest import SHARED_VIDEOS, requires_shared_videos
 from typer.testing import CliRunner
 
-from posecheck.cli import app
+from posecheck.cli.app import app
 
 DATA = Path(__file__).parent / "data"
 LABELS = DATA / "labels.yaml"
@@ -132,7 +132,7 @@ def test_a_clip_without_a_trace_is_skipped_with_the_reason(tmp_path):
 @requires_shared_videos
 def test_videos_path_runs_the_session_loop_and_agrees_with_the_trace():
     """--videos decodes the clip and runs MediaPipe + the engine through session.run_session (one short clip)."""
-    from posecheck.evaluate import analyze_video, load_labels, replay_trace, spec_loader
+    from posecheck.evaluation.evaluate import analyze_video, load_labels, replay_trace, spec_loader
 
     label = next(lb for lb in load_labels(LABELS) if lb.clip == "cat_cow_03.mp4")
     spec = spec_loader(None)(label.exercise)

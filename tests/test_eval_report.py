@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from posecheck.errors import InputError
-from posecheck.evaluate import (
+from posecheck.evaluation.evaluate import (
     VARIANTS,
     BaselineRule,
     ClipLabel,
@@ -24,7 +24,7 @@ from posecheck.evaluate import (
     time_scaled,
     totals_table,
 )
-from posecheck.pose import MIRROR, Landmark, Pose
+from posecheck.core.pose import MIRROR, Landmark, Pose
 
 
 def make_pose(t: float, seed: int = 0, frame_size: tuple[int, int] = (640, 480)) -> Pose:
@@ -142,7 +142,7 @@ def canned_runner(label: ClipLabel, spec: object) -> ClipRun:
 
 @pytest.fixture
 def report(monkeypatch):
-    import posecheck.evaluate as ev
+    import posecheck.evaluation.evaluate as ev
 
     # Specs exist for squat and plank only; the engine itself is not under test here.
     monkeypatch.setattr(ev, "spec_loader", lambda specs_dir: lambda exercise: object() if exercise in {"squat", "plank"} else None)
@@ -219,7 +219,7 @@ class Block:
             raise ImportError('blocked: ' + name)
 sys.meta_path.insert(0, Block())
 from functools import partial
-from posecheck import evaluate as ev
+from posecheck.evaluation import evaluate as ev
 labels = ev.select_clips(ev.load_labels({str(data / 'labels.yaml')!r}), ['cat_cow_01'])
 report = ev.evaluate(labels, partial(ev.replay_trace, {str(data / 'traces')!r}), source='traces',
                      baseline=ev.load_baseline_table())
@@ -232,7 +232,7 @@ print(report.clips[0].posecheck.counted_reps, report.clips[0].baseline.counted_r
 
 
 def test_as_exercise_runs_one_spec_on_every_clip_as_near_misses(monkeypatch):
-    import posecheck.evaluate as ev
+    import posecheck.evaluation.evaluate as ev
 
     monkeypatch.setattr(ev, "spec_loader", lambda specs_dir: lambda exercise: object() if exercise == "squat" else None)
     seen_exercises = []
@@ -252,7 +252,7 @@ def test_as_exercise_runs_one_spec_on_every_clip_as_near_misses(monkeypatch):
 
 
 def test_as_exercise_without_a_spec_is_a_user_error(monkeypatch):
-    import posecheck.evaluate as ev
+    import posecheck.evaluation.evaluate as ev
     from posecheck.errors import UnknownExerciseError
 
     monkeypatch.setattr(ev, "spec_loader", lambda specs_dir: lambda exercise: None)
@@ -261,7 +261,7 @@ def test_as_exercise_without_a_spec_is_a_user_error(monkeypatch):
 
 
 def test_not_counted_notes_explain_clips_counted_wrong_or_zero():
-    from posecheck.evaluate import ClipReport, Report, not_counted_notes, score_clip
+    from posecheck.evaluation.evaluate import ClipReport, Report, not_counted_notes, score_clip
 
     def clip(label: ClipLabel, reps: int, reasons: tuple[str, ...]) -> ClipReport:
         times = tuple((float(i), i + 0.9) for i in range(reps))

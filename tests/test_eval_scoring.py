@@ -8,7 +8,7 @@ import pytest
 from conftest import SHARED_VIDEOS
 
 from posecheck.errors import InputError
-from posecheck.evaluate import (
+from posecheck.evaluation.evaluate import (
     ClipLabel,
     CountedHold,
     CountResult,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from posecheck import geometry
-from posecheck.pose import Landmark
+from posecheck.core import geometry
+from posecheck.core.pose import Landmark
 
 
 @pytest.mark.parametrize(

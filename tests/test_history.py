@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import REPO_ROOT, trace_path
-from posecheck.cli import app
-from posecheck.cli_history import parse_moment
+from posecheck.cli.app import app
+from posecheck.cli.history import parse_moment
 from posecheck.errors import InputError
 from posecheck.history.progress import daily_progress, sparkline
 from posecheck.history.store import (
@@ -280,7 +280,7 @@ KILLED = textwrap.dedent("""
     from posecheck.engine.events import RepCompleted
     from posecheck.estimators.replay import ReplayEstimator, TraceFrameSource
     from posecheck.history.store import HistoryStore
-    from posecheck.session import run_session
+    from posecheck.runtime.session import run_session
     from posecheck.sinks.history import HistorySink
     from posecheck.specs import load_spec_by_id
 

@@ -22,7 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import trace_path
-from posecheck.cli import app
+from posecheck.cli.app import app
 from posecheck.sinks.html_report import PLOT_FACE
 from posecheck.specs import load_spec_by_id
 from posecheck.specs.labels import measure_heading, measure_label, phase_label, unit_label
@@ -185,7 +185,7 @@ def test_annotated_video_is_h264_that_browsers_play(tmp_path):
 
 def test_the_overlay_panel_uses_the_labels():
     from posecheck.engine.events import EngineState
-    from posecheck.render import panel_lines
+    from posecheck.sinks.render import panel_lines
 
     spec, main, first_phase = _spec_with_labels()
     state = EngineState(t=1.0, tracking=True, ready=True, not_ready_reason=None, phase=first_phase, side=None, reps=2,

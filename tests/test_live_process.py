@@ -33,7 +33,8 @@ import pytest
 
 cv2 = pytest.importorskip("cv2")
 
-from posecheck import live, render  # noqa: E402
+from posecheck.runtime import live  # noqa: E402
+from posecheck.sinks import render  # noqa: E402
 
 from conftest import shared_clip  # noqa: E402
 
@@ -445,8 +446,8 @@ def test_a_camera_that_goes_away_ends_the_session_with_the_report_saved(clip, an
     """The camera path of the command, with the clip standing in for a camera that is unplugged when it ends."""
     from typer.testing import CliRunner
 
-    from posecheck import capture
-    from posecheck.cli import app
+    from posecheck.sources import capture
+    from posecheck.cli.app import app
 
     opened = []
 

@@ -21,8 +21,9 @@ import pytest
 
 cv2 = pytest.importorskip("cv2")
 
-from posecheck import live, render  # noqa: E402
-from posecheck.capture import VideoFileSource  # noqa: E402
+from posecheck.runtime import live  # noqa: E402
+from posecheck.sinks import render  # noqa: E402
+from posecheck.sources.capture import VideoFileSource  # noqa: E402
 from posecheck.engine.events import (  # noqa: E402
     Cue,
     EngineState,
@@ -38,10 +39,10 @@ from posecheck.engine.events import (  # noqa: E402
     TrackingLost,
 )
 from posecheck.errors import DisplayError  # noqa: E402
-from posecheck.gui import GuiThread, LatestSlot, OpenCvWindow, gui_thread  # noqa: E402
-from posecheck.session import SessionInfo, StopSession  # noqa: E402
+from posecheck.sinks.gui import GuiThread, LatestSlot, OpenCvWindow, gui_thread  # noqa: E402
+from posecheck.runtime.session import SessionInfo, StopSession  # noqa: E402
 from posecheck.specs import load_spec_by_id  # noqa: E402
-from posecheck.trace import Trace  # noqa: E402
+from posecheck.core.trace import Trace  # noqa: E402
 
 from conftest import trace_path  # noqa: E402
 
@@ -384,7 +385,7 @@ def test_run_live_ends_with_the_source_and_reports_how(tmp_path):
         def estimate(self, frame_rgb, t):
             return None
 
-    from posecheck.capture import PacedFileSource
+    from posecheck.sources.capture import PacedFileSource
 
     out = io.StringIO()
     with PacedFileSource(path) as source:
@@ -464,7 +465,7 @@ def test_a_failed_recording_stops_the_recording_not_the_session(tmp_path, pose, 
     overlay = live.LiveOverlay(SPEC, live.LiveControls(source=FakeSource()))
     sink = live.RecordingSink(tmp_path / "session.mp4", overlay)
     sink.on_start(INFO)
-    with caplog.at_level("INFO", logger="posecheck.live"):
+    with caplog.at_level("INFO", logger="posecheck.runtime.live"):
         for frame_index in range(8):  # no frame raises: the loop and the count go on
             sink.on_frame(grey_frame(), pose, make_state(t=frame_index / 10), [])
         sink.on_finish(SessionSummary("cat-cow", 0, {}, [], [], [], []))
@@ -480,7 +481,7 @@ def test_live_saves_the_report_and_says_so_when_the_recording_failed(tmp_path, m
     code and the last line say that the video is cut short."""
     from typer.testing import CliRunner
 
-    from posecheck.cli import app
+    from posecheck.cli.app import app
 
     clip = tmp_path / "clip.avi"
     writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 50.0, (64, 48))
@@ -553,7 +554,7 @@ def wait_until(condition, what: str) -> None:
 
 
 class FakeWindow:
-    """Stands in for `posecheck.gui.OpenCvWindow`: records what is shown and on which thread each call runs.
+    """Stands in for `posecheck.sinks.gui.OpenCvWindow`: records what is shown and on which thread each call runs.
 
     Keys pressed are put in ``keys`` by the test (one per ``poll_key``); ``user_closed`` closes it as a
     window manager would; while ``hold_show`` is clear, ``show`` blocks (a slow screen).
@@ -704,7 +705,7 @@ def test_capture_to_screen_latency_is_measured_once_per_frame_shown(window, capl
     wait_until(window.fake.keys.empty, "the GUI thread to read m")
     window.sink.on_frame(window.sink.overlay.latest.frame, None, make_state(t=0.2), [])
     wait_until(lambda: len(window.fake.shown) == 4, "the mirrored redraw")
-    with caplog.at_level("INFO", logger="posecheck.live"):
+    with caplog.at_level("INFO", logger="posecheck.runtime.live"):
         window.sink.on_finish(SessionSummary("cat-cow", 0, {}, [], [], [], []))
     latency = window.sink.latency.summary()["capture to screen"]
     assert latency.count == window.sink.frames_shown == 2 and 0 < latency.median_ms <= latency.p95_ms < WAIT_S * 1000

@@ -13,7 +13,7 @@ import pytest
 from conftest import shared_clip
 from typer.testing import CliRunner
 
-from posecheck.cli import app
+from posecheck.cli.app import app
 from posecheck.estimators.mediapipe_backend import IMAGE_MODE_BELOW_FPS, running_mode_for
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from posecheck.evaluate import load_labels
+from posecheck.evaluation.evaluate import load_labels
 from posecheck.evaluation.margins import MarginCase, is_thin, lines_of, margin_rows, margins
 from posecheck.specs import load_spec_by_id
-from posecheck.trace import Trace
+from posecheck.core.trace import Trace
 
 DATA = Path(__file__).parent / "data"
 LABELS = {label.clip: label for label in load_labels(DATA / "labels.yaml")}

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from posecheck.cli import app
+from posecheck.cli.app import app
 
 from conftest import shared_clip, trace_path
 

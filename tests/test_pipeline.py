@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from posecheck.pipeline import (
+from posecheck.runtime.pipeline import (
     BackgroundSink,
     BackgroundWorker,
     Prefetched,

@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import trace_path
-from posecheck.cli import app
+from posecheck.cli.app import app
 from posecheck.errors import InputError
-from posecheck.pipeline import expand_clips, run_clips
+from posecheck.runtime.pipeline import expand_clips, run_clips
 
 runner = CliRunner()
 
@@ -40,7 +40,7 @@ def _cores_and_split(clip, meet=None):
     clips are sure to run in different worker processes: otherwise a worker that starts early may take them
     all, since the calls are so quick.
     """
-    from posecheck.cores import plan_split
+    from posecheck.runtime.cores import plan_split
 
     if meet is not None:
         meet.wait(timeout=60)
@@ -65,7 +65,7 @@ def test_parallel_clips_each_keep_to_their_own_cores(tmp_path, monkeypatch):
 
 
 def test_share_out_deals_cores_to_workers(monkeypatch):
-    from posecheck import cores
+    from posecheck.runtime import cores
 
     monkeypatch.delenv("POSECHECK_PIN_CORES", raising=False)
     monkeypatch.setattr(cores, "plan_split", lambda: cores.CoreSplit(frozenset({0, 1, 2, 3}), frozenset({4})))

@@ -10,7 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from posecheck.cli import app
+from posecheck.cli.app import app
 
 from conftest import REPO_ROOT
 

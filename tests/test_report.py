@@ -9,7 +9,7 @@ import pytest
 
 from posecheck.engine.events import Cue, Diagnostic, Gap, HoldRecord, RepRecord, SessionSummary
 from posecheck.errors import InputError
-from posecheck.report import (
+from posecheck.sinks.report import (
     CSV_COLUMNS,
     SCHEMA_VERSION,
     FrameStats,

@@ -7,8 +7,8 @@ import pytest
 
 from posecheck.engine.events import HoldFinished, HoldRecord
 from posecheck.errors import InputError
-from posecheck.session import FrameSource, Sink, TraceRecorderSink, VideoWriterSink, run_session
-from posecheck.trace import Trace
+from posecheck.runtime.session import FrameSource, Sink, TraceRecorderSink, VideoWriterSink, run_session
+from posecheck.core.trace import Trace
 
 from session_stand_ins import FPS, SIZE, CountingEngine, EveryOtherEstimator, ListSource, RecordingSink, stand_in_pose
 
@@ -88,7 +88,7 @@ def test_a_hold_running_at_the_end_of_a_real_trace_is_told_and_the_summary_is_un
 
     from posecheck.engine.engine import Engine
     from posecheck.estimators.replay import ReplayEstimator, TraceFrameSource
-    from posecheck.live import TerminalSink
+    from posecheck.runtime.live import TerminalSink
     from posecheck.specs import load_spec_by_id
 
     from conftest import trace_path

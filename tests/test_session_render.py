@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from posecheck.engine.events import EngineState
-from posecheck.render import WARNING_COLOUR, _ascii, annotate
+from posecheck.sinks.render import WARNING_COLOUR, _ascii, annotate
 from posecheck.specs import load_spec_by_id
-from posecheck.trace import Trace
+from posecheck.core.trace import Trace
 
 from conftest import trace_path
 

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from posecheck.cli import app
+from posecheck.cli.app import app
 from posecheck.specs import load_spec_by_id
 from posecheck.specs.limits import shortest_countable_seconds
-from posecheck.trace import Trace
+from posecheck.core.trace import Trace
 
 from conftest import trace_path
 

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from posecheck.smoothing import OneEuroListFilter
+from posecheck.core.smoothing import OneEuroListFilter
 
 FPS = 30.0
 

@@ -23,7 +23,7 @@ from posecheck.specs import (
 )
 from posecheck.specs.names import all_point_names, check_point_name, resolve_point
 from posecheck.specs.schema import ExerciseSpec
-from posecheck.pose import Landmark
+from posecheck.core.pose import Landmark
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC_DIR = REPO / "exercise_specs"

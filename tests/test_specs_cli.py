@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from posecheck.cli import app
+from posecheck.cli.app import app
 
 from test_specs import SPEC_DIR, VALID, _write_spec
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from posecheck import stopping
+from posecheck.runtime import stopping
 
 from conftest import shared_clip
 
@@ -149,7 +149,7 @@ def test_analyze_stopped_by_a_signal_saves_the_report_and_a_playable_video(tmp_p
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["interrupted"] is True and 0 < report["frames"] < 387
     assert 0 < video_frames(tmp_path / "annotated.mp4") <= report["frames"], "annotated.mp4 was closed: it plays"
-    from posecheck.trace import Trace
+    from posecheck.core.trace import Trace
 
     assert len(Trace.load(tmp_path / "trace.npz")) == report["frames"], "the trace was saved too"
 

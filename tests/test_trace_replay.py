@@ -8,9 +8,9 @@ import pytest
 from posecheck.errors import TraceError
 from posecheck.estimators.base import PoseEstimator
 from posecheck.estimators.replay import BLANK_CANVAS_BGR, ReplayEstimator, TraceFrameSource
-from posecheck.pose import NUM_LANDMARKS, Pose
-from posecheck.session import FrameSource, run_session
-from posecheck.trace import Trace
+from posecheck.core.pose import NUM_LANDMARKS, Pose
+from posecheck.runtime.session import FrameSource, run_session
+from posecheck.core.trace import Trace
 
 from conftest import trace_path
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from posecheck import __main__ as entry
-from posecheck import stopping
+from posecheck.runtime import stopping
 
 
 class HalfMadeImage:

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from posecheck.evaluation.views import STANDARD_CAMERAS, ViewCamera, fit_scale, viewed_from
-from posecheck.geometry import view_ratio_of
-from posecheck.pose import NUM_LANDMARKS, Landmark, Pose
-from posecheck.trace import Trace
+from posecheck.core.geometry import view_ratio_of
+from posecheck.core.pose import NUM_LANDMARKS, Landmark, Pose
+from posecheck.core.trace import Trace
 
 TRACES = Path(__file__).parent / "data" / "traces"
 SIZE = (640, 480)

@@ -2,12 +2,12 @@
 
 The stop signals are handled before the rest of posecheck is imported (which takes a moment): a Ctrl-C or
 SIGTERM in the first half second then says what happened and exits with its code, instead of a traceback
-(see `posecheck.stopping`).
+(see `posecheck.runtime.stopping`).
 """
 
 import sys
 
-from posecheck import stopping
+from posecheck.runtime import stopping
 
 
 def _quiet_interrupted_destructors(unraisable) -> None:
@@ -34,7 +34,7 @@ def main() -> None:
     stopping.install()
     sys.unraisablehook = _quiet_interrupted_destructors
     try:
-        from posecheck.cli import main as cli_main
+        from posecheck.cli.app import main as cli_main
 
         cli_main()
     except KeyboardInterrupt:  # before the command line took over (which says more, see cli.LazyGroup)

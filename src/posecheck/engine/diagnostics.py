@@ -29,7 +29,7 @@ from posecheck.engine.events import Diagnostic, Side
 from posecheck.engine.measures import SIDES, FrameMeasures, point_indices
 from posecheck.engine.phases import PhaseRangeC, PhaseTracker, RangeLearner
 from posecheck.engine.reps import RepDraft
-from posecheck.pose import VISIBILITY, Landmark
+from posecheck.core.pose import VISIBILITY, Landmark
 from posecheck.specs.schema import ExerciseSpec
 
 # Values kept per median. A bound on memory for hour-long live sessions (past it every other value is

@@ -51,7 +51,7 @@ from posecheck.engine.measures import LEFT, SIDES, FrameMeasures, MeasureSet, si
 from posecheck.engine.phases import PhaseRangeC, PhaseTracker, RangeLearner
 from posecheck.engine.reps import RepCloser, RepCounter, RepDraft, OpenRep
 from posecheck.engine.sides import SideVote
-from posecheck.pose import NUM_LANDMARKS, Pose
+from posecheck.core.pose import NUM_LANDMARKS, Pose
 from posecheck.specs.schema import ExerciseSpec
 
 # Default for how long EngineState.cue keeps showing the latest cue: time to read a one-line cue twice. A
@@ -258,7 +258,7 @@ class Engine:
         return self._pose_frame(t, pose.landmarks, pose.world, pose.frame_size)
 
     def process_trace(self, trace) -> list[Event]:
-        """All events of a recorded trace (`posecheck.trace.Trace`), as if each frame went through `update`."""
+        """All events of a recorded trace (`posecheck.core.trace.Trace`), as if each frame went through `update`."""
         return self.process_arrays(trace.timestamps, trace.landmarks, trace.world, trace.frame_size)
 
     def process_arrays(

@@ -3,7 +3,7 @@
 `MeasureSet` is built once per engine. It works out which landmark coordinates the spec's measures read,
 which points (landmarks, or midpoints of two) each measure takes, and how each measure's value is read off
 its left/right variants. `compute` then takes one frame: only the coordinates the points need are smoothed
-(One Euro filter), and each measure is a few float operations on its points (`posecheck.geometry`'s ``*_of``
+(One Euro filter), and each measure is a few float operations on its points (`posecheck.core.geometry`'s ``*_of``
 forms). Why Python floats rather than numpy: a frame has some 20 coordinates and a dozen measures on
 2-element points, and numpy's fixed cost per call (about half a microsecond, several times that when the
 pose estimator has just evicted the caches) would outweigh the arithmetic many times over.
@@ -21,9 +21,9 @@ from operator import itemgetter
 
 import numpy as np
 
-from posecheck import geometry
-from posecheck.pose import NUM_LANDMARKS, VISIBILITY, Landmark, Z
-from posecheck.smoothing import OneEuroListFilter
+from posecheck.core import geometry
+from posecheck.core.pose import NUM_LANDMARKS, VISIBILITY, Landmark, Z
+from posecheck.core.smoothing import OneEuroListFilter
 from posecheck.specs.names import is_side_relative, resolve_point
 from posecheck.specs.schema import ExerciseSpec, Measure
 

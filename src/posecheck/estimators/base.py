@@ -9,7 +9,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from posecheck.pose import Pose
+from posecheck.core.pose import Pose
 
 
 @runtime_checkable

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from posecheck.errors import ModelError
-from posecheck.pose import NUM_LANDMARKS, Pose
+from posecheck.core.pose import NUM_LANDMARKS, Pose
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from posecheck.capture import VideoInfo
-from posecheck.pose import Pose
-from posecheck.trace import Trace
+from posecheck.sources.capture import VideoInfo
+from posecheck.core.pose import Pose
+from posecheck.core.trace import Trace
 
 #: Canvas colour (BGR) of the blank frames a trace replay draws its skeleton on: dark grey, so that the
 #: skeleton's colours and white text stay readable.

@@ -38,8 +38,8 @@ import numpy as np
 
 from posecheck.engine.engine import Engine
 from posecheck.engine.measures import side_key
-from posecheck.geometry import view_ratio_of
-from posecheck.pose import Landmark, Pose
+from posecheck.core.geometry import view_ratio_of
+from posecheck.core.pose import Landmark, Pose
 from posecheck.specs.schema import ExerciseSpec
 
 PoseStream = Sequence[tuple[float, "Pose | None"]]

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from posecheck.pose import VISIBILITY, Z, Landmark, Pose
+from posecheck.core.pose import VISIBILITY, Z, Landmark, Pose
 
 PoseStream = Sequence[tuple[float, "Pose | None"]]
 

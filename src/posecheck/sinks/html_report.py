@@ -205,7 +205,7 @@ def write_session_report(path: str | Path, report: dict, spec, frames=None, *, v
 
     Args:
         path: the file to write (report.html beside report.json).
-        report: the `posecheck.report.build_report` dict.
+        report: the `posecheck.sinks.report.build_report` dict.
         spec: the exercise spec (names for people); None uses the internal names.
         frames: the session's `MeasureFrames`; None leaves out the plot over time.
         video: the session's video, linked by its path relative to the report when given.

@@ -36,7 +36,7 @@ def write_private_text(path: Path, text: str) -> Path:
 
 
 def make_private(path: Path) -> None:
-    """Makes an existing file readable by the user only (report.json from `posecheck.report`)."""
+    """Makes an existing file readable by the user only (report.json from `posecheck.sinks.report`)."""
     try:
         os.chmod(path, 0o600)
     except OSError as exc:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from posecheck.pose import LEFT_RIGHT_PAIRS, Landmark
+from posecheck.core.pose import LEFT_RIGHT_PAIRS, Landmark
 
 Side = Literal["left", "right"]
 

@@ -1,6 +1,6 @@
 """`posecheck eval`: counting accuracy on labelled clips, next to an AIGym-style baseline.
 
-Thin CLI over :mod:`posecheck.evaluate`; registered on the main app by ``posecheck.cli``.
+Thin CLI over :mod:`posecheck.evaluation.evaluate`; registered on the main app by ``posecheck.cli.app``.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from posecheck.cli import SpecsOption, quiet_native_stderr
+from posecheck.cli.app import SpecsOption, quiet_native_stderr
 from posecheck.errors import InputError, why_not_a_folder
 
 if TYPE_CHECKING:  # pragma: no cover
-    from posecheck import evaluate as ev
+    from posecheck.evaluation import evaluate as ev
 
 
 def eval_command(
@@ -75,7 +75,7 @@ def eval_command(
 
     Example: posecheck eval tests/data/labels.yaml --traces tests/data/traces --only cat_cow_01.mp4
     """
-    from posecheck import evaluate as ev
+    from posecheck.evaluation import evaluate as ev
 
     if videos is not None and traces is not None:
         raise InputError("give either --videos or --traces, not both")
@@ -140,7 +140,7 @@ def _write_json(data, json_out: str) -> bool:
 
 def _print_not_counted(report: ev.Report, console) -> None:
     """Why posecheck's count is off on each clip, in its own words (report not_counted)."""
-    from posecheck import evaluate as ev
+    from posecheck.evaluation import evaluate as ev
 
     notes = ev.not_counted_notes(report)
     if not notes:
@@ -165,7 +165,7 @@ def _table_console():
 def _print_report(report: ev.Report) -> None:
     from rich.table import Table
 
-    from posecheck import evaluate as ev
+    from posecheck.evaluation import evaluate as ev
 
     console = _table_console()
     for title, (headers, rows) in (

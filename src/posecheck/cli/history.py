@@ -1,6 +1,6 @@
 """``posecheck history``, ``posecheck progress`` and ``posecheck report``: reading the session history back.
 
-Registered by `posecheck.cli` (``LAZY_COMMANDS``). The work is done by `posecheck.history` (the store and
+Registered by `posecheck.cli.app` (``LAZY_COMMANDS``). The work is done by `posecheck.history` (the store and
 the daily trends) and `posecheck.sinks.html_report` (the progress report).
 """
 

@@ -1,8 +1,8 @@
 """The live coaching view: a camera (or a video played like one) through the session loop, shown as it happens.
 
-Everything here plugs into :func:`posecheck.session.run_session`, the one frame loop:
+Everything here plugs into :func:`posecheck.runtime.session.run_session`, the one frame loop:
 
-- the sources are :class:`posecheck.capture.CameraSource` and :class:`posecheck.capture.PacedFileSource`
+- the sources are :class:`posecheck.sources.capture.CameraSource` and :class:`posecheck.sources.capture.PacedFileSource`
   (a reader thread hands over the newest frame, so the camera never waits for inference or drawing);
 - :class:`WindowSink` shows the annotated frame in a window and turns keys into :class:`LiveControls`
   actions (quit, pause, reset, mirror); closing the window quits;
@@ -10,13 +10,13 @@ Everything here plugs into :func:`posecheck.session.run_session`, the one frame 
 - :class:`RecordingSink` saves the annotated session as a video that keeps real time;
 - :class:`ResettableEngine` lets the user start the count afresh ("r") without restarting.
 
-The overlay is `posecheck.render.annotate` (skeleton, measured values, panel, setup/cue banner) plus what
+The overlay is `posecheck.sinks.render.annotate` (skeleton, measured values, panel, setup/cue banner) plus what
 only a live view needs: a big counter, the target, a hold ring, the frame rate, a "counting" confirmation
 when the setup becomes right, and the paused screen (:func:`draw_live_view`).
 
 Threads: the sinks are called on the loop's thread, which owns the engine, the controls and the overlay's
 status, and applies every key there. What costs time per frame runs elsewhere on immutable `LiveView`
-snapshots: the window is drawn and shown on the process's one GUI thread (`posecheck.gui`: OpenCV's windows
+snapshots: the window is drawn and shown on the process's one GUI thread (`posecheck.sinks.gui`: OpenCV's windows
 must stay on one thread), the recording is drawn and encoded on its own worker thread.
 
 However the session ends (a key, the window closed, Ctrl-C, the video or the camera ending), the loop
@@ -46,7 +46,8 @@ from typing import IO, Any, Protocol
 import cv2
 import numpy as np
 
-from posecheck import render, stopping
+from posecheck.sinks import render
+from posecheck.runtime import stopping
 from posecheck.engine.events import (
     Cue,
     EngineState,
@@ -61,10 +62,10 @@ from posecheck.engine.events import (
     TrackingRegained,
 )
 from posecheck.errors import DisplayError, InputError
-from posecheck.gui import GuiThread, LatestSlot, OpenCvWindow, gui_thread
-from posecheck.pipeline import BackgroundWorker, StageTimes
-from posecheck.pose import X, Pose
-from posecheck.session import SessionInfo, StopSession
+from posecheck.sinks.gui import GuiThread, LatestSlot, OpenCvWindow, gui_thread
+from posecheck.runtime.pipeline import BackgroundWorker, StageTimes
+from posecheck.core.pose import X, Pose
+from posecheck.runtime.session import SessionInfo, StopSession
 from posecheck.specs.labels import phase_label
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ RESET_KEYS = frozenset({ord("r"), ord("R")})
 MIRROR_KEYS = frozenset({ord("m"), ord("M")})
 KEYS_HELP = "q quit, space pause, r reset, m mirror"
 
-# Colours are BGR, chosen to sit beside posecheck.render's palette.
+# Colours are BGR, chosen to sit beside posecheck.sinks.render's palette.
 COUNTER_COLOUR = (120, 230, 60)  # green: the count, the hold ring's progress, "counting"
 COUNTER_WAITING_COLOUR = (170, 170, 170)  # grey: the count while the setup is not right yet
 RING_TRACK_COLOUR = (90, 90, 90)
@@ -97,7 +98,7 @@ RING_TRACK_COLOUR = (90, 90, 90)
 COUNTER_MAX_WIDTH = 0.4
 READY_COLOUR = (60, 150, 40)  # dark green banner
 PAUSED_DIM = 0.45  # the paused frame is darkened to this fraction of its brightness
-# Sizes at posecheck.render's reference frame (480 px short side); they scale with the frame like render's.
+# Sizes at posecheck.sinks.render's reference frame (480 px short side); they scale with the frame like render's.
 BASE_COUNTER_FONT_SCALE = 2.4
 BASE_COUNTER_THICKNESS = 5
 BASE_RING_RADIUS = 38
@@ -164,7 +165,7 @@ def require_display() -> None:
 
 
 class ControllableSource(Protocol):
-    """What the live controls need from a source (both live sources in `posecheck.capture` have it)."""
+    """What the live controls need from a source (both live sources in `posecheck.sources.capture` have it)."""
 
     def stop(self) -> None: ...
 
@@ -253,7 +254,7 @@ class LiveControls:
 @contextmanager
 def stop_on_signals(controls: LiveControls) -> Iterator[None]:
     """Ctrl-C (SIGINT), SIGTERM and SIGHUP end the session like the "q" key: the loop finishes, the report is
-    saved, and the command exits with the signal's code (`posecheck.stopping`, which records it).
+    saved, and the command exits with the signal's code (`posecheck.runtime.stopping`, which records it).
 
     The handler only asks the source to stop, so the frame in hand is finished cleanly (no exception in
     the middle of an engine update). A second Ctrl-C interrupts at once (KeyboardInterrupt), for a loop
@@ -366,7 +367,7 @@ def counter_text(state: EngineState, spec, last_hold_seconds: float | None = Non
 def draw_live_view(
     frame: np.ndarray, pose: Pose | None, state: EngineState, spec, status: LiveStatus
 ) -> np.ndarray:
-    """The live window's picture: `posecheck.render.annotate` plus the live elements.
+    """The live window's picture: `posecheck.sinks.render.annotate` plus the live elements.
 
     Args:
         frame: (H, W, 3) uint8 BGR frame as captured (never mirrored).
@@ -624,7 +625,7 @@ RECORD_QUEUE_DEPTH = 4
 
 
 class WindowBackend(Protocol):
-    """The window as the display loop uses it (`posecheck.gui.OpenCvWindow`; tests pass a stand-in).
+    """The window as the display loop uses it (`posecheck.sinks.gui.OpenCvWindow`; tests pass a stand-in).
 
     Every call is made on the GUI thread.
     """
@@ -649,7 +650,7 @@ class WindowSink:
       it over in a newest-wins slot, then goes back to inference at once. It alone applies the keys (stop,
       pause, reset, mirror): the engine and the controls are not thread-safe, and the loop is using them.
       While paused it waits here, inside ``on_frame``, so the session is frozen;
-    - the process's GUI thread (`posecheck.gui`) runs the display loop: draws the newest view, shows it,
+    - the process's GUI thread (`posecheck.sinks.gui`) runs the display loop: draws the newest view, shows it,
       polls the window (repaint, keys, close) and queues what the user did for the loop's thread. A view
       the loop replaced before it was drawn is skipped: showing it late would only add latency.
 
@@ -1066,7 +1067,7 @@ class LiveResult:
         source_ended: the source ran out (end of the video, camera gone) rather than the user stopping.
         source_failed: the source died part-way (a camera unplugged, a video file cut off) rather than reaching
             its end; ``ended_by`` says how.
-        frames_dropped: frames the loop had no time for (see `posecheck.capture.LatestFrameSlot`).
+        frames_dropped: frames the loop had no time for (see `posecheck.sources.capture.LatestFrameSlot`).
         discarded: summaries of the counts the user reset ("r"), oldest first.
         recording_failure: why the ``record`` video stopped early (it holds the frames before), or None.
     """
@@ -1092,7 +1093,7 @@ def run_live(
     terminal: TerminalSink | None = None,
     extra_sinks: Sequence = (),
 ) -> LiveResult:
-    """Runs a live session through `posecheck.session.run_session` with the live sinks.
+    """Runs a live session through `posecheck.runtime.session.run_session` with the live sinks.
 
     Args:
         spec: the exercise spec.
@@ -1109,7 +1110,7 @@ def run_live(
     Returns:
         The session and how it ended; the caller writes the report.
     """
-    from posecheck.session import run_session
+    from posecheck.runtime.session import run_session
 
     engine = ResettableEngine(make_engine)
     controls = LiveControls(source=source, engine=engine, mirror=mirror)

@@ -8,7 +8,7 @@ decoding, conversion, drawing and encoding all release the GIL (measured: a Pyth
 0.5 ms kept a median gap of 0.6 ms while ``detect_for_video`` calls of 54 ms ran), so doing them in two
 helper threads overlaps them with inference on the other core.
 
-The wrappers do not loop over a session themselves: :mod:`posecheck.session` stays the one frame loop.
+The wrappers do not loop over a session themselves: :mod:`posecheck.runtime.session` stays the one frame loop.
 
 - :class:`PrefetchSource` wraps a frame source: a thread reads and converts frames ahead into a bounded
   queue, the loop receives ``(t, frame_bgr, frame_rgb)``. :func:`frames_with_rgb` is what the session
@@ -37,7 +37,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from posecheck.cores import join_helper_cores, keep_process_to, share_out
+from posecheck.runtime.cores import join_helper_cores, keep_process_to, share_out
 
 log = logging.getLogger(__name__)
 
@@ -374,7 +374,7 @@ class BackgroundWorker:
 class BackgroundSink:
     """Runs session sinks on a background thread, so drawing and encoding overlap with pose inference.
 
-    Wraps a list of sinks (see `posecheck.session.Sink`) and calls them in their order, frame after frame,
+    Wraps a list of sinks (see `posecheck.runtime.session.Sink`) and calls them in their order, frame after frame,
     on one worker thread: all of a sink's calls (``on_start``, ``on_frame``, ``on_finish``) happen on that
     same thread, which matters to GUI toolkits and keeps every sink single-threaded.
 
@@ -426,7 +426,7 @@ class BackgroundSink:
         self._worker.submit(self._on_frame, frame_bgr, pose, state, events)
 
     def on_end(self, state: Any, events: list[Any]) -> None:
-        from posecheck.session import StopSession  # here: session imports this module
+        from posecheck.runtime.session import StopSession  # here: session imports this module
 
         takers = [sink for sink in self.sinks if hasattr(sink, "on_end")]
         if self._worker is None or not takers:
@@ -442,7 +442,7 @@ class BackgroundSink:
             sink.on_end(state, events)
 
     def on_finish(self, summary: Any) -> None:
-        from posecheck.session import StopSession  # here: session imports this module
+        from posecheck.runtime.session import StopSession  # here: session imports this module
 
         worker, self._worker = self._worker, None
         if worker is None:
@@ -531,7 +531,7 @@ def background_safe(sink: Any) -> bool:
     A sink declares it when it only writes its own outputs (a video file, a trace) and shares no state with
     other sinks or with the loop. Sinks that do not declare it stay on the loop's thread. That default
     matters: OpenCV's windows must stay on one thread for the life of the process (showing a window from
-    a second worker thread, after a first one ended, hangs: `posecheck.gui` keeps one), and a window's keys
+    a second worker thread, after a first one ended, hangs: `posecheck.sinks.gui` keeps one), and a window's keys
     act on the source and the engine, which the loop's thread is using.
     """
     return bool(getattr(sink, "background_safe", False))
@@ -614,7 +614,7 @@ def _init_clip_worker(silence_native_stderr: bool, environ: dict[str, str],
                       core_groups: list[frozenset[int]] | None, next_group: Any) -> None:
     import os
 
-    from posecheck import stopping
+    from posecheck.runtime import stopping
 
     # SIGTERM or SIGHUP reach a worker from the parent (run_clips passes them on) or from a service manager
     # that stops the whole group: the worker then saves its clip's partial report, as a single analysis does.
@@ -680,7 +680,7 @@ def run_clips(fn: Callable[..., Any], clips: Sequence[Path], args: tuple = (), *
             for future in futures:
                 yield future.result()
         except KeyboardInterrupt:
-            from posecheck import stopping
+            from posecheck.runtime import stopping
 
             for future in futures:
                 future.cancel()  # clips not started yet

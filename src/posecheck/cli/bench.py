@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from posecheck.cli import ModelOption, SpecsOption, quiet_native_stderr
+from posecheck.cli.app import ModelOption, SpecsOption, quiet_native_stderr
 
 app = typer.Typer()
 
@@ -41,7 +41,7 @@ def bench(
 
     Example: posecheck bench --source cat_cow_01.mp4 --frames 300
     """
-    from posecheck.bench import BenchConfig, format_report, run_bench
+    from posecheck.bench.speed import BenchConfig, format_report, run_bench
     from posecheck.errors import InputError
 
     if (source is None) == (camera is None):

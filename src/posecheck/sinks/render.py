@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from posecheck.engine.events import EngineState
-from posecheck.pose import LEFT_RIGHT_PAIRS, SKELETON, Landmark, Pose
+from posecheck.core.pose import LEFT_RIGHT_PAIRS, SKELETON, Landmark, Pose
 from posecheck.specs.labels import measure_label, phase_label, split_side, unit_label
 
 # Colours are BGR.
@@ -45,7 +45,7 @@ _ASCII_REPLACEMENTS = {"°": " deg", "–": "-", "—": "-", "’": "'", "‘": 
 
 @dataclass(frozen=True)
 class Style:
-    """Sizes for one frame size (`posecheck.live` sizes its own elements from it too).
+    """Sizes for one frame size (`posecheck.runtime.live` sizes its own elements from it too).
 
     Attributes:
         scale: the frame's short side / REFERENCE_SHORT_SIDE.

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from posecheck.errors import TraceError
-from posecheck.pose import NUM_LANDMARKS, Pose
+from posecheck.core.pose import NUM_LANDMARKS, Pose
 
 TRACE_FORMAT = "posecheck-trace"
 TRACE_VERSION = 1

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from posecheck import __version__, stopping
+from posecheck import __version__
+from posecheck.runtime import stopping
 from posecheck.errors import InputError, NoPersonError, PosecheckError, why_not_a_folder
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -38,18 +39,18 @@ log = logging.getLogger(__name__)
 #: becomes that command) or a plain function (one command). Each is listed in ``--help``; its module is
 #: imported only when the command runs.
 LAZY_COMMANDS: dict[str, str] = {
-    "exercises": "posecheck.cli_exercises:app",
-    "live": "posecheck.cli_live:app",
-    "bench": "posecheck.cli_bench:app",
-    "eval": "posecheck.cli_eval:eval_command",
-    # --- session history and progress reports (posecheck.cli_history) ---
-    "history": "posecheck.cli_history:history_app",
-    "progress": "posecheck.cli_history:progress_command",
-    "report": "posecheck.cli_history:report_command",
+    "exercises": "posecheck.cli.exercises:app",
+    "live": "posecheck.cli.live:app",
+    "bench": "posecheck.cli.bench:app",
+    "eval": "posecheck.cli.evaluate:eval_command",
+    # --- session history and progress reports (posecheck.cli.history) ---
+    "history": "posecheck.cli.history:history_app",
+    "progress": "posecheck.cli.history:progress_command",
+    "report": "posecheck.cli.history:report_command",
 }
 
 #: Exit code after Ctrl-C (128 + SIGINT), as shells report it; after SIGTERM 143 and after SIGHUP 129
-#: (`posecheck.stopping.exit_code` gives the one that applies).
+#: (`posecheck.runtime.stopping.exit_code` gives the one that applies).
 EXIT_INTERRUPTED = 130
 #: An error nothing in posecheck expected: an OSError (a full disk while writing a report), or a bug.
 EXIT_UNEXPECTED = 1
@@ -411,7 +412,7 @@ def describe_model(info) -> dict[str, str]:
 
 def build_spec_report(spec, summary, stats, source) -> dict:
     """`report.build_report` for a session of ``spec``: its title, its rep target and its phase measure's unit."""
-    from posecheck import report as rpt
+    from posecheck.sinks import report as rpt
 
     return rpt.build_report(
         summary,
@@ -430,7 +431,7 @@ def save_report(report: dict, out_dir: Path, json_out: str | None, media: list[P
         The files written, as the summary lists them: report.json, reps.csv, those of ``media`` (videos the
         session wrote) that exist, the --json file.
     """
-    from posecheck import report as rpt
+    from posecheck.sinks import report as rpt
 
     written = [rpt.write_json(report, out_dir / "report.json"), rpt.write_reps_csv(report, out_dir / "reps.csv")]
     written += [path for path in media if path.exists()]
@@ -487,7 +488,7 @@ def print_summary(report: dict, written: list[Path], result, console: "Console")
 
 def print_why_not_counted(report: dict, console: "Console") -> None:
     """When nothing was counted or reps were refused, the top reasons in plain words (report ``not_counted``)."""
-    from posecheck.report import why_not_counted
+    from posecheck.sinks.report import why_not_counted
 
     why = why_not_counted(report)
     if why is None:
@@ -547,8 +548,8 @@ def analyze(
 
     Example: posecheck analyze cat_cow_01.mp4 --exercise cat-cow --out results/
     """
-    from posecheck.pipeline import expand_clips
-    from posecheck.trace import is_trace_path
+    from posecheck.runtime.pipeline import expand_clips
+    from posecheck.core.trace import is_trace_path
 
     clips = expand_clips(videos)
     if len(clips) > 1 or videos[0].is_dir():
@@ -586,7 +587,7 @@ def analyze(
 
     _refuse_too_short(video, spec, result)
 
-    from posecheck import report as rpt
+    from posecheck.sinks import report as rpt
 
     stats = rpt.FrameStats(
         frames=result.frames,
@@ -660,7 +661,7 @@ def _analyze_many(clips: list[Path], exercise: str, out: Path | None, json_out: 
     import shutil
     import time
 
-    from posecheck.pipeline import default_jobs, run_clips
+    from posecheck.runtime.pipeline import default_jobs, run_clips
 
     load_spec(exercise, specs)  # an unknown exercise fails once, before any worker starts
     names = [clip.stem for clip in clips]
@@ -736,8 +737,8 @@ def _sinks(spec, out_dir: Path, save_trace: Path | None, write_video: bool, show
     """The analysis's sinks. A trace recorder's metadata is filled in once the source is open."""
     from functools import partial
 
-    from posecheck.render import annotate
-    from posecheck.session import TraceRecorderSink
+    from posecheck.sinks.render import annotate
+    from posecheck.runtime.session import TraceRecorderSink
 
     sinks: list = []
     if write_video:
@@ -757,7 +758,7 @@ def _show_progress() -> bool:
 
 
 def _record_trace_meta(sinks: list, meta: dict) -> None:
-    from posecheck.session import TraceRecorderSink
+    from posecheck.runtime.session import TraceRecorderSink
 
     for sink in sinks:
         if isinstance(sink, TraceRecorderSink):
@@ -765,12 +766,12 @@ def _record_trace_meta(sinks: list, meta: dict) -> None:
 
 
 def _analyze_video(video: Path, spec, model: Path | None, sinks: list):
-    from posecheck.capture import VideoFileSource
+    from posecheck.sources.capture import VideoFileSource
     from posecheck.engine.engine import Engine
     from posecheck.estimators.mediapipe_backend import MediaPipeEstimator, running_mode_for
     from posecheck.estimators.model import resolve_model
-    from posecheck.report import SourceDescription
-    from posecheck.session import run_session
+    from posecheck.sinks.report import SourceDescription
+    from posecheck.runtime.session import run_session
 
     with VideoFileSource(video) as source:
         model_info = resolve_model(model)
@@ -787,8 +788,8 @@ def _analyze_video(video: Path, spec, model: Path | None, sinks: list):
 def _analyze_trace(trace_path: Path, spec, sinks: list):
     from posecheck.engine.engine import Engine
     from posecheck.estimators.replay import ReplayEstimator, TraceFrameSource
-    from posecheck.report import SourceDescription
-    from posecheck.session import VideoWriterSink, run_session
+    from posecheck.sinks.report import SourceDescription
+    from posecheck.runtime.session import VideoWriterSink, run_session
 
     blank_frames = any(isinstance(sink, VideoWriterSink) for sink in sinks)  # a canvas to draw the skeleton on
     with TraceFrameSource.open(trace_path, blank_frames=blank_frames) as source:

@@ -11,7 +11,7 @@ display loop for the whole session). :class:`OpenCvWindow` refuses to run anywhe
 Why not the loop's thread: drawing the overlay, ``imshow`` and ``waitKey`` cost several milliseconds per
 720p frame; on the GUI thread they overlap with inference on the next frame. The thread's name starts with
 ``posecheck-``, so inside a pinned session it runs on the helper core, away from the estimator
-(`posecheck.cores`).
+(`posecheck.runtime.cores`).
 
 :class:`LatestSlot` hands the newest item from one thread to another: a window shows the newest frame and
 drops a stale one rather than queueing latency.
@@ -28,7 +28,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from posecheck.cores import HELPER_THREAD_PREFIX, join_helper_cores
+from posecheck.runtime.cores import HELPER_THREAD_PREFIX, join_helper_cores
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def on_gui_thread() -> bool:
 class OpenCvWindow:
     """One OpenCV window. Every method must run on the process's GUI thread (see the module docstring).
 
-    Call `posecheck.live.require_display` before opening one: without a display Qt aborts the process.
+    Call `posecheck.runtime.live.require_display` before opening one: without a display Qt aborts the process.
 
     Args:
         name: the window's name (its title until ``open`` sets another; tests find windows by it).

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from posecheck.pose import Landmark
+from posecheck.core.pose import Landmark
 
 _DEG = 180.0 / np.pi
 

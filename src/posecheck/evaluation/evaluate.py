@@ -45,9 +45,9 @@ from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationErr
 from posecheck.errors import InputError, UnknownExerciseError
 from posecheck.evaluation.margins import MarginCase, MarginRow, margin_rows
 from posecheck.evaluation.views import STANDARD_CAMERAS, ViewCamera, viewed_from
-from posecheck.geometry import joint_angle
-from posecheck.pose import MIRROR, VISIBILITY, Landmark, Pose, X, Y
-from posecheck.trace import Trace
+from posecheck.core.geometry import joint_angle
+from posecheck.core.pose import MIRROR, VISIBILITY, Landmark, Pose, X, Y
+from posecheck.core.trace import Trace
 
 logger = logging.getLogger(__name__)
 
@@ -696,11 +696,11 @@ def analyze_video(videos_dir: Path, label: ClipLabel, spec: Any | None, model_pa
         raise InputError(f"{path}: no such video")
     if spec is None:
         return ClipRun([], None)
-    from posecheck.capture import VideoFileSource
+    from posecheck.sources.capture import VideoFileSource
     from posecheck.engine.engine import Engine
     from posecheck.estimators.mediapipe_backend import MediaPipeEstimator, running_mode_for
     from posecheck.estimators.model import resolve_model
-    from posecheck.session import PoseRecorderSink, run_session
+    from posecheck.runtime.session import PoseRecorderSink, run_session
 
     collector = PoseRecorderSink()
     model = resolve_model(model_path)

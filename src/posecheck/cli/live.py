@@ -1,6 +1,6 @@
 """``posecheck live``: the live coaching view in front of a camera (or a video played like one).
 
-Registered by `posecheck.cli` (``LAZY_COMMANDS``); the work is done by `posecheck.live` and the one
+Registered by `posecheck.cli.app` (``LAZY_COMMANDS``); the work is done by `posecheck.runtime.live` and the one
 session loop. Output options and the report are the same as ``posecheck analyze``'s.
 """
 
@@ -15,8 +15,9 @@ from typing import Annotated
 
 import typer
 
-from posecheck import cli, stopping
-from posecheck.cli import ModelOption, NoHistoryOption, ReportJsonOption, SpecsOption
+from posecheck.cli import app as cli
+from posecheck.runtime import stopping
+from posecheck.cli.app import ModelOption, NoHistoryOption, ReportJsonOption, SpecsOption
 from posecheck.errors import CameraError, InputError, NoPersonError
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ def live(
     if source is not None and (width or height):
         log.warning("--width/--height set the camera's capture size; they are ignored with --source")
 
-    from posecheck import live as lv
+    from posecheck.runtime import live as lv
 
     if not headless:
         lv.require_display()
@@ -92,7 +93,7 @@ def live(
                 out_dir.rmdir()
         raise
 
-    from posecheck import report as rpt
+    from posecheck.sinks import report as rpt
 
     session = result.session
     fps = session.info.fps
@@ -146,12 +147,12 @@ def live(
 def _run(spec, camera: int, source: Path | None, width, height, model, headless: bool, record, mirror,
          extra_sinks=()):
     """Opens the source and the model, runs the session, closes both."""
-    from posecheck.capture import CameraSource, PacedFileSource
+    from posecheck.sources.capture import CameraSource, PacedFileSource
     from posecheck.engine.engine import Engine
     from posecheck.estimators.mediapipe_backend import MediaPipeEstimator, running_mode_for
     from posecheck.estimators.model import resolve_model
-    from posecheck.live import KEYS_HELP, run_live
-    from posecheck.report import SourceDescription
+    from posecheck.runtime.live import KEYS_HELP, run_live
+    from posecheck.sinks.report import SourceDescription
 
     frames = PacedFileSource(source) if source is not None else CameraSource(camera, width, height)
     with frames:

@@ -1,6 +1,6 @@
 """``posecheck exercises``: list, show and validate exercise specs, and export their JSON Schema.
 
-Registered lazily on the main app by `posecheck.cli` (LAZY_COMMANDS). Library errors (SpecError,
+Registered lazily on the main app by `posecheck.cli.app` (LAZY_COMMANDS). Library errors (SpecError,
 UnknownExerciseError...) propagate to the main app, which prints one ``Error: ...`` line per problem.
 """
 
@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from posecheck.cli import SpecsOption, complete_exercise_id, verbosity
+from posecheck.cli.app import SpecsOption, complete_exercise_id, verbosity
 from posecheck.errors import InputError, SpecError
 
 app = typer.Typer(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from posecheck.cores import join_helper_cores
+from posecheck.runtime.cores import join_helper_cores
 from posecheck.errors import CameraError, InputError
 
 log = logging.getLogger(__name__)
@@ -182,7 +182,7 @@ class _LatestFrameSource:
     """
 
     info: VideoInfo
-    #: Reads in its own thread: the session loop must not queue frames ahead of it (posecheck.pipeline).
+    #: Reads in its own thread: the session loop must not queue frames ahead of it (posecheck.runtime.pipeline).
     reads_ahead = True
 
     def __init__(self) -> None:

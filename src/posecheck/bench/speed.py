@@ -5,7 +5,7 @@ the bare estimator's fps on the same frames, engine time over frame time) are wh
 
 Every timed part runs after a warm-up of ``warmup`` frames whose time is not counted. The parts:
 
-- **end to end**: the real session loop (:mod:`posecheck.session`, the one loop ``analyze`` uses) on the
+- **end to end**: the real session loop (:mod:`posecheck.runtime.session`, the one loop ``analyze`` uses) on the
   source, writing an annotated video like ``analyze --output`` does; fps, per-frame latency (frame read ->
   frame written), CPU share (process CPU time / wall time), peak memory.
 - **estimator**: a bare MediaPipe loop over the same frames, decoded and converted to RGB beforehand:
@@ -40,9 +40,9 @@ from typing import Any
 
 import numpy as np
 
-from posecheck.cores import CoreSplit, pinned, plan_split
+from posecheck.runtime.cores import CoreSplit, pinned, plan_split
 from posecheck.errors import InputError
-from posecheck.pipeline import DEFAULT_BACKGROUND, DEFAULT_PREFETCH, StageSummary, StageTimes
+from posecheck.runtime.pipeline import DEFAULT_BACKGROUND, DEFAULT_PREFETCH, StageSummary, StageTimes
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +213,7 @@ def preload_frames(video: Path, count: int, height: int | None = None) -> list[t
     Raises:
         InputError: the file cannot be read, or the frames would not fit in MAX_PRELOAD_BYTES.
     """
-    from posecheck.capture import VideoFileSource
+    from posecheck.sources.capture import VideoFileSource
 
     with VideoFileSource(video) as source:
         h = height or source.info.height
@@ -223,7 +223,7 @@ def preload_frames(video: Path, count: int, height: int | None = None) -> list[t
 
 def write_video(frames: list[tuple[float, np.ndarray]], path: Path, fps: float) -> Path:
     """Writes BGR frames to an mp4v ``.mp4`` (used to make same-content clips at other resolutions)."""
-    from posecheck.session import open_video_writer
+    from posecheck.runtime.session import open_video_writer
 
     h, w = frames[0][1].shape[:2]
     writer = open_video_writer(path, "mp4v", fps, (w, h))
@@ -270,7 +270,7 @@ def bench_raw_estimator(frames_rgb: list[np.ndarray], model_path: Path, warmup: 
 def bench_bare_estimator(frames_rgb: list[np.ndarray], model_path: Path, warmup: int = DEFAULT_WARMUP
                          ) -> tuple[Rate, Rate | None]:
     """The bare estimator as the operating system schedules it, then pinned to one core as a pipelined session
-    pins it (None when this machine does not pin: see `posecheck.cores`). Compare a loop with the faster."""
+    pins it (None when this machine does not pin: see `posecheck.runtime.cores`). Compare a loop with the faster."""
     plain = bench_raw_estimator(frames_rgb, model_path, warmup)
     split = plan_split()
     return plain, (bench_raw_estimator(frames_rgb, model_path, warmup, cores=split) if split is not None else None)
@@ -293,7 +293,7 @@ def time_each(items: Iterable[Any], fn, times: StageTimes, stage: str, warmup: i
 
 def bench_decode(video: Path, count: int, warmup: int, times: StageTimes, height: int | None = None) -> None:
     """Times reading (decoding) each frame of ``video`` (and the resize to ``height``, if any)."""
-    from posecheck.capture import VideoFileSource
+    from posecheck.sources.capture import VideoFileSource
 
     clock = time.perf_counter
     with VideoFileSource(video) as source:
@@ -356,7 +356,7 @@ def bench_engine(traces_dir: Path, specs_dir: Path | None = None, repeat: int = 
     from posecheck.engine.engine import Engine
     from posecheck.errors import SpecError
     from posecheck.specs import SpecRegistry
-    from posecheck.trace import Trace
+    from posecheck.core.trace import Trace
 
     registry = SpecRegistry.default(specs_dir)
     results: dict[str, EngineRate] = {}
@@ -394,7 +394,7 @@ _FIRST_FRAME_PROBE = """
 import json, sys, time
 start = time.perf_counter()
 import cv2
-from posecheck.capture import VideoFileSource
+from posecheck.sources.capture import VideoFileSource
 from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
 from posecheck.estimators.model import resolve_model
 imported = time.perf_counter()
@@ -422,7 +422,7 @@ def posecheck_command() -> list[str]:
     """How to start ``posecheck`` in a new process: the installed console script, which is what users start;
     without one (a bare checkout), the same entry point through this Python."""
     script = Path(sys.executable).parent / "posecheck"
-    return [str(script)] if script.is_file() else [sys.executable, "-c", "from posecheck.cli import main; main()"]
+    return [str(script)] if script.is_file() else [sys.executable, "-c", "from posecheck.cli.app import main; main()"]
 
 
 def bench_startup(video: Path, model: Path | None = None, help_runs: int = 3) -> dict[str, Any]:
@@ -607,8 +607,8 @@ def run_end_to_end(source: Any, model_path: Path, spec: Any, frames: int, warmup
 
     from posecheck.engine.engine import Engine
     from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
-    from posecheck.render import annotate
-    from posecheck.session import VideoWriterSink, run_session
+    from posecheck.sinks.render import annotate
+    from posecheck.runtime.session import VideoWriterSink, run_session
 
     first = FirstFrames(source, frames)
     clock = ClockSink(warmup, rss_every)
@@ -638,8 +638,8 @@ def bench_stages(video: Path | None, frames_bgr: list[np.ndarray], model_path: P
 
     from posecheck.engine.engine import Engine
     from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
-    from posecheck.render import annotate
-    from posecheck.session import open_video_writer
+    from posecheck.sinks.render import annotate
+    from posecheck.runtime.session import open_video_writer
 
     times = StageTimes()
     notes: list[str] = []
@@ -676,9 +676,9 @@ def bench_stages(video: Path | None, frames_bgr: list[np.ndarray], model_path: P
         writer.release()
     del canvases, drawn
     if os.environ.get("DISPLAY") or sys.platform in ("win32", "darwin"):
-        from posecheck.gui import OpenCvWindow, gui_thread
+        from posecheck.sinks.gui import OpenCvWindow, gui_thread
 
-        # OpenCV's windows must stay on one thread for the life of the process (posecheck.gui), so this is
+        # OpenCV's windows must stay on one thread for the life of the process (posecheck.sinks.gui), so this is
         # timed as a call to that thread. The window is made like the live one (with a window that imshow
         # makes by itself, Qt warns at exit that its timers belong to another thread).
         window, gui = OpenCvWindow("posecheck bench"), gui_thread()
@@ -743,10 +743,10 @@ def default_traces_dir() -> Path | None:
 
 def _open_source(config: BenchConfig):
     if config.source is not None:
-        from posecheck.capture import VideoFileSource
+        from posecheck.sources.capture import VideoFileSource
 
         return VideoFileSource(config.source)
-    from posecheck.capture import CameraSource
+    from posecheck.sources.capture import CameraSource
 
     return CameraSource(config.camera or 0)
 

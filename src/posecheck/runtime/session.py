@@ -28,10 +28,10 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from posecheck.cores import pinned, plan_split
+from posecheck.runtime.cores import pinned, plan_split
 from posecheck.engine.events import EngineState, Event, SessionSummary
 from posecheck.errors import InputError
-from posecheck.pipeline import (
+from posecheck.runtime.pipeline import (
     DEFAULT_BACKGROUND,
     DEFAULT_PREFETCH,
     BackgroundSink,
@@ -41,8 +41,8 @@ from posecheck.pipeline import (
     in_background,
     reads_ahead,
 )
-from posecheck.pose import Pose
-from posecheck.trace import Trace
+from posecheck.core.pose import Pose
+from posecheck.core.trace import Trace
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class StopSession(Exception):
 
 
 class SourceInfo(Protocol):
-    """What a frame source knows about itself (`posecheck.capture.VideoInfo` satisfies it)."""
+    """What a frame source knows about itself (`posecheck.sources.capture.VideoInfo` satisfies it)."""
 
     path: Path
     fps: float
@@ -188,15 +188,15 @@ def run_session(
         sinks: called in order for every frame.
         exercise: the spec id (passed on to the sinks).
         prefetch: frames decoded and converted to RGB ahead of the estimator in a thread
-            (`posecheck.pipeline.PrefetchSource`); 0 reads each frame when it is needed. Sources that read in
+            (`posecheck.runtime.pipeline.PrefetchSource`); 0 reads each frame when it is needed. Sources that read in
             their own thread (cameras, paced files) are never prefetched: that would only queue stale frames.
         background: frames that may wait for the sinks that declare ``background_safe = True`` (file
-            writers), which then run on a worker thread (`posecheck.pipeline.BackgroundSink`) while the
+            writers), which then run on a worker thread (`posecheck.runtime.pipeline.BackgroundSink`) while the
             estimator works on the next frame; 0 calls every sink in the loop. Other sinks (windows) always
             run in the loop. A background sink's error or `StopSession` reaches the loop up to
             ``background`` frames later.
         pin_cores: when the loop has helper threads and runs a real estimator, keep the estimator's threads
-            on one core and the helpers on another (`posecheck.cores` says why); False leaves it to the
+            on one core and the helpers on another (`posecheck.runtime.cores` says why); False leaves it to the
             operating system (as several clips in parallel processes do).
 
     Returns:
@@ -325,11 +325,11 @@ class VideoWriterSink:
 
     Frames that are None (trace replay without canvases) are skipped. Drawing and encoding run on the
     session's worker thread (``background_safe``): this sink touches nothing but its frame and its file,
-    so ``draw`` must not share state with anything else either (`posecheck.render.annotate` does not).
+    so ``draw`` must not share state with anything else either (`posecheck.sinks.render.annotate` does not).
 
     Args:
         path: output file; ``.mp4`` with the ``mp4v`` codec (the pip OpenCV wheels cannot encode H.264).
-        draw: ``draw(frame_bgr, pose, state) -> frame_bgr``, e.g. `posecheck.render.annotate` bound to
+        draw: ``draw(frame_bgr, pose, state) -> frame_bgr``, e.g. `posecheck.sinks.render.annotate` bound to
             a spec; None writes the frames as they come.
         fourcc: four-character codec code.
     """
