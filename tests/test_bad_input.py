@@ -212,12 +212,12 @@ def test_a_bug_is_one_line_and_its_traceback_comes_with_vv(tmp_path, monkeypatch
 
 
 def test_an_unexpected_os_error_is_one_line_naming_the_file(tmp_path, monkeypatch):
-    from posecheck.cli import app as cli
+    from posecheck.sinks import report
 
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device", str(tmp_path / "o" / "report.json"))
 
-    monkeypatch.setattr(cli, "save_report", full_disk)
+    monkeypatch.setattr(report, "save_report", full_disk)
     result = _run(str(trace_path("cat_cow_01")), "-e", "cat-cow", "--out", str(tmp_path / "o"))
     _assert_one_error_line(result, "No space left on device", "report.json", exit_code=1)
 
@@ -255,7 +255,7 @@ def test_a_failed_annotated_video_still_gives_the_whole_report(tmp_path, monkeyp
 def test_a_bug_in_one_of_several_clips_is_that_clips_error_line(tmp_path, monkeypatch, capsys):
     """In `analyze DIR/` each clip runs in `_analyze_clip_in_worker` (here called in this process, so the
     stand-in bug reaches it): the bug becomes the clip's exit code and one line, and the run goes on."""
-    from posecheck.cli import app as cli
+    from posecheck.cli import analyze as cli
     from posecheck.engine.engine import Engine
 
     def broken_update(self, t, pose):

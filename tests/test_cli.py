@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from posecheck import __version__
 from posecheck.cli import app as cli
+from posecheck.cli import common
 from posecheck.cli.app import app
 from posecheck.errors import InputError, SpecError
 from posecheck.specs import builtin_specs_dir
@@ -90,12 +91,12 @@ def test_real_process_help_is_fast_to_import_and_complete():
 
 
 def test_an_error_listing_several_problems_prints_one_error_line_each(capsys):
-    cli.print_error(InputError("labels.yaml: a.mp4: reps: must be >= 0\nlabels.yaml: b.mp4: exercise missing"))
+    common.print_error(InputError("labels.yaml: a.mp4: reps: must be >= 0\nlabels.yaml: b.mp4: exercise missing"))
     assert capsys.readouterr().err.splitlines() == [
         "Error: labels.yaml: a.mp4: reps: must be >= 0",
         "Error: labels.yaml: b.mp4: exercise missing",
     ]
-    cli.print_error(SpecError(["a.yaml:3: phases: empty", "a.yaml:9: reps: unknown phase 'x'"]))
+    common.print_error(SpecError(["a.yaml:3: phases: empty", "a.yaml:9: reps: unknown phase 'x'"]))
     assert capsys.readouterr().err == "Error: a.yaml:3: phases: empty\nError: a.yaml:9: reps: unknown phase 'x'\n"
 
 
@@ -116,7 +117,8 @@ def test_lazy_commands_are_listed_and_functions_become_commands(monkeypatch):
         listing = runner.invoke(app, ["--help"]).output
         # The first word of each row of the Commands panel (a wrapped description's rows start with spaces).
         listed = re.findall(r"^\W (\w[\w-]*)\s", listing.split("Commands", 1)[1], re.MULTILINE)
-        assert listed == ["analyze", "models", "samples", *cli.LAZY_COMMANDS], listing
+        assert listed == [*cli.LAZY_COMMANDS], listing
+        assert listed[:3] == ["analyze", "models", "samples"], listing
         assert runner.invoke(app, ["hello", "you"]).output == "hello you\n"
     finally:
         cli._load_lazy_command.cache_clear()

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from posecheck.cli.app import ModelOption, SpecsOption, quiet_native_stderr
+from posecheck.cli.common import ModelOption, SpecsOption, quiet_native_stderr
 
 app = typer.Typer()
 

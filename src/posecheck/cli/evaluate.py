@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from posecheck.cli.app import SpecsOption, quiet_native_stderr
+from posecheck.cli.common import SpecsOption, quiet_native_stderr
 from posecheck.errors import InputError, why_not_a_folder
 
 if TYPE_CHECKING:  # pragma: no cover

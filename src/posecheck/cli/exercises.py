@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from posecheck.cli.app import SpecsOption, complete_exercise_id, verbosity
+from posecheck.cli.common import SpecsOption, complete_exercise_id, verbosity
 from posecheck.errors import InputError, SpecError
 
 app = typer.Typer(

@@ -15,9 +15,9 @@ from typing import Annotated
 
 import typer
 
-from posecheck.cli import app as cli
+from posecheck.cli import common as cli
+from posecheck.cli.common import ModelOption, NoHistoryOption, ReportJsonOption, SpecsOption
 from posecheck.runtime import stopping
-from posecheck.cli.app import ModelOption, NoHistoryOption, ReportJsonOption, SpecsOption
 from posecheck.errors import CameraError, InputError, NoPersonError
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def live(
         # has no end to miss.
         interrupted=session.interrupted or (source is not None and (not played_to_end or result.source_failed)),
     )
-    report = cli.build_spec_report(spec, session.summary, stats, source_desc)
+    report = rpt.build_spec_report(spec, session.summary, stats, source_desc)
     report["live"] = {
         "ended_by": result.ended_by,
         "source_failed": result.source_failed,
@@ -116,7 +116,8 @@ def live(
         "resets": len(result.discarded),
         "reps_before_resets": [discarded.reps for discarded in result.discarded],
     }
-    written = cli.save_report(report, out_dir, json_out, media=[record] if record is not None else [])
+    written = rpt.save_report(report, out_dir, json_out if json_out != "-" else None,
+                              media=[record] if record is not None else [])
     written += outputs.finish(report, video=record)
 
     if print_json_only:
@@ -146,36 +147,27 @@ def live(
 
 def _run(spec, camera: int, source: Path | None, width, height, model, headless: bool, record, mirror,
          extra_sinks=()):
-    """Opens the source and the model, runs the session, closes both."""
-    from posecheck.sources.capture import CameraSource, PacedFileSource
+    """Opens the camera (or the paced video) and the model through the one wiring, runs the live session."""
     from posecheck.engine.engine import Engine
-    from posecheck.estimators.mediapipe_backend import MediaPipeEstimator, running_mode_for
-    from posecheck.estimators.model import resolve_model
+    from posecheck.runtime import wiring
     from posecheck.runtime.live import KEYS_HELP, run_live
-    from posecheck.sinks.report import SourceDescription
 
-    frames = PacedFileSource(source) if source is not None else CameraSource(camera, width, height)
-    with frames:
-        model_info = resolve_model(model)
+    opening = (wiring.open_video(source, model=model, paced=True) if source is not None
+               else wiring.open_camera(camera, width=width, height=height, model=model))
+    with cli.quiet_native_stderr(), opening as opened:
         if not headless:
             typer.echo(f"Live view open ({source or f'camera {camera}'}): {KEYS_HELP}.", err=True)
-        mode = running_mode_for(frames.info.fps)  # a slow camera or video: every frame on its own (no lag)
-        with cli.quiet_native_stderr(), MediaPipeEstimator(model_info.path, running_mode=mode) as estimator:
-            result = run_live(
-                spec,
-                frames,
-                estimator,
-                lambda: Engine(spec),
-                window=not headless,
-                record=record,
-                mirror=(source is None) if mirror is None else mirror,
-                extra_sinks=extra_sinks,
-            )
-        kind = "video" if source is not None else "camera"
-        desc = SourceDescription(
-            str(source) if source is not None else f"camera:{camera}", kind,
-            (frames.info.width, frames.info.height), cli.describe_model(model_info), people=estimator.people,
+        result = run_live(
+            spec,
+            opened.source,
+            opened.estimator,
+            lambda: Engine(spec),
+            window=not headless,
+            record=record,
+            mirror=(source is None) if mirror is None else mirror,
+            extra_sinks=extra_sinks,
         )
+        desc = opened.description()
     return result, desc
 
 

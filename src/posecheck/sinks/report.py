@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -151,6 +152,35 @@ def build_report(
             else None
         ),
     }
+
+
+def build_spec_report(spec, summary: SessionSummary, stats: FrameStats, source: SourceDescription) -> dict[str, Any]:
+    """`build_report` for a session of ``spec`` (an `ExerciseSpec`): its title, its rep target and its phase
+    measure's unit."""
+    return build_report(
+        summary,
+        stats,
+        source,
+        rom_unit=spec.measures[spec.phases.measure].unit,
+        target_reps=spec.target.reps,
+        exercise_title=spec.title,
+    )
+
+
+def save_report(report: dict[str, Any], out_dir: str | Path, json_path: str | Path | None = None,
+                media: Sequence[Path] = ()) -> list[Path]:
+    """Writes report.json and reps.csv into ``out_dir``, and the report to ``json_path`` too when given.
+
+    Returns:
+        The files written, as a summary lists them: report.json, reps.csv, those of ``media`` (videos the
+        session wrote) that exist, the ``json_path`` file.
+    """
+    out_dir = Path(out_dir)
+    written = [write_json(report, out_dir / "report.json"), write_reps_csv(report, out_dir / "reps.csv")]
+    written += [Path(path) for path in media if Path(path).exists()]
+    if json_path is not None:
+        written.append(write_json(report, json_path))
+    return written
 
 
 def not_counted(summary: SessionSummary) -> list[dict[str, Any]]:
