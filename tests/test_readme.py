@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import re
 import shlex
+import subprocess
+import sys
+import textwrap
 
 import pytest
 import typer
@@ -17,8 +20,11 @@ from conftest import REPO_ROOT
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
 
 
-def _code_blocks(text: str) -> list[str]:
-    return re.findall(r"```(?:sh|bash|console)?\n(.*?)```", text, flags=re.S)
+def _code_blocks(text: str, languages: tuple[str, ...] = ("sh", "bash", "console", "")) -> list[str]:
+    """The bodies of the fenced code blocks in ``languages`` ("" = no language), indented ones too (in a list),
+    dedented. Every fence is matched with its own closing one, whatever the language."""
+    blocks = re.findall(r"^( *)```([\w-]*)\n(.*?)^ *```", text, flags=re.S | re.M)
+    return [textwrap.dedent(body) if indent else body for indent, language, body in blocks if language in languages]
 
 
 def _command_lines() -> list[list[str]]:
@@ -146,3 +152,40 @@ def test_the_readme_says_where_to_put_the_camera_for_every_exercise():
     for exercise in sorted(ids):
         assert f"\n| {exercise} |" in section, f"README's camera table has no row for {exercise}"
         assert f"\n| {exercise} |" in camera_doc, f"docs/CAMERA.md has no row for {exercise}"
+
+
+# ------------------------------------------------------------------------------------------------ library
+
+
+def _python_section() -> str:
+    return README.split("## Use posecheck from Python", 1)[1].split("\n## ", 1)[0]
+
+
+def _run_python(code: str) -> str:
+    """Runs README Python code in a new interpreter from the repository root, as a reader would; its stdout."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_readme_library_example_prints_what_the_readme_says():
+    """The first Python example of "Use posecheck from Python" runs on a trace of the tests and prints exactly
+    the output the README shows below it (the hand count of cat_cow_01 is 2: tests/data/labels.yaml)."""
+    section = _python_section()
+    example = _code_blocks(section, ("python",))[0]
+    shown = _code_blocks(section, ("text",))[0]
+    assert "posecheck.analyze(" in example and "2 reps of 10" in shown
+    assert _run_python(example) == shown
+
+
+def test_the_readme_session_example_counts_the_reps_analyze_counts():
+    """The Session example (poses pushed one by one) sees the same reps, at the same times, as analyze."""
+    import posecheck
+
+    section = _python_section()
+    example = "import posecheck\n" + _code_blocks(section, ("python",))[1]
+    assert "posecheck.Session(" in example
+    lines = _run_python(example).splitlines()
+    analysed = posecheck.analyze(REPO_ROOT / "tests" / "data" / "traces" / "cat_cow_01.npz", "cat-cow")
+    expected = [f"{rep.counted_at:.1f} s: rep {rep.index}" for rep in analysed.rep_list]
+    assert lines == [*expected, f"{analysed.reps} reps"] and analysed.reps == 2
