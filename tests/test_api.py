@@ -16,7 +16,7 @@ from posecheck.cli.app import app
 from posecheck.core.trace import Trace
 from posecheck.runtime import wiring
 
-from conftest import trace_path
+from conftest import REPO_ROOT, trace_path
 
 runner = CliRunner()
 
@@ -153,3 +153,17 @@ def test_a_model_given_for_a_trace_is_ignored_with_a_warning(caplog):
     with wiring.open_input(trace_path("cat_cow_01"), model="some.task") as opened:
         assert opened.kind == "trace"
     assert "--model is ignored when replaying a trace" in caplog.text
+
+
+def test_command_modules_never_import_the_root_app():
+    """cli.app imports the command modules (lazily); they import cli.common, never cli.app: no cycle."""
+    import ast
+
+    for module in sorted((REPO_ROOT / "src" / "posecheck" / "cli").glob("*.py")):
+        if module.name == "app.py":
+            continue
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [f"{node.module}.{alias.name}" for alias in node.names]
+            assert not any(name == "posecheck.cli.app" for name in names), f"{module.name} imports posecheck.cli.app"

@@ -127,7 +127,7 @@ def _load_lazy_command(name: str) -> Any:
     module_name, _, attribute = LAZY_COMMANDS[name].partition(":")
     target = getattr(importlib.import_module(module_name), attribute)
     if not isinstance(target, typer.Typer):
-        single = typer.Typer()
+        single = typer.Typer(add_completion=False)
         single.command(name=name)(target)
         target = single
     command = typer.main.get_command(target)

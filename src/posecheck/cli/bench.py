@@ -11,7 +11,7 @@ import typer
 
 from posecheck.cli.common import ModelOption, SpecsOption, quiet_native_stderr
 
-app = typer.Typer()
+app = typer.Typer(add_completion=False)
 
 
 @app.command()

@@ -60,6 +60,7 @@ history_app = typer.Typer(
     "Every analyze and live session is recorded (--no-history skips it) in history.sqlite3 in your data "
     "folder ($POSECHECK_DATA_DIR).\n\nExample: posecheck history list --exercise cat-cow --since 30d",
     invoke_without_command=True,
+    add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

@@ -16,6 +16,7 @@ app = typer.Typer(
     help="Sample clips (MIT, HonzaCzSk/polybag): list them, fetch them with checksum checks.\n\n"
     "Example: posecheck samples fetch cat_cow_01",
     no_args_is_help=True,
+    add_completion=False,
 )
 
 
