@@ -132,6 +132,12 @@ class NotCounted:
     side: str | None
 
 
+def _typed(cls, entry: dict[str, Any]):
+    """``cls`` made from a report entry's fields. Fields added to the report later (which need no schema bump)
+    are left to ``to_dict()``, so that they do not break the typed view."""
+    return cls(**{name: entry[name] for name in cls.__dataclass_fields__})
+
+
 class Report:
     """The result of an analysis or a session: what ``report.json`` holds, as typed attributes.
 
@@ -154,10 +160,10 @@ class Report:
         self.source = source
         self.result = result
         self.output_failures = dict(output_failures or {})
-        self.rep_list = tuple(Rep(**rep) for rep in data["rep_list"])
-        self.holds = tuple(Hold(**hold) for hold in data["holds"])
-        self.cues = tuple(Cue(**cue) for cue in data["cues"])
-        self.not_counted = tuple(NotCounted(**entry) for entry in data["not_counted"])
+        self.rep_list = tuple(_typed(Rep, rep) for rep in data["rep_list"])
+        self.holds = tuple(_typed(Hold, hold) for hold in data["holds"])
+        self.cues = tuple(_typed(Cue, cue) for cue in data["cues"])
+        self.not_counted = tuple(_typed(NotCounted, entry) for entry in data["not_counted"])
 
     exercise = property(lambda self: self._data["exercise"])
     reps = property(lambda self: self._data["reps"])
@@ -181,7 +187,7 @@ class Report:
         from posecheck.sinks.report import why_not_counted
 
         why = why_not_counted(self._data)
-        return None if why is None else (why[0], [NotCounted(**entry) for entry in why[1]])
+        return None if why is None else (why[0], [_typed(NotCounted, entry) for entry in why[1]])
 
     def save(self, folder: str | Path, *, json_path: str | Path | None = None) -> list[Path]:
         """Writes ``report.json`` and ``reps.csv`` into ``folder`` (created if needed), and the report to
