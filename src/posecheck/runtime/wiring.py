@@ -27,7 +27,7 @@ from posecheck import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
     from posecheck.estimators.model import ModelInfo
-    from posecheck.runtime.session import Engine, Estimator, FrameSource, SessionResult, Sink
+    from posecheck.runtime.session import Engine, FrameSource, SessionResult, Sink
     from posecheck.sinks.report import SourceDescription
     from posecheck.specs import ExerciseSpec
 
