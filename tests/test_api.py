@@ -167,3 +167,20 @@ def test_command_modules_never_import_the_root_app():
             if isinstance(node, ast.ImportFrom):
                 names = [node.module or ""] + [f"{node.module}.{alias.name}" for alias in node.names]
             assert not any(name == "posecheck.cli.app" for name in names), f"{module.name} imports posecheck.cli.app"
+
+
+def test_a_session_given_pictures_asks_its_estimator_for_the_poses():
+    """Frames instead of poses: the session's estimator finds them (here trace replay stands in for the model,
+    answering by time), and the count is the one of the poses themselves."""
+    import numpy as np
+
+    from posecheck.estimators.replay import ReplayEstimator
+
+    trace = Trace.load(trace_path("cat_cow_01"))
+    width, height = trace.frame_size
+    session = posecheck.Session("cat-cow", estimator=ReplayEstimator(trace), fps=trace.fps)
+    for t in trace.timestamps:
+        session.update(float(t), frame=np.zeros((height, width, 3), np.uint8))
+    report = session.finish()
+    assert report.reps == posecheck.analyze(trace_path("cat_cow_01"), "cat-cow").reps == 2
+    assert report.to_dict()["frames_with_pose"] == int(trace.has_pose.sum())
