@@ -738,7 +738,7 @@ def _sinks(spec, out_dir: Path, save_trace: Path | None, write_video: bool, show
     from functools import partial
 
     from posecheck.sinks.render import annotate
-    from posecheck.runtime.session import TraceRecorderSink
+    from posecheck.sinks.trace import TraceRecorderSink
 
     sinks: list = []
     if write_video:
@@ -758,7 +758,7 @@ def _show_progress() -> bool:
 
 
 def _record_trace_meta(sinks: list, meta: dict) -> None:
-    from posecheck.runtime.session import TraceRecorderSink
+    from posecheck.sinks.trace import TraceRecorderSink
 
     for sink in sinks:
         if isinstance(sink, TraceRecorderSink):
@@ -766,7 +766,7 @@ def _record_trace_meta(sinks: list, meta: dict) -> None:
 
 
 def _analyze_video(video: Path, spec, model: Path | None, sinks: list):
-    from posecheck.sources.capture import VideoFileSource
+    from posecheck.sources.video_file import VideoFileSource
     from posecheck.engine.engine import Engine
     from posecheck.estimators.mediapipe_backend import MediaPipeEstimator, running_mode_for
     from posecheck.estimators.model import resolve_model
@@ -787,9 +787,11 @@ def _analyze_video(video: Path, spec, model: Path | None, sinks: list):
 
 def _analyze_trace(trace_path: Path, spec, sinks: list):
     from posecheck.engine.engine import Engine
-    from posecheck.estimators.replay import ReplayEstimator, TraceFrameSource
+    from posecheck.estimators.replay import ReplayEstimator
+    from posecheck.sources.replay import TraceFrameSource
     from posecheck.sinks.report import SourceDescription
-    from posecheck.runtime.session import VideoWriterSink, run_session
+    from posecheck.runtime.session import run_session
+    from posecheck.sinks.video import VideoWriterSink
 
     blank_frames = any(isinstance(sink, VideoWriterSink) for sink in sinks)  # a canvas to draw the skeleton on
     with TraceFrameSource.open(trace_path, blank_frames=blank_frames) as source:

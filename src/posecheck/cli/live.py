@@ -147,7 +147,8 @@ def live(
 def _run(spec, camera: int, source: Path | None, width, height, model, headless: bool, record, mirror,
          extra_sinks=()):
     """Opens the source and the model, runs the session, closes both."""
-    from posecheck.sources.capture import CameraSource, PacedFileSource
+    from posecheck.sources.camera import CameraSource
+    from posecheck.sources.paced_file import PacedFileSource
     from posecheck.engine.engine import Engine
     from posecheck.estimators.mediapipe_backend import MediaPipeEstimator, running_mode_for
     from posecheck.estimators.model import resolve_model

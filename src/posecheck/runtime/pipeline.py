@@ -38,6 +38,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from posecheck.runtime.cores import join_helper_cores, keep_process_to, share_out
+from posecheck.runtime.protocols import StopSession
 
 log = logging.getLogger(__name__)
 
@@ -374,7 +375,7 @@ class BackgroundWorker:
 class BackgroundSink:
     """Runs session sinks on a background thread, so drawing and encoding overlap with pose inference.
 
-    Wraps a list of sinks (see `posecheck.runtime.session.Sink`) and calls them in their order, frame after frame,
+    Wraps a list of sinks (see `posecheck.runtime.protocols.Sink`) and calls them in their order, frame after frame,
     on one worker thread: all of a sink's calls (``on_start``, ``on_frame``, ``on_finish``) happen on that
     same thread, which matters to GUI toolkits and keeps every sink single-threaded.
 
@@ -426,8 +427,6 @@ class BackgroundSink:
         self._worker.submit(self._on_frame, frame_bgr, pose, state, events)
 
     def on_end(self, state: Any, events: list[Any]) -> None:
-        from posecheck.runtime.session import StopSession  # here: session imports this module
-
         takers = [sink for sink in self.sinks if hasattr(sink, "on_end")]
         if self._worker is None or not takers:
             return
@@ -442,8 +441,6 @@ class BackgroundSink:
             sink.on_end(state, events)
 
     def on_finish(self, summary: Any) -> None:
-        from posecheck.runtime.session import StopSession  # here: session imports this module
-
         worker, self._worker = self._worker, None
         if worker is None:
             return
