@@ -83,7 +83,7 @@ class SessionInfo:
 
 @runtime_checkable
 class Sink(Protocol):
-    """Receives the session as it happens. See the module docstring for the call order."""
+    """Receives the session as it happens. `posecheck.runtime.session` gives the call order."""
 
     def on_start(self, info: SessionInfo) -> None: ...
 

@@ -46,7 +46,7 @@ from posecheck.runtime.protocols import (
     StopSession,
 )
 
-#: The loop and what plugs into it: sources, sinks and their callers import these from here.
+#: The loop's interface, protocols included: a caller of run_session finds all of it here.
 __all__ = [
     "Engine",
     "Estimator",

@@ -4,6 +4,9 @@ A live view must show what is in front of the camera now. Cameras deliver frames
 whatever the loop does, so each live source reads in its own thread into a one-frame slot: the loop
 always gets the newest frame, a frame the loop had no time for is dropped (counted, never queued), and
 a slow frame (inference hiccup, window redraw) delays one picture instead of adding lasting latency.
+
+`_LatestFrameSource` and `_POLL_S` are private to this package: `posecheck.sources.camera` and
+`posecheck.sources.paced_file` build on them.
 """
 
 from __future__ import annotations
