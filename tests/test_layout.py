@@ -144,15 +144,11 @@ def test_the_known_cycles_are_still_there():
     assert not left, f"no longer in an import cycle, remove from KNOWN_CYCLE_MODULES: {sorted(left)}"
 
 
-def test_the_graph_sees_imports_at_module_level_and_inside_functions():
+def test_the_graph_has_every_module_and_the_loop_s_imports():
     graph = import_graph()
-    assert len(graph) > 50
-    # Module level, `from package.module import name`.
-    assert "posecheck.runtime.pipeline" in graph["posecheck.runtime.session"]
-    # Module level, `from package import module`.
-    assert "posecheck.runtime.stopping" in graph["posecheck.runtime.pipeline"]
-    # Inside a function.
-    assert "posecheck.errors" in graph["posecheck.runtime.pipeline"]
+    assert set(graph) == {module_name(path, PACKAGE_DIR) for path in PACKAGE_DIR.rglob("*.py")}
+    assert {"posecheck.runtime.pipeline", "posecheck.runtime.protocols"} <= graph["posecheck.runtime.session"]
+    # (Function-level imports and the other forms are checked on small made-up packages below.)
 
 
 def _write_package(root: Path, files: dict[str, str]) -> Path:
