@@ -59,7 +59,7 @@ class BusyMeter:
 
 def live_capacity(clip: Path, model_path: Path, exercise: str, *, window: bool, warmup: int) -> dict[str, Any]:
     """Runs ``posecheck live`` on ``clip`` (paced at its frame rate) and returns its capacity and drops."""
-    from posecheck.sources.capture import PacedFileSource
+    from posecheck.sources.paced_file import PacedFileSource
     from posecheck.engine.engine import Engine
     from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
     from posecheck.runtime.live import TerminalSink, run_live

@@ -20,11 +20,12 @@ ANY_SPEC = "cat-cow"
 
 def extract(video: Path, out_dir: Path) -> str:
     from posecheck import __version__
-    from posecheck.sources.capture import VideoFileSource
+    from posecheck.sources.video_file import VideoFileSource
     from posecheck.engine.engine import Engine
     from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
     from posecheck.estimators.model import resolve_model
-    from posecheck.runtime.session import TraceRecorderSink, run_session
+    from posecheck.runtime.session import run_session
+    from posecheck.sinks.trace import TraceRecorderSink
     from posecheck.specs import load_spec_by_id
 
     spec = load_spec_by_id(ANY_SPEC)

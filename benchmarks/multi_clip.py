@@ -67,7 +67,7 @@ def measure(clips: list[Path], exercise: str, jobs: int, rounds: int, video: boo
 
 
 def _count_frames(clips: list[Path]) -> int:
-    from posecheck.sources.capture import VideoFileSource
+    from posecheck.sources.video_file import VideoFileSource
 
     total = 0
     for clip in clips:

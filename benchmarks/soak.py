@@ -43,7 +43,7 @@ class LoopedFile:
     """A video file played again and again for ``seconds`` of wall time; frame times keep increasing."""
 
     def __init__(self, path: Path, seconds: float) -> None:
-        from posecheck.sources.capture import VideoFileSource
+        from posecheck.sources.video_file import VideoFileSource
 
         self.path = path
         self.seconds = seconds
@@ -52,7 +52,7 @@ class LoopedFile:
         self.loops = 0
 
     def __iter__(self):
-        from posecheck.sources.capture import VideoFileSource
+        from posecheck.sources.video_file import VideoFileSource
 
         deadline = time.perf_counter() + self.seconds
         offset = 0.0
@@ -123,7 +123,8 @@ def soak(source: Path, minutes: float, every: float, exercise: str, video: bool,
     from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
     from posecheck.estimators.model import resolve_model
     from posecheck.sinks.render import annotate
-    from posecheck.runtime.session import VideoWriterSink, run_session
+    from posecheck.runtime.session import run_session
+    from posecheck.sinks.video import VideoWriterSink
     from posecheck.specs import load_spec_by_id
 
     spec = load_spec_by_id(exercise)

@@ -78,7 +78,7 @@ def build_variant(clip: Path, name: str, folder: Path) -> Path:
 
 def count(video: Path, exercise: str, mode: str) -> dict:
     """Reps counted on ``video`` (the analyze loop, no output files) with the pose model in ``mode``."""
-    from posecheck.sources.capture import VideoFileSource
+    from posecheck.sources.video_file import VideoFileSource
     from posecheck.engine.engine import Engine
     from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
     from posecheck.estimators.model import resolve_model

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from posecheck.sources.capture import VideoInfo
+from posecheck.sources.video_file import VideoInfo
 from posecheck.engine.events import EngineState, Gap, SessionSummary, TrackingLost
 from posecheck.core.pose import NUM_LANDMARKS, Pose
 from posecheck.runtime.session import StopSession

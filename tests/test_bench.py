@@ -63,7 +63,7 @@ def test_rate_clock_without_enough_frames_reports_zero():
 
 def test_first_frames_stops_at_the_count_and_notes_read_times():
     class Source:
-        from posecheck.sources.capture import VideoInfo
+        from posecheck.sources.video_file import VideoInfo
 
         info = VideoInfo("x.mp4", 30.0, 100, 4, 3)
 
@@ -82,7 +82,8 @@ def test_timed_engine_times_each_frame_once_even_when_a_hold_runs_to_the_end():
     # plank_01 ends mid-hold: the loop reads the state once more after end() to hand the hold's finish to the
     # sinks. That read belongs to no frame and must not add a sample (it repeated the last frame's update time).
     from posecheck.engine.engine import Engine
-    from posecheck.estimators.replay import ReplayEstimator, TraceFrameSource
+    from posecheck.estimators.replay import ReplayEstimator
+    from posecheck.sources.replay import TraceFrameSource
     from posecheck.runtime.session import run_session
     from posecheck.specs import load_spec_by_id
     from posecheck.core.trace import Trace

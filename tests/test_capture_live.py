@@ -16,15 +16,11 @@ import pytest
 
 cv2 = pytest.importorskip("cv2")
 
-from posecheck.sources import capture  # noqa: E402
-from posecheck.sources.capture import (  # noqa: E402
-    CameraSource,
-    LatestFrameSlot,
-    PacedFileSource,
-    VideoFileSource,
-    describe_cameras,
-    probe_cameras,
-)
+from posecheck.sources import camera as camera_module  # noqa: E402
+from posecheck.sources.camera import CameraSource, describe_cameras, probe_cameras  # noqa: E402
+from posecheck.sources.latest_frame import LatestFrameSlot  # noqa: E402
+from posecheck.sources.paced_file import PacedFileSource  # noqa: E402
+from posecheck.sources.video_file import VideoFileSource  # noqa: E402
 from posecheck.errors import CameraError, InputError  # noqa: E402
 
 FPS = 50.0
@@ -189,8 +185,8 @@ class FakeCapture:
 
 def test_camera_source_reads_until_the_camera_goes_away(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = FakeCapture(frames=30)
-    monkeypatch.setattr(capture, "_open_camera", lambda *args, **kwargs: fake)
-    monkeypatch.setattr(capture, "CAMERA_STALL_SECONDS", 0.1)
+    monkeypatch.setattr(camera_module, "_open_camera", lambda *args, **kwargs: fake)
+    monkeypatch.setattr(camera_module, "CAMERA_STALL_SECONDS", 0.1)
     with CameraSource(0) as camera:
         assert (camera.info.width, camera.info.height, camera.info.frame_count) == (64, 48, 0)
         times = [t for t, _ in camera]
@@ -202,7 +198,7 @@ def test_camera_source_reads_until_the_camera_goes_away(monkeypatch: pytest.Monk
 
 def test_camera_source_leaves_paused_time_out_of_the_frame_times(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = FakeCapture(frames=10_000)
-    monkeypatch.setattr(capture, "_open_camera", lambda *args, **kwargs: fake)
+    monkeypatch.setattr(camera_module, "_open_camera", lambda *args, **kwargs: fake)
     with CameraSource(0) as camera:
         times = []
         started = time.perf_counter()

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import pytest
 
-from posecheck.sources.capture import VideoFileSource
+from posecheck.sources.video_file import VideoFileSource
 from posecheck.errors import ModelError
 from posecheck.estimators.base import PoseEstimator
 from posecheck.estimators.mediapipe_backend import MediaPipeEstimator

@@ -278,7 +278,8 @@ KILLED = textwrap.dedent("""
     import os, signal, sys
     from posecheck.engine.engine import Engine
     from posecheck.engine.events import RepCompleted
-    from posecheck.estimators.replay import ReplayEstimator, TraceFrameSource
+    from posecheck.estimators.replay import ReplayEstimator
+    from posecheck.sources.replay import TraceFrameSource
     from posecheck.history.store import HistoryStore
     from posecheck.runtime.session import run_session
     from posecheck.sinks.history import HistorySink

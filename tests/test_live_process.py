@@ -446,12 +446,12 @@ def test_a_camera_that_goes_away_ends_the_session_with_the_report_saved(clip, an
     """The camera path of the command, with the clip standing in for a camera that is unplugged when it ends."""
     from typer.testing import CliRunner
 
-    from posecheck.sources import capture
+    from posecheck.sources import camera, paced_file
     from posecheck.cli.app import app
 
     opened = []
 
-    class UnpluggedCamera(capture.PacedFileSource):
+    class UnpluggedCamera(paced_file.PacedFileSource):
         def __init__(self, index, width=None, height=None):
             super().__init__(clip)
             opened.append((index, width, height))
@@ -460,7 +460,7 @@ def test_a_camera_that_goes_away_ends_the_session_with_the_report_saved(clip, an
             super()._run()
             self.end_reason = f"camera {opened[0][0]} stopped delivering frames (unplugged or in use?)"
 
-    monkeypatch.setattr(capture, "CameraSource", UnpluggedCamera)
+    monkeypatch.setattr(camera, "CameraSource", UnpluggedCamera)
     result = CliRunner().invoke(
         app, ["live", "cat-cow", "--camera", "2", "--width", "640", "--height", "480", "--headless", "--out", str(tmp_path)]
     )

@@ -23,7 +23,7 @@ cv2 = pytest.importorskip("cv2")
 
 from posecheck.runtime import live  # noqa: E402
 from posecheck.sinks import render  # noqa: E402
-from posecheck.sources.capture import VideoFileSource  # noqa: E402
+from posecheck.sources.video_file import VideoFileSource  # noqa: E402
 from posecheck.engine.events import (  # noqa: E402
     Cue,
     EngineState,
@@ -385,7 +385,7 @@ def test_run_live_ends_with_the_source_and_reports_how(tmp_path):
         def estimate(self, frame_rgb, t):
             return None
 
-    from posecheck.sources.capture import PacedFileSource
+    from posecheck.sources.paced_file import PacedFileSource
 
     out = io.StringIO()
     with PacedFileSource(path) as source:

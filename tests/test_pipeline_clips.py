@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from conftest import trace_path
 from posecheck.cli.app import app
 from posecheck.errors import InputError
-from posecheck.runtime.pipeline import expand_clips, run_clips
+from posecheck.runtime.clips import expand_clips, run_clips
 
 runner = CliRunner()
 

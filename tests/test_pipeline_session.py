@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from conftest import requires_shared_videos, shared_clip
-from posecheck.runtime.session import TraceRecorderSink, run_session
+from posecheck.runtime.session import run_session
+from posecheck.sinks.trace import TraceRecorderSink
 from posecheck.core.trace import Trace
 
 from posecheck.engine.events import HoldFinished, HoldRecord
@@ -115,7 +116,7 @@ def test_source_error_in_the_prefetch_thread_reaches_the_caller():
 @requires_shared_videos
 def test_real_clip_gives_the_same_landmarks_pipelined_and_serial(tmp_path):
     """MediaPipe on a real clip: the pipelined loop feeds the estimator the same frames in the same order."""
-    from posecheck.sources.capture import VideoFileSource
+    from posecheck.sources.video_file import VideoFileSource
     from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
     from posecheck.estimators.model import resolve_model
 
@@ -146,7 +147,8 @@ def test_real_clip_gives_the_same_landmarks_pipelined_and_serial(tmp_path):
 
 @requires_shared_videos
 def test_live_sources_are_not_prefetched_but_files_are():
-    from posecheck.sources.capture import PacedFileSource, VideoFileSource
+    from posecheck.sources.paced_file import PacedFileSource
+    from posecheck.sources.video_file import VideoFileSource
     from posecheck.runtime.pipeline import reads_ahead
 
     clip = shared_clip("cat_cow_03.mp4")

@@ -7,7 +7,9 @@ import pytest
 
 from posecheck.engine.events import HoldFinished, HoldRecord
 from posecheck.errors import InputError
-from posecheck.runtime.session import FrameSource, Sink, TraceRecorderSink, VideoWriterSink, run_session
+from posecheck.runtime.session import FrameSource, Sink, run_session
+from posecheck.sinks.trace import TraceRecorderSink
+from posecheck.sinks.video import VideoWriterSink
 from posecheck.core.trace import Trace
 
 from session_stand_ins import FPS, SIZE, CountingEngine, EveryOtherEstimator, ListSource, RecordingSink, stand_in_pose
@@ -87,7 +89,8 @@ def test_a_hold_running_at_the_end_of_a_real_trace_is_told_and_the_summary_is_un
     import io
 
     from posecheck.engine.engine import Engine
-    from posecheck.estimators.replay import ReplayEstimator, TraceFrameSource
+    from posecheck.estimators.replay import ReplayEstimator
+    from posecheck.sources.replay import TraceFrameSource
     from posecheck.runtime.live import TerminalSink
     from posecheck.specs import load_spec_by_id
 

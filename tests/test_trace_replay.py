@@ -7,7 +7,8 @@ import pytest
 
 from posecheck.errors import TraceError
 from posecheck.estimators.base import PoseEstimator
-from posecheck.estimators.replay import BLANK_CANVAS_BGR, ReplayEstimator, TraceFrameSource
+from posecheck.estimators.replay import ReplayEstimator
+from posecheck.sources.replay import BLANK_CANVAS_BGR, TraceFrameSource
 from posecheck.core.pose import NUM_LANDMARKS, Pose
 from posecheck.runtime.session import FrameSource, run_session
 from posecheck.core.trace import Trace

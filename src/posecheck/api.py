@@ -276,7 +276,7 @@ def _analysis_sinks(spec: "ExerciseSpec", annotated_video: str | Path | None, sa
         # Each frame comes fresh from the source and no later sink looks at its pixels: draw on it directly.
         sinks.append(annotated_video_sink(Path(annotated_video), partial(annotate, spec=spec, copy=False)))
     if save_trace is not None:
-        from posecheck.runtime.session import TraceRecorderSink
+        from posecheck.sinks.trace import TraceRecorderSink
 
         sinks.append(TraceRecorderSink(save_trace))
     return sinks

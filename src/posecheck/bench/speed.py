@@ -213,7 +213,7 @@ def preload_frames(video: Path, count: int, height: int | None = None) -> list[t
     Raises:
         InputError: the file cannot be read, or the frames would not fit in MAX_PRELOAD_BYTES.
     """
-    from posecheck.sources.capture import VideoFileSource
+    from posecheck.sources.video_file import VideoFileSource
 
     with VideoFileSource(video) as source:
         h = height or source.info.height
@@ -223,7 +223,7 @@ def preload_frames(video: Path, count: int, height: int | None = None) -> list[t
 
 def write_video(frames: list[tuple[float, np.ndarray]], path: Path, fps: float) -> Path:
     """Writes BGR frames to an mp4v ``.mp4`` (used to make same-content clips at other resolutions)."""
-    from posecheck.runtime.session import open_video_writer
+    from posecheck.sinks.video import open_video_writer
 
     h, w = frames[0][1].shape[:2]
     writer = open_video_writer(path, "mp4v", fps, (w, h))
@@ -293,7 +293,7 @@ def time_each(items: Iterable[Any], fn, times: StageTimes, stage: str, warmup: i
 
 def bench_decode(video: Path, count: int, warmup: int, times: StageTimes, height: int | None = None) -> None:
     """Times reading (decoding) each frame of ``video`` (and the resize to ``height``, if any)."""
-    from posecheck.sources.capture import VideoFileSource
+    from posecheck.sources.video_file import VideoFileSource
 
     clock = time.perf_counter
     with VideoFileSource(video) as source:
@@ -394,7 +394,7 @@ _FIRST_FRAME_PROBE = """
 import json, sys, time
 start = time.perf_counter()
 import cv2
-from posecheck.sources.capture import VideoFileSource
+from posecheck.sources.video_file import VideoFileSource
 from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
 from posecheck.estimators.model import resolve_model
 imported = time.perf_counter()
@@ -608,7 +608,8 @@ def run_end_to_end(source: Any, model_path: Path, spec: Any, frames: int, warmup
     from posecheck.engine.engine import Engine
     from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
     from posecheck.sinks.render import annotate
-    from posecheck.runtime.session import VideoWriterSink, run_session
+    from posecheck.runtime.session import run_session
+    from posecheck.sinks.video import VideoWriterSink
 
     first = FirstFrames(source, frames)
     clock = ClockSink(warmup, rss_every)
@@ -639,7 +640,7 @@ def bench_stages(video: Path | None, frames_bgr: list[np.ndarray], model_path: P
     from posecheck.engine.engine import Engine
     from posecheck.estimators.mediapipe_backend import MediaPipeEstimator
     from posecheck.sinks.render import annotate
-    from posecheck.runtime.session import open_video_writer
+    from posecheck.sinks.video import open_video_writer
 
     times = StageTimes()
     notes: list[str] = []
@@ -743,10 +744,10 @@ def default_traces_dir() -> Path | None:
 
 def _open_source(config: BenchConfig):
     if config.source is not None:
-        from posecheck.sources.capture import VideoFileSource
+        from posecheck.sources.video_file import VideoFileSource
 
         return VideoFileSource(config.source)
-    from posecheck.sources.capture import CameraSource
+    from posecheck.sources.camera import CameraSource
 
     return CameraSource(config.camera or 0)
 

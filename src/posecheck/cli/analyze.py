@@ -83,7 +83,7 @@ def analyze(
     """
     from posecheck import api
     from posecheck.core.trace import is_trace_path
-    from posecheck.runtime.pipeline import expand_clips
+    from posecheck.runtime.clips import expand_clips
     from posecheck.sinks.progress import ProgressSink
 
     clips = expand_clips(videos)
@@ -170,7 +170,7 @@ def _analyze_many(clips: list[Path], exercise: str, out: Path | None, json_out: 
     import shutil
     import time
 
-    from posecheck.runtime.pipeline import default_jobs, run_clips
+    from posecheck.runtime.clips import default_jobs, run_clips
 
     load_spec(exercise, specs)  # an unknown exercise fails once, before any worker starts
     names = [clip.stem for clip in clips]

@@ -696,11 +696,12 @@ def analyze_video(videos_dir: Path, label: ClipLabel, spec: Any | None, model_pa
         raise InputError(f"{path}: no such video")
     if spec is None:
         return ClipRun([], None)
-    from posecheck.sources.capture import VideoFileSource
+    from posecheck.sources.video_file import VideoFileSource
     from posecheck.engine.engine import Engine
     from posecheck.estimators.mediapipe_backend import MediaPipeEstimator, running_mode_for
     from posecheck.estimators.model import resolve_model
-    from posecheck.runtime.session import PoseRecorderSink, run_session
+    from posecheck.runtime.session import run_session
+    from posecheck.sinks.trace import PoseRecorderSink
 
     collector = PoseRecorderSink()
     model = resolve_model(model_path)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-#: Every helper thread posecheck starts is named with this prefix (pipeline.py, capture.py, gui.py, live.py).
+#: Every helper thread posecheck starts is named with this prefix (pipeline, sources.latest_frame, gui, live).
 HELPER_THREAD_PREFIX = "posecheck-"
 #: Set to "0" to leave thread placement to the operating system.
 PIN_CORES_ENV = "POSECHECK_PIN_CORES"

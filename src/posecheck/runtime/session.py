@@ -4,7 +4,7 @@
 camera, paced file) and sinks (report, annotated video, trace recorder, window, terminal, progress bar).
 The loop does as little as possible per frame; everything else is a sink.
 
-Protocols:
+Protocols (defined in `posecheck.runtime.protocols`, so that what plugs into the loop need not import it):
   * `FrameSource`: iterable of ``(t, frame_bgr or None)`` in time order, with ``.info`` and ``close()``.
     A None frame means "no picture" (trace replay): the estimator is then asked by time alone.
   * `Sink`: ``on_start(info)``, ``on_frame(frame_bgr, pose, state, events)``, ``on_finish(summary)``.
@@ -21,16 +21,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Protocol, runtime_checkable
 
-import numpy as np
-
+from posecheck.engine.events import SessionSummary
 from posecheck.runtime.cores import pinned, plan_split
-from posecheck.engine.events import EngineState, Event, SessionSummary
-from posecheck.errors import InputError
 from posecheck.runtime.pipeline import (
     DEFAULT_BACKGROUND,
     DEFAULT_PREFETCH,
@@ -41,86 +36,30 @@ from posecheck.runtime.pipeline import (
     in_background,
     reads_ahead,
 )
-from posecheck.core.pose import Pose
-from posecheck.core.trace import Trace
+from posecheck.runtime.protocols import (
+    Engine,
+    Estimator,
+    FrameSource,
+    SessionInfo,
+    Sink,
+    SourceInfo,
+    StopSession,
+)
+
+#: The loop's interface, protocols included: a caller of run_session finds all of it here.
+__all__ = [
+    "Engine",
+    "Estimator",
+    "FrameSource",
+    "SessionInfo",
+    "SessionResult",
+    "Sink",
+    "SourceInfo",
+    "StopSession",
+    "run_session",
+]
 
 log = logging.getLogger(__name__)
-
-
-class StopSession(Exception):
-    """Raised by a sink (or a source) to end the session normally, e.g. when the user closes the window."""
-
-
-class SourceInfo(Protocol):
-    """What a frame source knows about itself (`posecheck.sources.capture.VideoInfo` satisfies it)."""
-
-    path: Path
-    fps: float
-    frame_count: int  # 0 when unknown (cameras)
-    width: int
-    height: int
-
-
-@runtime_checkable
-class FrameSource(Protocol):
-    """Frames in time order: ``(t seconds, frame (H, W, 3) uint8 BGR or None)``."""
-
-    info: SourceInfo
-
-    def __iter__(self) -> Iterator[tuple[float, np.ndarray | None]]: ...
-
-    def close(self) -> None: ...
-
-
-class Estimator(Protocol):
-    """`posecheck.estimators.base.PoseEstimator`, as far as the loop needs it."""
-
-    def estimate(self, frame_rgb: np.ndarray | None, t: float) -> Pose | None: ...
-
-
-class Engine(Protocol):
-    """`posecheck.engine.engine.Engine`, as far as the loop needs it."""
-
-    def update(self, t: float, pose: Pose | None) -> list[Event]: ...
-
-    @property
-    def state(self) -> EngineState: ...
-
-    def end(self, t_end: float) -> list[Event]: ...
-
-    def finish(self, t_end: float) -> SessionSummary: ...
-
-
-@dataclass(frozen=True)
-class SessionInfo:
-    """Given to every sink before the first frame.
-
-    Attributes:
-        exercise: the spec id.
-        source: the source's path or name, for display.
-        fps: frames per second of the source.
-        frame_size: (width, height) in pixels.
-        frame_count: frames the source says it has; 0 when unknown (a camera).
-    """
-
-    exercise: str
-    source: str
-    fps: float
-    frame_size: tuple[int, int]
-    frame_count: int
-
-
-@runtime_checkable
-class Sink(Protocol):
-    """Receives the session as it happens. See the module docstring for the call order."""
-
-    def on_start(self, info: SessionInfo) -> None: ...
-
-    def on_frame(
-        self, frame_bgr: np.ndarray | None, pose: Pose | None, state: EngineState, events: list[Event]
-    ) -> None: ...
-
-    def on_finish(self, summary: SessionSummary) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -303,118 +242,3 @@ def _hand_on_end_events(engine: Engine, sinks: Sequence[Sink], t_end: float) -> 
         on_end = getattr(sink, "on_end", None)
         if on_end is not None:
             on_end(state, events)
-
-
-# ------------------------------------------------------------------------------------------------ sinks
-
-
-def open_video_writer(path: Path, fourcc: str, fps: float, frame_size: tuple[int, int]):
-    """A ``cv2.VideoWriter`` for ``path`` (``fourcc`` codec, ``frame_size`` (width, height) pixels), or None
-    when OpenCV cannot write it (the caller says why, in its own words)."""
-    import cv2
-
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, frame_size)
-    if not writer.isOpened():
-        writer.release()
-        return None
-    return writer
-
-
-class VideoWriterSink:
-    """Writes every frame (optionally drawn on first) to a video file.
-
-    Frames that are None (trace replay without canvases) are skipped. Drawing and encoding run on the
-    session's worker thread (``background_safe``): this sink touches nothing but its frame and its file,
-    so ``draw`` must not share state with anything else either (`posecheck.sinks.render.annotate` does not).
-
-    Args:
-        path: output file; ``.mp4`` with the ``mp4v`` codec (the pip OpenCV wheels cannot encode H.264).
-        draw: ``draw(frame_bgr, pose, state) -> frame_bgr``, e.g. `posecheck.sinks.render.annotate` bound to
-            a spec; None writes the frames as they come.
-        fourcc: four-character codec code.
-    """
-
-    background_safe = True
-
-    def __init__(
-        self,
-        path: str | Path,
-        draw: Callable[[np.ndarray, Pose | None, EngineState], np.ndarray] | None = None,
-        *,
-        fourcc: str = "mp4v",
-    ) -> None:
-        self.path = Path(path)
-        self.draw = draw
-        self.fourcc = fourcc
-        self._writer = None
-        self.frames_written = 0
-        #: Why writing stopped early ("Type: message"), or None. A failed frame stops the video, not the
-        #: session: the file keeps the frames before it, and the count and report go on.
-        self.failure: str | None = None
-
-    def on_start(self, info: SessionInfo) -> None:
-        self._writer = open_video_writer(self.path, self.fourcc, info.fps, info.frame_size)
-        if self._writer is None:
-            raise InputError(f"cannot write video {self.path} (codec {self.fourcc}, {info.frame_size[0]}x{info.frame_size[1]})")
-
-    def on_frame(
-        self, frame_bgr: np.ndarray | None, pose: Pose | None, state: EngineState, events: list[Event]
-    ) -> None:
-        if frame_bgr is None or self._writer is None or self.failure is not None:
-            return
-        try:
-            self._writer.write(self.draw(frame_bgr, pose, state) if self.draw else frame_bgr)
-        except Exception as exc:  # noqa: BLE001 - the caller reports it in its own words once the report is saved
-            self.failure = f"{type(exc).__name__}: {exc}"
-            log.info("writing %s stopped after %d frames (%s); the analysis goes on without it", self.path,
-                     self.frames_written, self.failure)
-            return
-        self.frames_written += 1
-
-    def on_finish(self, summary: SessionSummary) -> None:
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
-
-
-class PoseRecorderSink:
-    """Keeps every frame's ``(t, pose or None)`` in ``poses`` (the eval's baseline and variants use them)."""
-
-    #: Only appends to its own list: may run on the session's worker thread.
-    background_safe = True
-
-    def __init__(self) -> None:
-        self.poses: list[tuple[float, Pose | None]] = []
-        self.info: SessionInfo | None = None
-
-    def on_start(self, info: SessionInfo) -> None:
-        self.info = info
-        self.poses = []
-
-    def on_frame(
-        self, frame_bgr: np.ndarray | None, pose: Pose | None, state: EngineState, events: list[Event]
-    ) -> None:
-        self.poses.append((state.t, pose))
-
-    def on_finish(self, summary: SessionSummary) -> None:
-        """Nothing to close: the poses stay in memory."""
-
-
-class TraceRecorderSink(PoseRecorderSink):
-    """Records every frame's pose and saves them as a `Trace` (``--save-trace``) when the session ends.
-
-    Args:
-        path: the ``.npz`` file to write.
-        meta: extra metadata stored in the trace (source name, model, version).
-    """
-
-    def __init__(self, path: str | Path, meta: dict | None = None) -> None:
-        super().__init__()
-        self.path = Path(path)
-        self.meta = dict(meta or {})
-
-    def on_finish(self, summary: SessionSummary) -> None:
-        assert self.info is not None, "on_start was not called"
-        trace = Trace.from_poses(self.poses, self.info.frame_size, self.info.fps, self.meta)
-        trace.save(self.path)
-        log.info("saved trace %s (%d frames)", self.path, len(trace))

@@ -114,9 +114,9 @@ def open_video(path: str | Path, *, model: "str | Path | ModelInfo | None" = Non
     Raises:
         InputError: the video is missing or cannot be decoded; ModelError: the model cannot be loaded.
     """
-    from posecheck.sources import capture
+    from posecheck.sources import paced_file, video_file
 
-    source = capture.PacedFileSource(path) if paced else capture.VideoFileSource(path)
+    source = paced_file.PacedFileSource(path) if paced else video_file.VideoFileSource(path)
     with _mediapipe_input(source, "video", str(path), model, running_mode) as opened:
         yield opened
 
@@ -129,10 +129,10 @@ def open_camera(index: int = 0, *, width: int | None = None, height: int | None 
     Raises:
         CameraError: the camera cannot be opened; ModelError: the model cannot be loaded.
     """
-    from posecheck.sources import capture
+    from posecheck.sources import camera
 
     # Looked up on the module when called, so that a test can stand a clip in for the camera.
-    source = capture.CameraSource(index, width, height)
+    source = camera.CameraSource(index, width, height)
     with _mediapipe_input(source, "camera", f"camera:{index}", model, running_mode) as opened:
         yield opened
 
@@ -148,7 +148,8 @@ def open_trace(path: str | Path, *, blank_frames: bool = False) -> Iterator[Open
     Raises:
         TraceError: the file is not a readable posecheck trace.
     """
-    from posecheck.estimators.replay import ReplayEstimator, TraceFrameSource
+    from posecheck.estimators.replay import ReplayEstimator
+    from posecheck.sources.replay import TraceFrameSource
 
     with TraceFrameSource.open(path, blank_frames=blank_frames) as source:
         trace = source.trace

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from posecheck.errors import InputError
-from posecheck.runtime.session import VideoWriterSink
+from posecheck.sinks.video import VideoWriterSink
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class H264WriterSink(VideoWriterSink):
 def open_recording_writer(path: Path, fps: float, frame_size: tuple[int, int], fourcc: str):
     """A writer for a recorded session video: H.264 for an .mp4 when PyAV can (browsers and phones play it),
     else OpenCV's ``fourcc`` (None when OpenCV cannot open it either)."""
-    from posecheck.runtime.session import open_video_writer
+    from posecheck.sinks.video import open_video_writer
 
     if path.suffix.lower() == ".mp4" and h264_available():
         return H264FileWriter(path, fps, frame_size)

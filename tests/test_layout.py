@@ -1,0 +1,195 @@
+"""The package's modules import each other without cycles, so that the folders can follow the flow
+(frames -> poses -> measures -> phases/reps/holds -> cues -> sinks) and any module can be read, tested and
+imported after the ones it depends on.
+
+The graph is built from the source text with `ast`, not by importing: every ``import`` and ``from ... import``
+counts, at module level and inside functions alike. An import inside a function hides a cycle from Python's
+import machinery, not from the design (and it breaks the day someone moves it to the top of the file). So does
+a lazy reference in entry-point notation, ``"posecheck.cli.live:app"`` (what the CLI's lazy command group
+imports by name): it counts as an import of that module.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import textwrap
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+import pytest
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1] / "src" / "posecheck"
+
+#: Modules still in an import cycle, accepted for now because they belong to work being done at the same time;
+#: the lead empties this list when merging that work, and `test_the_known_cycles_are_still_there` fails until
+#: a module that left every cycle is taken off it.
+KNOWN_CYCLE_MODULES: frozenset[str] = frozenset({
+    # cli.app names the command modules for its lazy command group, and they import cli.app's helpers back.
+    # The cli split (thin commands over a runtime wiring module) removes these.
+    "posecheck.cli.app",
+    "posecheck.cli.bench",
+    "posecheck.cli.evaluate",
+    "posecheck.cli.exercises",
+    "posecheck.cli.live",
+    # sinks.outputs calls html_report.write_session_report, which takes outputs.write_private_text back
+    # (both inside functions). Owned by the api work on sinks/outputs.py.
+    "posecheck.sinks.html_report",
+    "posecheck.sinks.outputs",
+})
+
+
+def module_name(path: Path, package_dir: Path) -> str:
+    """``src/posecheck/runtime/session.py`` -> ``posecheck.runtime.session`` (a package's ``__init__``
+    is the package itself)."""
+    parts = list(path.relative_to(package_dir.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imported_names(node: ast.Import | ast.ImportFrom, module: str, is_package: bool) -> list[str]:
+    """The absolute dotted names an import statement in ``module`` names."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if node.level:
+        # Relative: level 1 is the module's own package (a package's __init__ is its own package).
+        package = module.split(".") if is_package else module.split(".")[:-1]
+        package = package[: len(package) - (node.level - 1)]
+        base = ".".join(package + ([node.module] if node.module else []))
+    else:
+        base = node.module or ""
+    # `from a.b import c`: c is either the module a.b.c or a name defined in a.b (`_resolve` tells which).
+    return [base if alias.name == "*" else f"{base}.{alias.name}" for alias in node.names]
+
+
+#: ``"package.module:attribute"``, the entry-point notation for "import this module later, take this name".
+_LAZY_REFERENCE = re.compile(r"([A-Za-z_][\w.]*):[A-Za-z_]\w*")
+
+
+def _resolve(name: str, modules: set[str]) -> str | None:
+    """The package module ``name`` refers to: itself, or its longest prefix that is a module (a name defined
+    in a module); None for names outside the package."""
+    parts = name.split(".")
+    while parts:
+        candidate = ".".join(parts)
+        if candidate in modules:
+            return candidate
+        parts.pop()
+    return None
+
+
+def import_graph(package_dir: Path = PACKAGE_DIR) -> dict[str, set[str]]:
+    """Module -> the package modules it imports (anywhere in its source), for every module of the package."""
+    files = {module_name(path, package_dir): path for path in sorted(package_dir.rglob("*.py"))}
+    modules = set(files)
+    graph: dict[str, set[str]] = {}
+    for module, path in files.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        targets: set[str | None] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                for name in _imported_names(node, module, path.name == "__init__.py"):
+                    targets.add(_resolve(name, modules))
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                lazy = _LAZY_REFERENCE.fullmatch(node.value)
+                if lazy and lazy.group(1) in modules:
+                    targets.add(lazy.group(1))
+        targets.discard(None)
+        targets.discard(module)
+        graph[module] = targets
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]], accepted: frozenset[str] = frozenset()) -> list[str] | None:
+    """A cycle of imports (``[a, b, ..., a]``), or None. Edges between two ``accepted`` modules are left out,
+    so a cycle among them alone is not reported, but one that runs through any other module is."""
+    pruned = {module: {t for t in targets if not (module in accepted and t in accepted)}
+              for module, targets in graph.items()}
+    try:
+        TopologicalSorter(pruned).prepare()
+    except CycleError as error:
+        return list(reversed(error.args[1]))  # graphlib lists it against the import direction
+    return None
+
+
+def modules_in_cycles(graph: dict[str, set[str]]) -> set[str]:
+    """Every module that lies on some import cycle (a strongly connected component of two or more)."""
+    def reachable(start: str) -> set[str]:
+        seen: set[str] = set()
+        todo = list(graph.get(start, ()))
+        while todo:
+            module = todo.pop()
+            if module not in seen:
+                seen.add(module)
+                todo.extend(graph.get(module, ()))
+        return seen
+
+    reach = {module: reachable(module) for module in graph}
+    return {module for module in graph if module in reach[module]}
+
+
+# ------------------------------------------------------------------------------------------------ the tests
+
+
+def test_no_import_cycles():
+    cycle = find_cycle(import_graph(), KNOWN_CYCLE_MODULES)
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_the_known_cycles_are_still_there():
+    # The accepted list only shrinks: a module that left every cycle comes off it, so that it cannot
+    # quietly join a new one later.
+    left = KNOWN_CYCLE_MODULES - modules_in_cycles(import_graph())
+    assert not left, f"no longer in an import cycle, remove from KNOWN_CYCLE_MODULES: {sorted(left)}"
+
+
+def test_the_graph_has_every_module_and_the_loop_s_imports():
+    graph = import_graph()
+    assert set(graph) == {module_name(path, PACKAGE_DIR) for path in PACKAGE_DIR.rglob("*.py")}
+    assert {"posecheck.runtime.pipeline", "posecheck.runtime.protocols"} <= graph["posecheck.runtime.session"]
+    # (Function-level imports and the other forms are checked on small made-up packages below.)
+
+
+def _write_package(root: Path, files: dict[str, str]) -> Path:
+    package_dir = root / "pkg"
+    for name, text in files.items():
+        path = package_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    return package_dir
+
+
+def test_a_cycle_through_a_function_level_import_is_found(tmp_path):
+    package_dir = _write_package(tmp_path, {
+        "__init__.py": "",
+        "loop/__init__.py": "",
+        "loop/session.py": "from pkg.loop.pipeline import prefetch\n",
+        "loop/pipeline.py": """
+            def prefetch():
+                from .session import StopSession  # hidden from Python, not from the layout
+            """,
+        "sinks/video.py": "from pkg.loop import session\n",
+    })
+    graph = import_graph(package_dir)
+    assert graph["pkg.loop.pipeline"] == {"pkg.loop.session"}
+    assert graph["pkg.sinks.video"] == {"pkg.loop.session"}
+    cycle = find_cycle(graph)
+    assert cycle is not None and set(cycle) == {"pkg.loop.session", "pkg.loop.pipeline"}
+    assert modules_in_cycles(graph) == {"pkg.loop.session", "pkg.loop.pipeline"}
+    # Accepting both modules hides that cycle, and only that one.
+    assert find_cycle(graph, frozenset({"pkg.loop.session", "pkg.loop.pipeline"})) is None
+    assert find_cycle(graph, frozenset({"pkg.loop.session"})) is not None
+
+
+@pytest.mark.parametrize("statement", [
+    "import pkg.a",
+    "from pkg import a",
+    "from pkg.a import thing",
+    "from . import a",
+    "from .a import thing",
+    "LAZY = {'command': 'pkg.a:thing'}",
+])
+def test_every_import_form_makes_an_edge(tmp_path, statement):
+    package_dir = _write_package(tmp_path, {"__init__.py": "", "a.py": "thing = 1\n", "b.py": statement + "\n"})
+    assert import_graph(package_dir)["pkg.b"] == {"pkg.a"}
