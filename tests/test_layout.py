@@ -21,24 +21,6 @@ import pytest
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1] / "src" / "posecheck"
 
-#: Modules still in an import cycle, accepted for now because they belong to work being done at the same time;
-#: the lead empties this list when merging that work, and `test_the_known_cycles_are_still_there` fails until
-#: a module that left every cycle is taken off it.
-KNOWN_CYCLE_MODULES: frozenset[str] = frozenset({
-    # cli.app names the command modules for its lazy command group, and they import cli.app's helpers back.
-    # The cli split (thin commands over a runtime wiring module) removes these.
-    "posecheck.cli.app",
-    "posecheck.cli.bench",
-    "posecheck.cli.evaluate",
-    "posecheck.cli.exercises",
-    "posecheck.cli.live",
-    # sinks.outputs calls html_report.write_session_report, which takes outputs.write_private_text back
-    # (both inside functions). Owned by the api work on sinks/outputs.py.
-    "posecheck.sinks.html_report",
-    "posecheck.sinks.outputs",
-})
-
-
 def module_name(path: Path, package_dir: Path) -> str:
     """``src/posecheck/runtime/session.py`` -> ``posecheck.runtime.session`` (a package's ``__init__``
     is the package itself)."""
@@ -101,47 +83,21 @@ def import_graph(package_dir: Path = PACKAGE_DIR) -> dict[str, set[str]]:
     return graph
 
 
-def find_cycle(graph: dict[str, set[str]], accepted: frozenset[str] = frozenset()) -> list[str] | None:
-    """A cycle of imports (``[a, b, ..., a]``), or None. Edges between two ``accepted`` modules are left out,
-    so a cycle among them alone is not reported, but one that runs through any other module is."""
-    pruned = {module: {t for t in targets if not (module in accepted and t in accepted)}
-              for module, targets in graph.items()}
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """A cycle of imports (``[a, b, ..., a]``), or None."""
     try:
-        TopologicalSorter(pruned).prepare()
+        TopologicalSorter(graph).prepare()
     except CycleError as error:
         return list(reversed(error.args[1]))  # graphlib lists it against the import direction
     return None
-
-
-def modules_in_cycles(graph: dict[str, set[str]]) -> set[str]:
-    """Every module that lies on some import cycle (a strongly connected component of two or more)."""
-    def reachable(start: str) -> set[str]:
-        seen: set[str] = set()
-        todo = list(graph.get(start, ()))
-        while todo:
-            module = todo.pop()
-            if module not in seen:
-                seen.add(module)
-                todo.extend(graph.get(module, ()))
-        return seen
-
-    reach = {module: reachable(module) for module in graph}
-    return {module for module in graph if module in reach[module]}
 
 
 # ------------------------------------------------------------------------------------------------ the tests
 
 
 def test_no_import_cycles():
-    cycle = find_cycle(import_graph(), KNOWN_CYCLE_MODULES)
+    cycle = find_cycle(import_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
-
-
-def test_the_known_cycles_are_still_there():
-    # The accepted list only shrinks: a module that left every cycle comes off it, so that it cannot
-    # quietly join a new one later.
-    left = KNOWN_CYCLE_MODULES - modules_in_cycles(import_graph())
-    assert not left, f"no longer in an import cycle, remove from KNOWN_CYCLE_MODULES: {sorted(left)}"
 
 
 def test_the_graph_has_every_module_and_the_loop_s_imports():
@@ -176,10 +132,6 @@ def test_a_cycle_through_a_function_level_import_is_found(tmp_path):
     assert graph["pkg.sinks.video"] == {"pkg.loop.session"}
     cycle = find_cycle(graph)
     assert cycle is not None and set(cycle) == {"pkg.loop.session", "pkg.loop.pipeline"}
-    assert modules_in_cycles(graph) == {"pkg.loop.session", "pkg.loop.pipeline"}
-    # Accepting both modules hides that cycle, and only that one.
-    assert find_cycle(graph, frozenset({"pkg.loop.session", "pkg.loop.pipeline"})) is None
-    assert find_cycle(graph, frozenset({"pkg.loop.session"})) is not None
 
 
 @pytest.mark.parametrize("statement", [

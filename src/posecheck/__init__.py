@@ -28,7 +28,7 @@ from posecheck.errors import (
     UnknownExerciseError,
 )
 
-__version__ = "0.1.0"
+from posecheck.version import __version__
 
 #: Public names imported on first use (module ``__getattr__``), so that ``import posecheck`` and
 #: ``posecheck --help`` load neither numpy-heavy modules nor cv2 nor mediapipe.

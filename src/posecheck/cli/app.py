@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from posecheck import __version__
+from posecheck.version import __version__
 from posecheck.cli.common import EXIT_INTERRUPTED, EXIT_UNEXPECTED, report_error, set_verbosity, setup_logging
 from posecheck.runtime import stopping
 

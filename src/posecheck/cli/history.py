@@ -166,7 +166,7 @@ def history_export(
     if output == "-":
         sys.stdout.write(text)
         return
-    from posecheck.sinks.outputs import write_private_text
+    from posecheck.sinks.private_files import write_private_text
 
     write_private_text(Path(output), text)
     typer.echo(f"Wrote {output} ({len(data)} sessions)", err=True)

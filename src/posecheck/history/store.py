@@ -30,7 +30,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from posecheck import __version__
+from posecheck.version import __version__
 from posecheck.errors import InputError
 
 log = logging.getLogger(__name__)

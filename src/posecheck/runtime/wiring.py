@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from posecheck import __version__
+from posecheck.version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
     from posecheck.estimators.model import ModelInfo

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from posecheck import __version__
+from posecheck.version import __version__
 from posecheck.specs.labels import measure_heading, measure_label, phase_label, split_side
 
 #: The plots' axes background. Tests find the plot areas in a screenshot by this colour, so keep it unique
@@ -77,7 +77,7 @@ def _template(name: str):
 
 
 def _write(path: Path, html: str) -> Path:
-    from posecheck.sinks.outputs import write_private_text
+    from posecheck.sinks.private_files import write_private_text
 
     return write_private_text(Path(path), html)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from posecheck import __version__
+from posecheck.version import __version__
 from posecheck.engine.events import SessionSummary
 from posecheck.errors import InputError
 
