@@ -136,6 +136,12 @@ class Measure(_Strict):
         return UNIT_OF_KIND[self.kind]
 
 
+class MeasureLibrary(_Strict):
+    """The measure library (``exercise_specs/_measures.yaml``): measures a spec takes by name with ``use:``."""
+
+    measures: dict[Name, Measure] = Field(min_length=1)
+
+
 # --------------------------------------------------------------------------------------------- phases
 class PhaseRange(Range):
     """A phase: a range of the phase measure, optionally with extra conditions on other measures."""
@@ -441,6 +447,11 @@ class ExerciseSpec(_Strict):
     """One exercise, everything the engine needs to follow it. See docs/SPEC_FORMAT.md."""
 
     id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$", description="CLI name, e.g. cat-cow")]
+    extends: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")] | None = Field(
+        None,
+        description="the id of the spec this one starts from: its values are merged under this file's "
+        "(mappings key by key, anything else replaced, null removes); the loader resolves it",
+    )
     title: str
     description: str
     instructions: list[str] = Field(min_length=1)
