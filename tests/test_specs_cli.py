@@ -126,7 +126,8 @@ def test_schema_is_json_with_the_spec_sections(tmp_path):
     result = invoke("schema")
     assert result.exit_code == 0
     schema = json.loads(result.stdout)
-    assert {"measures", "phases", "reps", "hold", "form"} <= set(schema["properties"])
+    assert {"measures", "phases", "reps", "hold", "form"} <= set(schema["$defs"]["ExerciseSpec"]["properties"])
+    assert schema["then"] == {"$ref": "#/$defs/PartialExerciseSpec"}  # a spec with extends: only what differs
     out = tmp_path / "spec.schema.json"
     assert invoke("schema", "-o", str(out)).exit_code == 0
     assert json.loads(out.read_text()) == schema

@@ -124,7 +124,7 @@ def show_exercise(
             echo(f"  - {cue}")
     if verbosity() >= 1:  # for spec authors: where the spec comes from and its phase ranges
         echo("")
-        echo(f"Spec file: {registry.path(name)}")
+        echo(f"Spec file: {registry.path(name)}" + (f" (extends {spec.extends})" if spec.extends else ""))
         scale = " (fractions of your own range)" if spec.adaptive else f" ({spec.measures[spec.phases.measure].unit})"
         echo(f"Phases of {spec.phases.measure}{scale}:")
         for phase, r in spec.phases.ranges.items():
@@ -191,11 +191,9 @@ def schema(
 
     Example: posecheck exercises schema -o exercise-spec.schema.json
     """
-    from posecheck.specs.schema import ExerciseSpec
+    from posecheck.specs.schema import authoring_json_schema
 
-    document = ExerciseSpec.model_json_schema(by_alias=True)
-    document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    document["title"] = "posecheck exercise spec"
+    document = authoring_json_schema()
     text = json.dumps(document, indent=2) + "\n"
     if output is None:
         typer.echo(text, nl=False)

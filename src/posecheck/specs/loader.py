@@ -412,13 +412,18 @@ def check_spec_text(
             built-in specs).
         library: the measure library ``use:`` names refer to (default: the built-in ``_measures.yaml``).
     """
+    def in_order(located: list[tuple[Location, str]]) -> list[str]:
+        # Stable: this file's problems in file order, then those in the files it extends or uses.
+        located.sort(key=lambda problem: (problem[0][0] != filename, problem[0][0], problem[0][1]))
+        return [text for _, text in located]
+
     document, early = _read_document(text, filename)
     if document is None:
-        return None, [problem for _, problem in early]
+        return None, in_order(early)
     document, more = _resolve_extends(document, find_parent or default_find_parent)
     early += more
     if document is None:
-        return None, [problem for _, problem in early]
+        return None, in_order(early)
     data = document.data
 
     found: list[tuple[FieldPath, str]] = []
@@ -426,7 +431,7 @@ def check_spec_text(
     if isinstance(data.get("measures"), dict) and any(isinstance(m, dict) and "use" in m for m in data["measures"].values()):
         entries, library_where, library_problems = measure_library(library)
         if library_problems:
-            return None, [problem for _, problem in early] + library_problems
+            return None, in_order(early) + library_problems
         library_name = str(library) if library is not None else LIBRARY_FILE
         data["measures"], use_problems, failed_uses = resolve_uses(data["measures"], document.where, entries, library_where, library_name)
         found += use_problems
@@ -447,10 +452,7 @@ def check_spec_text(
         found.append((("id",), f"'{data['id']}' does not match the file name '{stem}' (the registry finds specs by file name)"))
 
     located = [(_line_of(document.where, path, document.top), f"{_where_text(document, path)}: {_dotted(path)}: {message}") for path, message in found]
-    located += early
-    # Stable: this file's problems in file order, then those in the files it extends or uses.
-    located.sort(key=lambda problem: (problem[0][0] != filename, problem[0][0], problem[0][1]))
-    problems = [text for _, text in located]
+    problems = in_order(located + early)
     return (spec if not problems else None), problems
 
 

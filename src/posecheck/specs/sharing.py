@@ -91,7 +91,7 @@ def next_after(asking: Path, candidates: list[Path]) -> Path | None:
 
 
 def suggestion(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=2, cutoff=0.6)
+    close = difflib.get_close_matches(name, known, n=2, cutoff=0.8)
     return f"; did you mean {' or '.join(close)}?" if close else ""
 
 
