@@ -237,6 +237,15 @@ def test_the_library_validates_and_every_entry_is_shared():
     assert set(uses) == set(library), "library entries no spec uses, or uses of missing entries"
 
 
+def test_validate_checks_the_library_when_named(tmp_path):
+    result = runner.invoke(app, ["exercises", "validate", str(SPEC_DIR / LIBRARY_FILE)])
+    assert result.exit_code == 0 and f"ok: {SPEC_DIR / LIBRARY_FILE}" in result.stdout, result.output
+    broken = tmp_path / LIBRARY_FILE
+    broken.write_text("measures:\n  tilt:\n    kind: inclination\n    points: [shoulder, hip]\n", encoding="utf-8")
+    result = runner.invoke(app, ["exercises", "validate", str(broken)])
+    assert result.exit_code == 4 and f"{broken}:2: measures.tilt: an inclination measure needs reference" in result.output, result.output
+
+
 def test_the_library_is_not_an_exercise():
     assert (SPEC_DIR / LIBRARY_FILE).is_file()
     assert LIBRARY_FILE.removesuffix(".yaml") not in SpecRegistry([SPEC_DIR]).ids()
