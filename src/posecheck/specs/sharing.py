@@ -61,7 +61,8 @@ def merge(parent: Any, child: Any, path: FieldPath, parent_where: Where, child_w
         elif child[key] is None and key in parent:
             continue  # removed
         else:
-            where[sub] = child_where[sub]
+            if sub in child_where:  # a key that came in through a YAML merge key (<<:) has no line of its own
+                where[sub] = child_where[sub]
             merged[key] = merge(parent[key], child[key], sub, parent_where, child_where, where) if key in parent else child[key]
             if key not in parent:
                 copy_where(child_where, sub, where)
