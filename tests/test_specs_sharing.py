@@ -270,3 +270,13 @@ def test_the_json_schema_accepts_extends_and_use():
     measure = schema["$defs"]["Measure"]
     assert "use" in measure["properties"] and {"required": ["use"]} in measure["anyOf"]
     assert schema["$defs"]["ExerciseSpec"]["additionalProperties"] is False
+
+
+# ------------------------------------------------------------------------------------------ notes
+def test_every_spec_points_to_its_section_of_the_accuracy_notes():
+    notes = (SPEC_DIR.parent / "benchmarks" / "ACCURACY_NOTES.md").read_text(encoding="utf-8")
+    sections = set(re.findall(r"^### Spec notes: ([a-z0-9-]+)$", notes, re.MULTILINE))
+    for path in sorted(SPEC_DIR.glob("[!_]*.yaml")):
+        header = path.read_text(encoding="utf-8").split("\nid:", 1)[0]
+        pointed = set(re.findall(r'"Spec notes: ([a-z0-9-]+)"', header))
+        assert path.stem in pointed and pointed <= sections, (path.name, pointed)
