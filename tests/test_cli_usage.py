@@ -14,7 +14,7 @@ from posecheck.cli.app import app
 from test_specs import SPEC_DIR
 
 runner = CliRunner()
-SPEC_IDS = sorted(p.stem for p in SPEC_DIR.glob("*.yaml"))
+SPEC_IDS = sorted(p.stem for p in SPEC_DIR.glob("[!_]*.yaml"))
 
 
 def _complete(line: str, shell: str = "bash") -> list[str]:

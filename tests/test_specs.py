@@ -96,7 +96,7 @@ BROKEN = [
     pytest.param(
         VALID.replace("title: Lift\n", "title: Lift\ncolour: blue\n"),
         [
-            "exercise_specs/lift.yaml:3: colour: unknown key 'colour' (allowed: id, title, description, instructions, "
+            "exercise_specs/lift.yaml:3: colour: unknown key 'colour' (allowed: id, extends, title, description, instructions, "
             "tips, routine, target, setup, smoothing, tracking, measures, phases, reps, sides, hold, tempo, form, adaptive)"
         ],
         id="unknown-top-level-key",

@@ -124,7 +124,7 @@ def show_exercise(
             echo(f"  - {cue}")
     if verbosity() >= 1:  # for spec authors: where the spec comes from and its phase ranges
         echo("")
-        echo(f"Spec file: {registry.path(name)}")
+        echo(f"Spec file: {registry.path(name)}" + (f" (extends {spec.extends})" if spec.extends else ""))
         scale = " (fractions of your own range)" if spec.adaptive else f" ({spec.measures[spec.phases.measure].unit})"
         echo(f"Phases of {spec.phases.measure}{scale}:")
         for phase, r in spec.phases.ranges.items():
@@ -145,11 +145,14 @@ def validate(
     """Check spec files: every problem is printed as file:line: field: problem.
 
     Exits 0 when all are valid, 4 otherwise. Numbers without a comment are warnings (errors with --strict).
+    Folders are checked without their files starting with _; the measure library (exercise_specs/_measures.yaml)
+    is checked as a library when named.
 
     Example: posecheck exercises validate exercise_specs/
     """
     from posecheck.specs import check_spec_text, uncommented_numbers
-    from posecheck.specs.loader import read_spec_text
+    from posecheck.specs.loader import measure_library, read_spec_text
+    from posecheck.specs.sharing import LIBRARY_FILE
 
     paths: list[Path] = []
     for item in files:
@@ -166,7 +169,10 @@ def validate(
         except SpecError as exc:  # not UTF-8: that file's problem; the other files are still checked
             problems += exc.problems
             continue
-        _, found = check_spec_text(text, str(path))
+        if path.name == LIBRARY_FILE:  # the measure library, given by name: checked as a library, not a spec
+            found = measure_library(path)[2]
+        else:
+            _, found = check_spec_text(text, str(path))
         lint = [f"{path}:{line}: number {value} has no comment saying where it came from" for line, value in uncommented_numbers(text)]
         if strict:
             found += lint
@@ -191,11 +197,9 @@ def schema(
 
     Example: posecheck exercises schema -o exercise-spec.schema.json
     """
-    from posecheck.specs.schema import ExerciseSpec
+    from posecheck.specs.schema import authoring_json_schema
 
-    document = ExerciseSpec.model_json_schema(by_alias=True)
-    document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    document["title"] = "posecheck exercise spec"
+    document = authoring_json_schema()
     text = json.dumps(document, indent=2) + "\n"
     if output is None:
         typer.echo(text, nl=False)

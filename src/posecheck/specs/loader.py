@@ -5,9 +5,11 @@ Pure module (PyYAML + pydantic; reads files).
 
 from __future__ import annotations
 
+import functools
 import re
 import types
 import typing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,17 @@ from pydantic import BaseModel, ValidationError
 from posecheck.errors import InputError, SpecError
 from posecheck.specs.checks import Path as FieldPath
 from posecheck.specs.checks import check_references
-from posecheck.specs.schema import ExerciseSpec
+from posecheck.specs.schema import ExerciseSpec, MeasureLibrary
+from posecheck.specs.sharing import (
+    LIBRARY_FILE,
+    MAX_EXTENDS_DEPTH,
+    FindParent,
+    Location,
+    Where,
+    default_find_parent,
+    merge,
+    resolve_uses,
+)
 
 
 #: How deeply a spec may nest mappings and lists. The deepest built-in spec nests 5 levels; the limit keeps a
@@ -158,9 +170,9 @@ def _unwrap(annotation: Any) -> list[Any]:
     return [annotation]
 
 
-def _model_at(path: FieldPath) -> type[BaseModel] | None:
-    """The pydantic model that validates the mapping at ``path`` of a spec, if there is one."""
-    current: list[Any] = [ExerciseSpec]
+def _model_at(path: FieldPath, root: type[BaseModel] = ExerciseSpec) -> type[BaseModel] | None:
+    """The pydantic model that validates the mapping at ``path`` of a spec (or of ``root``), if there is one."""
+    current: list[Any] = [root]
     for part in path:
         following: list[Any] = []
         for candidate in current:
@@ -221,14 +233,14 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _pydantic_problems(exc: ValidationError, data: dict) -> list[tuple[FieldPath, str]]:
+def _pydantic_problems(exc: ValidationError, data: dict, root: type[BaseModel] = ExerciseSpec) -> list[tuple[FieldPath, str]]:
     problems = []
     for error in exc.errors():
         path = _data_path(data, tuple(error["loc"]))
         kind = error["type"]
         value = error.get("input")
         if kind == "extra_forbidden" and path:
-            model = _model_at(path[:-1])
+            model = _model_at(path[:-1], root)
             allowed = f" (allowed: {', '.join(_allowed_keys(model))})" if model else ""
             message = f"unknown key '{path[-1]}'{allowed}"
         elif kind == "missing":
@@ -243,67 +255,204 @@ def _pydantic_problems(exc: ValidationError, data: dict) -> list[tuple[FieldPath
     return problems
 
 
-def check_spec_text(text: str, filename: str) -> tuple[ExerciseSpec | None, list[str]]:
-    """Validates spec text. Returns (spec or None, problems as ``file:line: field: problem`` lines)."""
+@dataclass
+class _Document:
+    """A spec file read into plain data, with the file and line of every key and list item."""
+
+    filename: str
+    data: Any
+    where: Where
+    top: Location
+
+
+def _read_document(text: str, filename: str) -> tuple[_Document | None, list[tuple[Location, str]]]:
+    """Parses YAML text safely: (document, problems as ((file, line), text)); the document is None when the
+    text cannot be read as a mapping."""
+    def refuse(line: int, problem: str) -> tuple[None, list[tuple[Location, str]]]:
+        return None, [((filename, line), f"{filename}:{line}: {problem}")]
+
     try:
         loader = _UniqueKeyLoader(text)  # the reader refuses control characters here
     except yaml.YAMLError as exc:
         line, problem = _yaml_problem(exc, text)
-        return None, [f"{filename}:{line}: not valid YAML: {problem}"]
+        return refuse(line, f"not valid YAML: {problem}")
     try:
         # The composer recurses once per nesting level (a RecursionError, slowly, past some hundreds of
         # levels); the parser's events tell the depth without recursing.
         too_deep = _first_line_nested_too_deep(text)
         if too_deep:
-            return None, [f"{filename}:{too_deep}: nested more than {MAX_NESTING} levels deep"]
+            return refuse(too_deep, f"nested more than {MAX_NESTING} levels deep")
         root = loader.get_single_node()
         refused = _structure_problem(root) if root is not None else None
         if refused:
-            return None, [f"{filename}:{refused[0]}: {refused[1]}"]
+            return refuse(*refused)
         data = loader.construct_document(root) if root is not None else None
     except yaml.YAMLError as exc:
         line, problem = _yaml_problem(exc, text)
-        return None, [f"{filename}:{line or loader.get_mark().line + 1}: not valid YAML: {problem}"]
+        return refuse(line or loader.get_mark().line + 1, f"not valid YAML: {problem}")
     except RecursionError:  # a safety net: the depth check above comes first
-        return None, [f"{filename}:{loader.get_mark().line + 1}: nested more than {MAX_NESTING} levels deep"]
+        return refuse(loader.get_mark().line + 1, f"nested more than {MAX_NESTING} levels deep")
     finally:
         loader.dispose()
     top_line = root.start_mark.line + 1 if root is not None else 1
     if data is None:
-        return None, [f"{filename}:{top_line}: the file holds no spec (a YAML mapping: id: ..., title: ..., ...)"]
+        return refuse(top_line, "the file holds no spec (a YAML mapping: id: ..., title: ..., ...)")
     if not isinstance(data, dict):
-        return None, [f"{filename}:{top_line}: a spec is a YAML mapping (id: ..., title: ..., ...), got {type(data).__name__}"]
-    lines = _line_map(root)
+        return refuse(top_line, f"a spec is a YAML mapping (id: ..., title: ..., ...), got {type(data).__name__}")
+    where = {path: (filename, line) for path, line in _line_map(root).items()}
+    # A duplicate key has no path of its own (the line map keeps the last one): report it at its line.
+    duplicates = [
+        ((filename, line), f"{filename}:{line}: {key}: written twice (YAML would silently keep only the last value)")
+        for line, key in loader.duplicates
+    ]
+    return _Document(filename, data, where, (filename, top_line)), duplicates
 
-    def line_of(path: FieldPath) -> int:
-        """The line of ``path``, or of its nearest written ancestor (a missing key has none); else the top's."""
-        for end in range(len(path), 0, -1):
-            if path[:end] in lines:
-                return lines[path[:end]]
-        return top_line
 
-    def where(path: FieldPath) -> str:
-        return f"{filename}:{line_of(path)}"
+def _resolve_extends(
+    document: _Document, find_parent: FindParent, chain: tuple[Path, ...] = ()
+) -> tuple[_Document | None, list[tuple[Location, str]]]:
+    """``document`` merged over the spec it extends (recursively), or the problems that prevent it."""
+    data = document.data
+    if "extends" not in data:
+        return document, []
+    parent_id = data["extends"]
+    location = document.where.get(("extends",), document.top)
+
+    def refuse(problem: str) -> tuple[None, list[tuple[Location, str]]]:
+        return None, [(location, f"{location[0]}:{location[1]}: extends: {problem}")]
+
+    if not isinstance(parent_id, str) or not re.fullmatch(r"[a-z][a-z0-9-]*", parent_id):
+        return refuse(f"takes the id of another spec, e.g. extends: glute-bridge (got {_short(parent_id)})")
+    me = Path(document.filename)
+    parent_path = find_parent(parent_id, me)
+    if parent_path is None:
+        return refuse(f"no spec '{parent_id}' to extend (it is looked up next to this file, then among the built-in specs)")
+    names = [*chain, me.resolve()]
+    if parent_path.resolve() in names:
+        cycle = " -> ".join(path.stem for path in [*names, parent_path])
+        return refuse(f"'{parent_id}' extends this spec again ({cycle}): a spec cannot extend itself")
+    if len(chain) >= MAX_EXTENDS_DEPTH:
+        path = " -> ".join(p.stem for p in [*names, parent_path])
+        return refuse(f"more than {MAX_EXTENDS_DEPTH} levels of extends ({path}); extend a spec nearer the top")
+    try:
+        parent_text = read_spec_text(parent_path)
+    except (InputError, SpecError) as exc:
+        return refuse(f"cannot read the spec it extends: {exc}")
+    parent, problems = _read_document(parent_text, str(parent_path))
+    if parent is not None:
+        parent, more = _resolve_extends(parent, find_parent, (*chain, me.resolve()))
+        problems += more
+    if parent is None:
+        return None, problems + [(location, f"{location[0]}:{location[1]}: extends: '{parent_id}' ({parent_path}) is broken (its problems are listed with its file name)")]
+    inherited = {key: value for key, value in parent.data.items() if key not in ("id", "extends")}
+    where: Where = {}
+    merged = merge(inherited, data, (), parent.where, document.where, where)
+    return _Document(document.filename, merged, where, document.top), problems
+
+
+@functools.lru_cache(maxsize=8)
+def _library_at(path: Path, mtime_ns: int) -> tuple[dict | None, Where, tuple[str, ...]]:
+    """The measure library in ``path``: (name -> raw measure, locations, problems). Cached per file version."""
+    try:
+        text = read_spec_text(path)
+    except (InputError, SpecError) as exc:
+        return None, {}, (f"{path}:1: cannot read the measure library: {exc}",)
+    document, problems = _read_document(text, str(path))
+    if document is None:
+        return None, {}, tuple(problem for _, problem in problems)
+    found = list(_huge_integers(document.data))
+    try:
+        MeasureLibrary.model_validate(document.data)
+    except ValidationError as exc:
+        found += _pydantic_problems(exc, document.data, MeasureLibrary)
+    texts = [problem for _, problem in problems]
+    texts += [f"{_where_text(document, path)}: {_dotted(path)}: {message}" for path, message in found]
+    if texts:
+        return None, {}, tuple(texts)
+    return document.data["measures"], document.where, ()
+
+
+def measure_library(path: Path | None = None) -> tuple[dict | None, Where, list[str]]:
+    """The measure library (default: the built-in one): (name -> raw measure or None, locations, problems)."""
+    if path is None:
+        from posecheck.specs.registry import builtin_specs_dir  # the registry imports this module
+
+        folder = builtin_specs_dir()
+        if folder is None or not (folder / LIBRARY_FILE).is_file():
+            return None, {}, []
+        path = folder / LIBRARY_FILE
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError as exc:
+        return None, {}, [f"{path}:1: cannot read the measure library: {exc.strerror or exc}"]
+    library, where, problems = _library_at(path, mtime)
+    return library, where, list(problems)
+
+
+def _line_of(where: Where, path: FieldPath, top: Location) -> Location:
+    """Where ``path`` is written, or its nearest written ancestor (a missing key has none); else the top."""
+    for end in range(len(path), 0, -1):
+        if path[:end] in where:
+            return where[path[:end]]
+    return top
+
+
+def _where_text(document: _Document, path: FieldPath) -> str:
+    file, line = _line_of(document.where, path, document.top)
+    return f"{file}:{line}"
+
+
+def check_spec_text(
+    text: str, filename: str, find_parent: FindParent | None = None, library: Path | None = None
+) -> tuple[ExerciseSpec | None, list[str]]:
+    """Validates spec text. Returns (spec or None, problems as ``file:line: field: problem`` lines).
+
+    Args:
+        find_parent: finds the file of the spec an ``extends:`` names (default: next to ``filename``, then the
+            built-in specs).
+        library: the measure library ``use:`` names refer to (default: the built-in ``_measures.yaml``).
+    """
+    def in_order(located: list[tuple[Location, str]]) -> list[str]:
+        # Stable: this file's problems in file order, then those in the files it extends or uses.
+        located.sort(key=lambda problem: (problem[0][0] != filename, problem[0][0], problem[0][1]))
+        return [text for _, text in located]
+
+    document, early = _read_document(text, filename)
+    if document is None:
+        return None, in_order(early)
+    document, more = _resolve_extends(document, find_parent or default_find_parent)
+    early += more
+    if document is None:
+        return None, in_order(early)
+    data = document.data
 
     found: list[tuple[FieldPath, str]] = []
-    # A duplicate key has no path of its own (the line map keeps the last one): report it at its line.
-    duplicates = [(line, f"{filename}:{line}: {key}: written twice (YAML would silently keep only the last value)") for line, key in loader.duplicates]
+    failed_uses: set[FieldPath] = set()
+    if isinstance(data.get("measures"), dict) and any(isinstance(m, dict) and "use" in m for m in data["measures"].values()):
+        entries, library_where, library_problems = measure_library(library)
+        if library_problems:
+            return None, in_order(early) + library_problems
+        library_name = str(library) if library is not None else LIBRARY_FILE
+        data["measures"], use_problems, failed_uses = resolve_uses(data["measures"], document.where, entries, library_where, library_name)
+        found += use_problems
     spec = None
     found += _huge_integers(data)
     try:
         spec = ExerciseSpec.model_validate(data)
     except ValidationError as exc:
         reported = {path for path, _ in found}
-        found += [problem for problem in _pydantic_problems(exc, data) if problem[0] not in reported]
-    found += check_references(data)
+        found += [
+            problem
+            for problem in _pydantic_problems(exc, data)
+            if problem[0] not in reported and not any(problem[0][: len(f)] == f for f in failed_uses)
+        ]
+    found += [problem for problem in check_references(data) if not any(problem[0][: len(f)] == f for f in failed_uses)]
     stem = Path(filename).stem
     if isinstance(data.get("id"), str) and data["id"] != stem:
         found.append((("id",), f"'{data['id']}' does not match the file name '{stem}' (the registry finds specs by file name)"))
 
-    located = [(line_of(path), f"{where(path)}: {_dotted(path)}: {message}") for path, message in found]
-    located += duplicates
-    located.sort(key=lambda problem: problem[0])  # stable: file order, then discovery order
-    problems = [text for _, text in located]
+    located = [(_line_of(document.where, path, document.top), f"{_where_text(document, path)}: {_dotted(path)}: {message}") for path, message in found]
+    problems = in_order(located + early)
     return (spec if not problems else None), problems
 
 
@@ -326,7 +475,7 @@ def read_spec_text(path: str | Path) -> str:
         raise SpecError([f"{path}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"]) from None
 
 
-def load_spec_file(path: str | Path) -> ExerciseSpec:
+def load_spec_file(path: str | Path, find_parent: FindParent | None = None) -> ExerciseSpec:
     """Reads and validates one spec file.
 
     Raises:
@@ -334,7 +483,7 @@ def load_spec_file(path: str | Path) -> ExerciseSpec:
         SpecError: the spec is invalid; ``problems`` lists every problem found.
     """
     path = Path(path)
-    spec, problems = check_spec_text(read_spec_text(path), str(path))
+    spec, problems = check_spec_text(read_spec_text(path), str(path), find_parent)
     if problems or spec is None:
         raise SpecError(problems)
     return spec

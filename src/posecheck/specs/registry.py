@@ -18,6 +18,7 @@ from pathlib import Path
 from posecheck.errors import InputError, UnknownExerciseError, why_not_a_folder
 from posecheck.specs.loader import load_spec_file
 from posecheck.specs.schema import ExerciseSpec
+from posecheck.specs.sharing import next_after
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +126,17 @@ class SpecRegistry:
             SpecError: the file is invalid.
         """
         if spec_id not in self._cache:
-            self._cache[spec_id] = load_spec_file(self.path(spec_id))
+            self._cache[spec_id] = load_spec_file(self.path(spec_id), self.find_parent)
         return self._cache[spec_id]
+
+    def find_parent(self, spec_id: str, asking: Path) -> Path | None:
+        """The file of the spec an ``extends: spec_id`` in ``asking`` means: the one the registry would load,
+        or, when that is ``asking`` itself (a user's spec adjusting the built-in spec of the same id), the
+        one it replaces."""
+        candidates = [
+            files[spec_id] for files in (_spec_files(folder) for folder in reversed(self.folders)) if spec_id in files
+        ]
+        return next_after(asking, candidates)
 
 
 def load_spec_by_id(spec_id: str, specs_dir: str | Path | None = None) -> ExerciseSpec:

@@ -136,6 +136,12 @@ class Measure(_Strict):
         return UNIT_OF_KIND[self.kind]
 
 
+class MeasureLibrary(_Strict):
+    """The measure library (``exercise_specs/_measures.yaml``): measures a spec takes by name with ``use:``."""
+
+    measures: dict[Name, Measure] = Field(min_length=1)
+
+
 # --------------------------------------------------------------------------------------------- phases
 class PhaseRange(Range):
     """A phase: a range of the phase measure, optionally with extra conditions on other measures."""
@@ -441,6 +447,11 @@ class ExerciseSpec(_Strict):
     """One exercise, everything the engine needs to follow it. See docs/SPEC_FORMAT.md."""
 
     id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$", description="CLI name, e.g. cat-cow")]
+    extends: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")] | None = Field(
+        None,
+        description="the id of the spec this one starts from: its values are merged under this file's "
+        "(mappings key by key, anything else replaced, null removes); the loader resolves it",
+    )
     title: str
     description: str
     instructions: list[str] = Field(min_length=1)
@@ -470,3 +481,59 @@ class ExerciseSpec(_Strict):
     def kind(self) -> str:
         """'reps', 'hold' or 'reps+hold'."""
         return "+".join(k for k, v in (("reps", self.reps), ("hold", self.hold)) if v is not None)
+
+
+# --------------------------------------------------------------------------------------------- JSON Schema
+def authoring_json_schema() -> dict:
+    """The JSON Schema of a spec *file*, for editors: the model's schema plus what the loader resolves first.
+
+    - A measure may name a library measure (``use:``) instead of giving its kind and points.
+    - A spec with ``extends:`` may leave out anything its parent gives and write ``null`` to remove a value:
+      it is checked against a copy of the schema in which nothing is required and every value may be null
+      (``$defs/Partial...``); the full check happens when the loader has merged it.
+    """
+    strict = ExerciseSpec.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
+    defs = strict.pop("$defs")
+    defs["ExerciseSpec"] = strict
+    measure = defs["Measure"]
+    measure["properties"] = {
+        "use": {
+            "type": "string",
+            "pattern": r"^[a-z][a-z0-9_]*$",
+            "description": "a measure of the measure library (exercise_specs/_measures.yaml); the keys written "
+            "here are merged over it",
+        },
+        **measure["properties"],
+    }
+    measure["anyOf"] = [{"required": ["use"]}, {"required": measure.pop("required")}]
+
+    def partial(node):
+        """A copy of a schema node with nothing required and every property nullable (null removes)."""
+        if isinstance(node, list):
+            return [partial(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        copied = {}
+        for key, value in node.items():
+            if key == "required" or (key == "anyOf" and all(isinstance(i, dict) and set(i) == {"required"} for i in value)):
+                continue  # the parent may give it
+            if key == "properties":
+                copied[key] = {name: {"anyOf": [partial(field), {"type": "null"}]} for name, field in value.items()}
+            elif key == "$ref":
+                copied[key] = value.replace("#/$defs/", "#/$defs/Partial")
+            else:
+                copied[key] = partial(value)
+        return copied
+
+    all_defs = dict(defs)
+    all_defs.update({f"Partial{name}": partial(body) for name, body in defs.items()})
+    all_defs["PartialExerciseSpec"]["required"] = ["id", "extends"]
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "posecheck exercise spec",
+        "description": "An exercise spec file (docs/SPEC_FORMAT.md). With extends: only what differs from the parent.",
+        "$defs": all_defs,
+        "if": {"required": ["extends"]},
+        "then": {"$ref": "#/$defs/PartialExerciseSpec"},
+        "else": {"$ref": "#/$defs/ExerciseSpec"},
+    }
