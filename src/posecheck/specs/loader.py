@@ -30,6 +30,7 @@ from posecheck.specs.sharing import (
     merge,
     resolve_uses,
 )
+from posecheck.specs.builtin import builtin_specs_dir
 
 
 #: How deeply a spec may nest mappings and lists. The deepest built-in spec nests 5 levels; the limit keeps a
@@ -375,8 +376,6 @@ def _library_at(path: Path, mtime_ns: int) -> tuple[dict | None, Where, tuple[st
 def measure_library(path: Path | None = None) -> tuple[dict | None, Where, list[str]]:
     """The measure library (default: the built-in one): (name -> raw measure or None, locations, problems)."""
     if path is None:
-        from posecheck.specs.registry import builtin_specs_dir  # the registry imports this module
-
         folder = builtin_specs_dir()
         if folder is None or not (folder / LIBRARY_FILE).is_file():
             return None, {}, []

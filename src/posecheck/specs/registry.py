@@ -12,10 +12,10 @@ from __future__ import annotations
 import difflib
 import logging
 import os
-from importlib import resources
 from pathlib import Path
 
 from posecheck.errors import InputError, UnknownExerciseError, why_not_a_folder
+from posecheck.specs.builtin import builtin_specs_dir
 from posecheck.specs.loader import load_spec_file
 from posecheck.specs.schema import ExerciseSpec
 from posecheck.specs.sharing import next_after
@@ -24,25 +24,6 @@ log = logging.getLogger(__name__)
 
 ENV_VAR = "POSECHECK_SPECS"
 SPEC_SUFFIXES = (".yaml", ".yml")
-
-
-def builtin_specs_dir() -> Path | None:
-    """The folder of built-in specs.
-
-    In a source checkout or an editable install that is ``<repo>/exercise_specs`` (found by walking up from
-    this package to the folder holding pyproject.toml); a regular install carries a copy inside the package
-    (``posecheck/exercise_specs``, put there by setup.py's build step).
-    """
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if (parent / "pyproject.toml").is_file() and (parent / "exercise_specs").is_dir():
-            return parent / "exercise_specs"
-        if parent.name == "site-packages":
-            break
-    packaged = resources.files("posecheck") / "exercise_specs"
-    if packaged.is_dir():
-        return Path(str(packaged))
-    return None
 
 
 def _spec_files(folder: Path) -> dict[str, Path]:

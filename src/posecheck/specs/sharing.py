@@ -20,6 +20,8 @@ import difflib
 from pathlib import Path
 from typing import Any, Callable
 
+from posecheck.specs.builtin import builtin_specs_dir
+
 FieldPath = tuple[str | int, ...]
 #: (file, line) where a value was written.
 Location = tuple[str, int]
@@ -73,8 +75,6 @@ def default_find_parent(spec_id: str, asking: Path) -> Path | None:
     """The parent spec ``spec_id`` for a file read outside a registry: the file of that name next to the
     asking file, else the built-in one. A spec may extend the built-in spec of its own id (to adjust it):
     the asking file itself is skipped."""
-    from posecheck.specs.registry import builtin_specs_dir  # the registry imports the loader
-
     folders = [asking.parent] + ([builtin_specs_dir()] if builtin_specs_dir() is not None else [])
     candidates = [folder / f"{spec_id}{suffix}" for folder in folders for suffix in (".yaml", ".yml")]
     return next_after(asking, [c for c in candidates if c.is_file()])
