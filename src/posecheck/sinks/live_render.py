@@ -96,7 +96,7 @@ def _draw_counter(image: np.ndarray, big: str, state: EngineState, spec, style: 
     put_text(image, big, (right - pad - bw, top + pad + bh), big_scale, colour, big_thick)
     if small:
         put_text(image, small, (right - pad - sw, top + pad + bh + bbase + pad // 2 + sh), small_scale,
-             TEXT_COLOUR, small_thick)
+                 TEXT_COLOUR, small_thick)
     return top + box_h
 
 
@@ -169,7 +169,7 @@ def starting_screen(frame_size: tuple[int, int]) -> np.ndarray:
     font_scale = 0.7 * style.scale
     w, h, _ = text_size(text, font_scale, style.thickness)
     put_text(image, text, (max(style.margin, (width - w) // 2), (height + h) // 2), font_scale, TEXT_COLOUR,
-         style.thickness)
+             style.thickness)
     return image
 
 
