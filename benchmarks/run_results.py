@@ -248,7 +248,7 @@ def main() -> int:
                                          args.exercise, say)
     say("live loop, terminal view")
     results["live"] = [live_rate.measure(args.source, args.exercise, window=False, warmup=args.warmup)]
-    from posecheck.runtime.live import window_problem
+    from posecheck.sinks.window import window_problem
 
     if window_problem() is None:
         say("live loop, window")

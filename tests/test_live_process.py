@@ -33,8 +33,7 @@ import pytest
 
 cv2 = pytest.importorskip("cv2")
 
-from posecheck.runtime import live  # noqa: E402
-from posecheck.sinks import render  # noqa: E402
+from posecheck.sinks.drawing import COUNTER_COLOUR, LEFT_COLOUR, RIGHT_COLOUR  # noqa: E402
 
 from conftest import shared_clip  # noqa: E402
 
@@ -372,13 +371,13 @@ class LiveWindow:
 
 
 def green_pixels(image: np.ndarray) -> int:
-    return int(np.all(np.abs(image.astype(int) - np.array(live.COUNTER_COLOUR)) <= 30, axis=-1).sum())
+    return int(np.all(np.abs(image.astype(int) - np.array(COUNTER_COLOUR)) <= 30, axis=-1).sum())
 
 
 def skeleton_pixels(image: np.ndarray) -> int:
     return sum(
         int(np.all(np.abs(image.astype(int) - np.array(colour)) <= 20, axis=-1).sum())
-        for colour in (render.LEFT_COLOUR, render.RIGHT_COLOUR)
+        for colour in (LEFT_COLOUR, RIGHT_COLOUR)
     )
 
 

@@ -13,7 +13,6 @@ import signal
 import threading
 import time
 from dataclasses import replace
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -21,8 +20,16 @@ import pytest
 
 cv2 = pytest.importorskip("cv2")
 
-from posecheck.runtime import live  # noqa: E402
-from posecheck.sinks import render  # noqa: E402
+from posecheck.runtime.controls import FrameRateMeter, LiveControls, LiveStatus, ResettableEngine  # noqa: E402
+from posecheck.runtime.live import run_live  # noqa: E402
+from posecheck.runtime.stopping import stop_on_signals  # noqa: E402
+from posecheck.sinks.drawing import CENTRE_COLOUR, COUNTER_COLOUR, COUNTER_WAITING_COLOUR, LEFT_COLOUR, RIGHT_COLOUR  # noqa: E402
+from posecheck.sinks.live_render import draw_live_view, flipped_pose  # noqa: E402
+from posecheck.sinks.live_view import LiveOverlay, READY_BANNER_SECONDS  # noqa: E402
+from posecheck.sinks.recording import RecordingSink  # noqa: E402
+from posecheck.sinks.terminal import TerminalSink, describe_event, status_line  # noqa: E402
+from posecheck.sinks.window import WINDOW_POLL_MS, WindowSink, gui_backend, require_display, window_problem  # noqa: E402
+from posecheck.sinks.wording import counter_text, state_message, target_text  # noqa: E402
 from posecheck.sources.video_file import VideoFileSource  # noqa: E402
 from posecheck.engine.events import (  # noqa: E402
     Cue,
@@ -92,22 +99,22 @@ PLANK = load_spec_by_id("plank")
     ],
 )
 def test_counter_text(state, spec, last_hold, expected):
-    assert live.counter_text(state, spec, last_hold) == expected
+    assert counter_text(state, spec, last_hold) == expected
 
 
 def test_target_text_follows_the_spec():
-    assert live.target_text(SPEC) == "of 10 slow reps"  # cat-cow has a minimum rep time
+    assert target_text(SPEC) == "of 10 slow reps"  # cat-cow has a minimum rep time
     no_tempo = SPEC.model_copy(update={"tempo": None})
-    assert live.target_text(no_tempo) == "of 10 reps"
+    assert target_text(no_tempo) == "of 10 reps"
     per_side = SPEC.model_copy(update={"target": SPEC.target.model_copy(update={"per_side": True})})
-    assert live.target_text(per_side) == "10 each side"
+    assert target_text(per_side) == "10 each side"
     hold = SPEC.model_copy(update={"target": SPEC.target.model_copy(update={"reps": None, "seconds": 30.0})})
-    assert live.target_text(hold) == "of 30 s"
-    assert live.target_text(PLANK) == "of 20 s"
+    assert target_text(hold) == "of 30 s"
+    assert target_text(PLANK) == "of 20 s"
 
 
 def test_flipped_pose_mirrors_positions_but_keeps_which_side_is_which(pose):
-    flipped = live.flipped_pose(pose)
+    flipped = flipped_pose(pose)
     assert np.allclose(flipped.landmarks[:, 0], 1.0 - pose.landmarks[:, 0])
     assert np.array_equal(flipped.landmarks[:, 1:], pose.landmarks[:, 1:])
 
@@ -115,23 +122,23 @@ def test_flipped_pose_mirrors_positions_but_keeps_which_side_is_which(pose):
 def test_live_view_draws_the_counter_and_the_skeleton_and_leaves_the_frame_alone(pose):
     frame = grey_frame(720 // 2, 1280 // 2)
     before = frame.copy()
-    image = live.draw_live_view(frame, pose, make_state(), SPEC, live.LiveStatus(fps=29.6))
+    image = draw_live_view(frame, pose, make_state(), SPEC, LiveStatus(fps=29.6))
     assert np.array_equal(frame, before)
     h, w = image.shape[:2]
     top_right = image[: h // 5, w // 2 :]
-    assert colour_pixels(top_right, live.COUNTER_COLOUR) > 100, "the big green count is in the top-right corner"
-    assert colour_pixels(image, render.LEFT_COLOUR) + colour_pixels(image, render.RIGHT_COLOUR) > 100
-    waiting = live.draw_live_view(frame, pose, make_state(ready=False, not_ready_reason="Come onto your hands and knees."),
-                                  SPEC, live.LiveStatus())
-    assert colour_pixels(waiting[: h // 5, w // 2 :], live.COUNTER_COLOUR) == 0, "no green count before counting starts"
-    assert colour_pixels(waiting[: h // 5, w // 2 :], live.COUNTER_WAITING_COLOUR, tolerance=5) > 100
+    assert colour_pixels(top_right, COUNTER_COLOUR) > 100, "the big green count is in the top-right corner"
+    assert colour_pixels(image, LEFT_COLOUR) + colour_pixels(image, RIGHT_COLOUR) > 100
+    waiting = draw_live_view(frame, pose, make_state(ready=False, not_ready_reason="Come onto your hands and knees."),
+                                  SPEC, LiveStatus())
+    assert colour_pixels(waiting[: h // 5, w // 2 :], COUNTER_COLOUR) == 0, "no green count before counting starts"
+    assert colour_pixels(waiting[: h // 5, w // 2 :], COUNTER_WAITING_COLOUR, tolerance=5) > 100
 
 
 def test_mirrored_view_is_the_frame_flipped_with_the_skeleton_on_the_flipped_person(pose):
     frame = np.zeros((640, 360, 3), np.uint8)
     frame[:, :180] = (200, 0, 0)  # left half blue
-    plain = live.draw_live_view(frame, pose, make_state(), SPEC, live.LiveStatus())
-    mirrored = live.draw_live_view(frame, pose, make_state(), SPEC, live.LiveStatus(mirror=True))
+    plain = draw_live_view(frame, pose, make_state(), SPEC, LiveStatus())
+    mirrored = draw_live_view(frame, pose, make_state(), SPEC, LiveStatus(mirror=True))
     mid = (slice(300, 340), slice(None))
     assert plain[mid][:, 5, 0] == pytest.approx(200, abs=5) and mirrored[mid][:, -6, 0] == pytest.approx(200, abs=5)
     # The skeleton is drawn where the flipped person is: the nose's colour shows up at the flipped x.
@@ -140,16 +147,16 @@ def test_mirrored_view_is_the_frame_flipped_with_the_skeleton_on_the_flipped_per
     assert pose.visibility[0] > 0.9, "the fixture frame shows the nose"
     flipped_x = int(round(360 - nose_x))
     patch = mirrored[nose_y - 3 : nose_y + 4, flipped_x - 3 : flipped_x + 4]
-    assert colour_pixels(patch, render.CENTRE_COLOUR) > 0
+    assert colour_pixels(patch, CENTRE_COLOUR) > 0
 
 
 def test_hold_ring_fills_with_the_held_seconds():
     hold_spec = SPEC.model_copy(update={"target": SPEC.target.model_copy(update={"reps": None, "seconds": 10.0})})
     frame = grey_frame(480, 640)
-    empty = live.draw_live_view(frame, None, make_state(hold_seconds=0.0, hold_target=10.0), hold_spec, live.LiveStatus())
-    half = live.draw_live_view(frame, None, make_state(hold_seconds=5.0, hold_target=10.0), hold_spec, live.LiveStatus())
-    full = live.draw_live_view(frame, None, make_state(hold_seconds=12.0, hold_target=10.0), hold_spec, live.LiveStatus())
-    green = [colour_pixels(img[:, 240:], live.COUNTER_COLOUR) - colour_pixels(empty[:, 240:], live.COUNTER_COLOUR)
+    empty = draw_live_view(frame, None, make_state(hold_seconds=0.0, hold_target=10.0), hold_spec, LiveStatus())
+    half = draw_live_view(frame, None, make_state(hold_seconds=5.0, hold_target=10.0), hold_spec, LiveStatus())
+    full = draw_live_view(frame, None, make_state(hold_seconds=12.0, hold_target=10.0), hold_spec, LiveStatus())
+    green = [colour_pixels(img[:, 240:], COUNTER_COLOUR) - colour_pixels(empty[:, 240:], COUNTER_COLOUR)
              for img in (half, full)]
     assert 0 < green[0] < green[1]
     assert green[1] == pytest.approx(2 * green[0], rel=0.25)
@@ -157,15 +164,15 @@ def test_hold_ring_fills_with_the_held_seconds():
 
 def test_paused_view_is_dimmed():
     frame = np.full((640, 480, 3), 200, np.uint8)
-    shown = live.draw_live_view(frame, None, make_state(), SPEC, live.LiveStatus())
-    paused = live.draw_live_view(frame, None, make_state(), SPEC, live.LiveStatus(paused=True))
+    shown = draw_live_view(frame, None, make_state(), SPEC, LiveStatus())
+    paused = draw_live_view(frame, None, make_state(), SPEC, LiveStatus(paused=True))
     corner = (slice(300, 340), slice(0, 40))
     assert paused[corner].mean() < 0.6 * shown[corner].mean()
 
 
 def test_frame_rate_meter():
     now = [0.0]
-    meter = live.FrameRateMeter(window_s=1.0, clock=lambda: now[0])
+    meter = FrameRateMeter(window_s=1.0, clock=lambda: now[0])
     assert meter.fps is None
     for _ in range(31):
         meter.tick()
@@ -194,12 +201,12 @@ EVENTS_AND_LINES = [
 
 @pytest.mark.parametrize(("event", "line"), EVENTS_AND_LINES)
 def test_describe_event(event, line):
-    assert live.describe_event(event, make_state()) == line
+    assert describe_event(event, make_state()) == line
 
 
 def test_terminal_view_prints_plain_event_lines_when_not_a_terminal():
     out = io.StringIO()
-    sink = live.TerminalSink(SPEC, stream=out)
+    sink = TerminalSink(SPEC, stream=out)
     sink.on_start(INFO)
     sink.on_frame(None, None, make_state(), [Ready(0.0)])
     sink.on_frame(None, None, make_state(), [])  # nothing new: nothing printed
@@ -212,7 +219,7 @@ def test_terminal_view_prints_plain_event_lines_when_not_a_terminal():
 
 def test_terminal_view_says_once_when_reps_are_paused():
     out = io.StringIO()
-    sink = live.TerminalSink(SPEC, stream=out)
+    sink = TerminalSink(SPEC, stream=out)
     paused = "Counting paused: shoulder above hip needs to be at least -0.15 torso lengths."
     for t, reason in ((1.0, None), (2.0, paused), (2.1, paused), (3.0, None), (4.0, paused)):
         sink.on_frame(None, None, make_state(t=t, paused_reason=reason), [])
@@ -222,7 +229,7 @@ def test_terminal_view_says_once_when_reps_are_paused():
 def test_terminal_view_rewrites_one_status_line_on_a_terminal():
     out = io.StringIO()
     now = [0.0]
-    sink = live.TerminalSink(SPEC, stream=out, interactive=True, clock=lambda: now[0])
+    sink = TerminalSink(SPEC, stream=out, interactive=True, clock=lambda: now[0])
     sink.on_start(INFO)
     for i in range(5):
         now[0] = i * 0.1  # status refreshes every 0.2 s at most
@@ -238,7 +245,7 @@ def test_terminal_view_rewrites_one_status_line_on_a_terminal():
 
 def test_terminal_view_tells_the_hold_still_running_when_the_session_ended():
     out = io.StringIO()
-    sink = live.TerminalSink(PLANK, stream=out, interactive=True, clock=lambda: 0.0)
+    sink = TerminalSink(PLANK, stream=out, interactive=True, clock=lambda: 0.0)
     sink.on_start(INFO)
     sink.on_frame(None, None, make_state(reps=0, hold_seconds=12.9, hold_target=20.0), [])
     sink.on_end(make_state(reps=0), [HoldFinished(13.0, HoldRecord(None, 0.0, 13.0, 12.9, 20.0))])
@@ -248,12 +255,12 @@ def test_terminal_view_tells_the_hold_still_running_when_the_session_ended():
 
 
 def test_status_line_of_a_hold_counts_seconds():
-    line = live.status_line(make_state(reps=0, phase="plank", hold_seconds=4.3, hold_target=20.0), PLANK, None)
+    line = status_line(make_state(reps=0, phase="plank", hold_seconds=4.3, hold_target=20.0), PLANK, None)
     assert line == "Plank: 4s of 20 s | phase holding the plank"  # the plank range's label
 
 
 def test_status_line_shows_setup_guidance_before_counting():
-    line = live.status_line(make_state(ready=False, not_ready_reason="Come onto your hands and knees.", reps=0), SPEC, 24.6)
+    line = status_line(make_state(ready=False, not_ready_reason="Come onto your hands and knees.", reps=0), SPEC, 24.6)
     assert line == "Cat-Cow: 0 of 10 slow reps | phase cow | 25 fps | setup: Come onto your hands and knees."
 
 
@@ -273,8 +280,8 @@ def test_status_line_shows_setup_guidance_before_counting():
 )
 def test_banner_and_status_line_show_the_most_urgent_message(changes, message, status_end):
     state = make_state(**changes)
-    assert render.state_message(state) == message
-    assert live.status_line(state, SPEC, None).endswith(status_end)
+    assert state_message(state) == message
+    assert status_line(state, SPEC, None).endswith(status_end)
 
 
 # ------------------------------------------------------------------------------------------------ controls
@@ -321,7 +328,7 @@ class CountingEngine:
 
 
 def test_reset_starts_the_count_again_and_keeps_what_was_set_aside():
-    engine = live.ResettableEngine(CountingEngine)
+    engine = ResettableEngine(CountingEngine)
     for t in range(3):
         engine.update(float(t), None)
     engine.reset()
@@ -332,32 +339,31 @@ def test_reset_starts_the_count_again_and_keeps_what_was_set_aside():
     assert [s.reps for s in engine.discarded] == [3]
 
 
-def test_window_keys_act_on_the_controls():
+def test_keys_act_on_the_controls():
     source = FakeSource()
-    engine = live.ResettableEngine(CountingEngine)
+    engine = ResettableEngine(CountingEngine)
     engine.update(0.0, None)
-    controls = live.LiveControls(source=source, engine=engine)
-    sink = live.WindowSink(live.LiveOverlay(SPEC, controls), controls)
-    sink._handle_key(ord("m"))
+    controls = LiveControls(source=source, engine=engine)
+    assert controls.press(ord("m")) is True, "mirroring changes the picture"
     assert controls.mirror is True
-    sink._handle_key(ord("r"))
+    controls.press(ord("r"))
     assert engine.state.reps == 0 and len(engine.discarded) == 1
-    sink._handle_key(ord(" "))
-    sink._handle_key(ord(" "))
+    controls.press(ord(" "))
+    controls.press(ord(" "))
     assert source.calls == ["pause", "resume"] and controls.paused is False
-    sink._handle_key(ord("x"))  # other keys do nothing
+    assert controls.press(ord("x")) is False  # other keys do nothing
     assert controls.ended_by is None
-    sink._handle_key(27)
+    assert controls.press(27) is False, "quitting changes no picture"
     assert controls.ended_by == "Esc key" and source.calls[-1] == "stop"
-    sink._handle_key(ord("q"))
+    controls.press(ord("q"))
     assert controls.ended_by == "Esc key", "the first reason to end is kept"
 
 
 def test_ctrl_c_stops_the_source_once_and_interrupts_the_second_time():
     source = FakeSource()
-    controls = live.LiveControls(source=source)
+    controls = LiveControls(source=source)
     before = signal.getsignal(signal.SIGINT)
-    with live.stop_on_signals(controls):
+    with stop_on_signals(controls):
         os.kill(os.getpid(), signal.SIGINT)
         assert controls.ended_by == "Ctrl-C" and source.calls == ["stop"]
         with pytest.raises(KeyboardInterrupt):
@@ -367,8 +373,8 @@ def test_ctrl_c_stops_the_source_once_and_interrupts_the_second_time():
 
 def test_sigterm_also_ends_the_session_cleanly():
     source = FakeSource()
-    controls = live.LiveControls(source=source)
-    with live.stop_on_signals(controls):
+    controls = LiveControls(source=source)
+    with stop_on_signals(controls):
         os.kill(os.getpid(), signal.SIGTERM)
     assert controls.ended_by == "SIGTERM" and source.calls == ["stop"]
 
@@ -389,8 +395,8 @@ def test_run_live_ends_with_the_source_and_reports_how(tmp_path):
 
     out = io.StringIO()
     with PacedFileSource(path) as source:
-        result = live.run_live(SPEC, source, NoPerson(), CountingEngine, window=False,
-                               terminal=live.TerminalSink(SPEC, stream=out), record=tmp_path / "rec.mp4")
+        result = run_live(SPEC, source, NoPerson(), CountingEngine, window=False,
+                               terminal=TerminalSink(SPEC, stream=out), record=tmp_path / "rec.mp4")
     assert result.ended_by == "end of video" and result.source_ended
     assert result.session.frames + result.frames_dropped == 10
     assert result.session.summary.reps == result.session.frames  # the stand-in counts every frame
@@ -404,9 +410,9 @@ def test_run_live_ends_with_the_source_and_reports_how(tmp_path):
 
 
 def test_recording_keeps_real_time_when_frames_were_dropped(tmp_path, pose):
-    controls = live.LiveControls(source=FakeSource())
-    overlay = live.LiveOverlay(SPEC, controls)
-    sink = live.RecordingSink(tmp_path / "session.mp4", overlay)
+    controls = LiveControls(source=FakeSource())
+    overlay = LiveOverlay(SPEC, controls)
+    sink = RecordingSink(tmp_path / "session.mp4", overlay)
     sink.on_start(INFO)  # 10 fps
     frame = grey_frame()
     for t in (0.0, 0.1, 0.2, 0.5, 0.6, 1.0):  # 0.3, 0.4, 0.7-0.9 were dropped
@@ -416,13 +422,13 @@ def test_recording_keeps_real_time_when_frames_were_dropped(tmp_path, pose):
     with VideoFileSource(tmp_path / "session.mp4") as recorded:
         frames = list(recorded)
     assert len(frames) == 11
-    assert colour_pixels(frames[0][1][: 320 // 5, 120:], live.COUNTER_COLOUR) > 20, "the overlay is recorded"
+    assert colour_pixels(frames[0][1][: 320 // 5, 120:], COUNTER_COLOUR) > 20, "the overlay is recorded"
 
 
 def test_recording_to_an_unwritable_place_is_one_clear_error(tmp_path):
     from posecheck.errors import InputError
 
-    sink = live.RecordingSink(tmp_path / "missing" / "session.mp4", live.LiveOverlay(SPEC, live.LiveControls(FakeSource())))
+    sink = RecordingSink(tmp_path / "missing" / "session.mp4", LiveOverlay(SPEC, LiveControls(FakeSource())))
     with pytest.raises(InputError, match=r"^cannot write video .*session\.mp4 \((H\.264, \d+x\d+\): .*|codec mp4v\))$"):
         sink.on_start(INFO)
 
@@ -433,7 +439,7 @@ def test_a_recorded_mp4_is_h264_so_browsers_play_it(tmp_path, pose):
 
     if not h264_available():
         pytest.skip("PyAV without libx264")
-    sink = live.RecordingSink(tmp_path / "session.mp4", live.LiveOverlay(SPEC, live.LiveControls(source=FakeSource())))
+    sink = RecordingSink(tmp_path / "session.mp4", LiveOverlay(SPEC, LiveControls(source=FakeSource())))
     sink.on_start(INFO)
     for t in (0.0, 0.1, 0.2):
         sink.on_frame(grey_frame(), pose, make_state(t=t), [])
@@ -448,7 +454,7 @@ def test_a_recorded_mp4_is_h264_so_browsers_play_it(tmp_path, pose):
 
 def _fail_from_write(monkeypatch, failing_call: int) -> None:
     """Makes the recorder's ``failing_call``-th write (1-based) raise, as a full disk might."""
-    write = live.RecordingSink._write
+    write = RecordingSink._write
     calls = []
 
     def flaky_write(self, view, copies):
@@ -457,15 +463,15 @@ def _fail_from_write(monkeypatch, failing_call: int) -> None:
             raise OSError(28, "No space left on device")
         write(self, view, copies)
 
-    monkeypatch.setattr(live.RecordingSink, "_write", flaky_write)
+    monkeypatch.setattr(RecordingSink, "_write", flaky_write)
 
 
 def test_a_failed_recording_stops_the_recording_not_the_session(tmp_path, pose, monkeypatch, caplog):
     _fail_from_write(monkeypatch, failing_call=4)
-    overlay = live.LiveOverlay(SPEC, live.LiveControls(source=FakeSource()))
-    sink = live.RecordingSink(tmp_path / "session.mp4", overlay)
+    overlay = LiveOverlay(SPEC, LiveControls(source=FakeSource()))
+    sink = RecordingSink(tmp_path / "session.mp4", overlay)
     sink.on_start(INFO)
-    with caplog.at_level("INFO", logger="posecheck.runtime.live"):
+    with caplog.at_level("INFO", logger="posecheck.sinks.recording"):
         for frame_index in range(8):  # no frame raises: the loop and the count go on
             sink.on_frame(grey_frame(), pose, make_state(t=frame_index / 10), [])
         sink.on_finish(SessionSummary("cat-cow", 0, {}, [], [], [], []))
@@ -505,37 +511,37 @@ def test_live_saves_the_report_and_says_so_when_the_recording_failed(tmp_path, m
 def test_no_display_is_reported_before_any_window(monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    assert live.window_problem() == "no display (DISPLAY is not set)"
+    assert window_problem() == "no display (DISPLAY is not set)"
     with pytest.raises(DisplayError, match=r"^no display \(DISPLAY is not set\); use --headless"):
-        live.require_display()
+        require_display()
     monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
-    assert "XWayland" in live.window_problem()
+    assert "XWayland" in window_problem()
 
 
 def test_an_unreachable_display_is_found_by_a_child_process_not_by_aborting(monkeypatch):
     monkeypatch.setenv("DISPLAY", ":87")  # no X server there
-    problem = live.window_problem()
+    problem = window_problem()
     assert problem is not None and problem.startswith("cannot open a window on display ':87'")
 
 
 def test_opencv_without_gui_is_reported(monkeypatch):
-    monkeypatch.setattr(live, "gui_backend", lambda: "NONE")
-    assert "without GUI support" in live.window_problem()
+    monkeypatch.setattr("posecheck.sinks.window.gui_backend", lambda: "NONE")
+    assert "without GUI support" in window_problem()
 
 
 def test_this_opencv_has_a_gui():
-    assert live.gui_backend().upper() != "NONE"
+    assert gui_backend().upper() != "NONE"
 
 
 def test_overlay_remembers_the_last_hold_and_the_moment_counting_started():
-    controls = live.LiveControls(source=FakeSource())
-    overlay = live.LiveOverlay(PLANK, controls)
+    controls = LiveControls(source=FakeSource())
+    overlay = LiveOverlay(PLANK, controls)
     overlay.observe(grey_frame(), None, make_state(t=0.5), [Ready(0.5)])
     assert overlay.status().counting_since == 0.5
     overlay.observe(grey_frame(), None, make_state(t=9.0), [HoldFinished(9.0, HoldRecord(None, 1.0, 9.0, 7.5, 20.0))])
     status = overlay.status()
     assert status.last_hold_seconds == 7.5
-    assert status.counting_since is None, f"the confirmation shows for {live.READY_BANNER_SECONDS} s only"
+    assert status.counting_since is None, f"the confirmation shows for {READY_BANNER_SECONDS} s only"
 
 
 # ------------------------------------------------------------------------------------------------ window threads
@@ -610,10 +616,10 @@ def window():
         engine_threads.append(threading.current_thread().name)
         return CountingEngine()
 
-    engine = live.ResettableEngine(make_engine)
-    controls = live.LiveControls(source=source, engine=engine)
+    engine = ResettableEngine(make_engine)
+    controls = LiveControls(source=source, engine=engine)
     fake = FakeWindow()
-    sink = live.WindowSink(live.LiveOverlay(SPEC, controls), controls, window=fake,
+    sink = WindowSink(LiveOverlay(SPEC, controls), controls, window=fake,
                            gui=GuiThread(name="posecheck-gui-test"))
     sink.on_start(INFO)
     handle = SimpleNamespace(sink=sink, fake=fake, controls=controls, source=source, engine=engine,
@@ -676,7 +682,7 @@ def test_the_window_is_drawn_and_shown_on_the_gui_thread(window, pose):
     window.sink.on_frame(grey_frame(), pose, make_state(), [])
     wait_until(lambda: len(window.fake.shown) == 2, "the first frame")
     drawn = window.fake.shown[1]
-    assert colour_pixels(drawn[: 320 // 5, 120:], live.COUNTER_COLOUR) > 20, "the overlay is drawn"
+    assert colour_pixels(drawn[: 320 // 5, 120:], COUNTER_COLOUR) > 20, "the overlay is drawn"
     assert window.fake.size == (240, 320) and window.fake.threads == {"posecheck-gui-test"}
     window.sink.on_finish(SessionSummary("cat-cow", 0, {}, [], [], [], []))
     assert window.fake.closed.is_set() and window.sink.frames_shown == 1
@@ -705,7 +711,7 @@ def test_capture_to_screen_latency_is_measured_once_per_frame_shown(window, capl
     wait_until(window.fake.keys.empty, "the GUI thread to read m")
     window.sink.on_frame(window.sink.overlay.latest.frame, None, make_state(t=0.2), [])
     wait_until(lambda: len(window.fake.shown) == 4, "the mirrored redraw")
-    with caplog.at_level("INFO", logger="posecheck.runtime.live"):
+    with caplog.at_level("INFO", logger="posecheck.sinks.window"):
         window.sink.on_finish(SessionSummary("cat-cow", 0, {}, [], [], [], []))
     latency = window.sink.latency.summary()["capture to screen"]
     assert latency.count == window.sink.frames_shown == 2 and 0 < latency.median_ms <= latency.p95_ms < WAIT_S * 1000
@@ -715,9 +721,9 @@ def test_capture_to_screen_latency_is_measured_once_per_frame_shown(window, capl
 def test_a_frame_shown_and_recorded_is_drawn_once(window, tmp_path, monkeypatch):
     """The window's GUI thread and the recorder's worker share each view's picture."""
     drawn = []
-    draw = live.draw_live_view
-    monkeypatch.setattr(live, "draw_live_view", lambda *args: drawn.append(args[0]) or draw(*args))
-    recording = live.RecordingSink(tmp_path / "session.mp4", window.sink.overlay)
+    draw = draw_live_view
+    monkeypatch.setattr("posecheck.sinks.live_view.draw_live_view", lambda *args: drawn.append(args[0]) or draw(*args))
+    recording = RecordingSink(tmp_path / "session.mp4", window.sink.overlay)
     recording.on_start(INFO)  # 10 fps: one copy per frame
     wait_until(lambda: len(window.fake.shown) == 1, "the starting screen")
     frames = [frame_with(value) for value in (10, 20, 30)]
@@ -771,7 +777,7 @@ def test_ctrl_c_while_paused_ends_the_session(window):
     window.fake.keys.put(ord(" "))
     wait_until(window.fake.keys.empty, "the GUI thread to read space")
     timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
-    with live.stop_on_signals(window.controls):
+    with stop_on_signals(window.controls):
         timer.start()
         with pytest.raises(StopSession, match="Ctrl-C"):
             window.sink.on_frame(grey_frame(), None, make_state(t=0.1), [])
@@ -786,7 +792,7 @@ def test_ctrl_c_while_paused_ends_the_session_when_the_source_is_slow_to_stop(wi
     timeout then waits forever; the session hung until a second Ctrl-C (seen under load in CI's run).
     """
     monkeypatch.setattr(window.source, "stop", lambda: (window.source.calls.append("stop"),
-                                                         time.sleep(3 * live.WINDOW_POLL_MS / 1000)))
+                                                         time.sleep(3 * WINDOW_POLL_MS / 1000)))
     window.fake.keys.put(ord(" "))
     wait_until(window.fake.keys.empty, "the GUI thread to read space")
     rescued = threading.Event()
@@ -797,7 +803,7 @@ def test_ctrl_c_while_paused_ends_the_session_when_the_source_is_slow_to_stop(wi
 
     interrupt = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
     watchdog = threading.Timer(WAIT_S, rescue)
-    with live.stop_on_signals(window.controls):
+    with stop_on_signals(window.controls):
         interrupt.start()
         watchdog.start()
         try:
@@ -839,12 +845,12 @@ def test_a_failure_on_the_gui_thread_is_raised_in_the_loop(window):
 
 def test_a_gui_thread_that_does_not_answer_is_one_display_error(monkeypatch):
     """A GUI thread stuck (in an earlier session's window) fails the start with a DisplayError, not a hang."""
-    monkeypatch.setattr(live, "WINDOW_OPEN_TIMEOUT_S", 0.2)
+    monkeypatch.setattr("posecheck.sinks.window.WINDOW_OPEN_TIMEOUT_S", 0.2)
     gui = GuiThread(name="posecheck-gui-stuck")
     stuck = threading.Event()
     gui.start(stuck.wait, WAIT_S)
-    controls = live.LiveControls(source=FakeSource())
-    sink = live.WindowSink(live.LiveOverlay(SPEC, controls), controls, window=FakeWindow(), gui=gui)
+    controls = LiveControls(source=FakeSource())
+    sink = WindowSink(LiveOverlay(SPEC, controls), controls, window=FakeWindow(), gui=gui)
     try:
         with pytest.raises(DisplayError, match=r"^the window did not open within 0 s$"):
             sink.on_start(INFO)

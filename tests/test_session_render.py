@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from posecheck.engine.events import EngineState
-from posecheck.sinks.render import WARNING_COLOUR, _ascii, annotate
+from posecheck.sinks.drawing import WARNING_COLOUR, ascii_text
+from posecheck.sinks.render import annotate
 from posecheck.specs import load_spec_by_id
 from posecheck.core.trace import Trace
 
@@ -88,5 +89,5 @@ def test_drawing_scales_with_the_frame(pose, spec):
 
 
 def test_text_is_made_ascii_for_opencv_fonts():
-    assert _ascii("Lovely – now 30° slower… “gently”") == 'Lovely - now 30 deg slower... "gently"'
-    assert _ascii("kočičí hřbet") == "kocici hrbet"
+    assert ascii_text("Lovely – now 30° slower… “gently”") == 'Lovely - now 30 deg slower... "gently"'
+    assert ascii_text("kočičí hřbet") == "kocici hrbet"

@@ -15,12 +15,18 @@ job of a non-interactive shell) stays ignored, as the one who started the proces
 
 This module imports nothing heavy: ``posecheck`` installs the handlers before importing the rest, so that a
 Ctrl-C in the first half second is handled too.
+
+A live session stops differently (`stop_on_signals`): its first stop signal asks the source to stop, as
+the "q" key does, instead of raising in the middle of a frame.
 """
 
 from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Protocol
 
 #: The signals that stop a command. SIGHUP does not exist on Windows.
 STOP_SIGNALS: tuple[int, ...] = tuple(
@@ -81,3 +87,43 @@ def forget() -> None:
     """Forgets the signal received (for tests, and for a process that runs several commands)."""
     global _received
     _received = None
+
+
+class Stoppable(Protocol):
+    """What :func:`stop_on_signals` stops (`posecheck.runtime.controls.LiveControls`)."""
+
+    ended_by: str | None
+
+    def stop(self, reason: str) -> None: ...
+
+
+@contextmanager
+def stop_on_signals(controls: Stoppable) -> Iterator[None]:
+    """While in the block, Ctrl-C (SIGINT), SIGTERM and SIGHUP end a live session like its "q" key: the loop
+    finishes, the report is saved, and the command exits with the signal's code (the signal is recorded here).
+
+    Unlike `install`, the handler raises nothing on the first signal: it only asks ``controls`` to stop (the
+    source stops), so the frame in hand is finished cleanly (no exception in the middle of an engine update).
+    The rest of the policy is `install`'s: a second Ctrl-C interrupts at once (KeyboardInterrupt), for a loop
+    that is stuck; a signal ignored when the session starts (``nohup``) stays ignored. Handlers are restored
+    on exit. Only the main thread may install handlers; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+
+    def handle(signum: int, frame: object) -> None:
+        if controls.ended_by is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        record(signum)
+        controls.stop(describe(signum))
+
+    try:
+        for sig, handler in previous.items():
+            if handler is not signal.SIG_IGN:
+                signal.signal(sig, handle)
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

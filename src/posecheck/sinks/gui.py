@@ -111,7 +111,7 @@ def on_gui_thread() -> bool:
 class OpenCvWindow:
     """One OpenCV window. Every method must run on the process's GUI thread (see the module docstring).
 
-    Call `posecheck.runtime.live.require_display` before opening one: without a display Qt aborts the process.
+    Call `posecheck.sinks.window.require_display` before opening one: without a display Qt aborts the process.
 
     Args:
         name: the window's name (its title until ``open`` sets another; tests find windows by it).
