@@ -18,6 +18,7 @@ import argparse
 import hashlib
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from posecheck.engine.engine import Engine
@@ -56,24 +57,26 @@ def fingerprints(traces_dir: Path = TRACES) -> dict[str, str]:
     return result
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def write_or_compare(description: str, make: Callable[[], dict[str, str]], what: str) -> int:
+    """The command line of a fingerprint script: ``--write FILE`` saves ``make()``, ``--compare FILE`` prints
+    the keys whose fingerprint changed and returns 1 when any did."""
+    parser = argparse.ArgumentParser(description=description)
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--write", type=Path, help="write the fingerprints to this JSON file")
     mode.add_argument("--compare", type=Path, help="compare with fingerprints written before")
     args = parser.parse_args()
-    now = fingerprints()
+    now = make()
     if args.write:
         args.write.write_text(json.dumps(now, indent=1, sort_keys=True) + "\n")
-        print(f"{len(now)} spec x trace pairs written to {args.write}")
+        print(f"{len(now)} {what} written to {args.write}")
         return 0
     before = json.loads(args.compare.read_text())
     differ = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
     for key in differ:
         print(f"differs: {key}")
-    print(f"{len(now)} pairs, {len(differ)} differ")
+    print(f"{len(now)} {what}, {len(differ)} differ")
     return 1 if differ else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(write_or_compare(__doc__.split("\n\n")[0], fingerprints, "pairs"))

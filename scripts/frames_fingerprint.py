@@ -16,9 +16,7 @@ commit's drawing, not test data.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
 import sys
 from pathlib import Path
 
@@ -100,24 +98,7 @@ def fingerprints() -> dict[str, str]:
     return result
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--write", type=Path, help="write the fingerprints to this JSON file")
-    mode.add_argument("--compare", type=Path, help="compare with fingerprints written before")
-    args = parser.parse_args()
-    now = fingerprints()
-    if args.write:
-        args.write.write_text(json.dumps(now, indent=1, sort_keys=True) + "\n")
-        print(f"{len(now)} fingerprints written to {args.write}")
-        return 0
-    before = json.loads(args.compare.read_text())
-    differ = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
-    for key in differ:
-        print(f"differs: {key}")
-    print(f"{len(now)} fingerprints, {len(differ)} differ")
-    return 1 if differ else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    from events_fingerprint import write_or_compare  # the same --write/--compare command line (scripts/)
+
+    sys.exit(write_or_compare(__doc__.split("\n\n")[0], fingerprints, "fingerprints"))
