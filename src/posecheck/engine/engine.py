@@ -5,6 +5,7 @@ Data flows one way: pose -> smoothed landmarks -> measures (`measures.py`) -> re
 (`holds.py`) -> cues (`cues.py`, `tempo.py`) -> events (`events.py`). Around that: frames without a pose
 (`tracking.py`), the working side (`sides.py`), the rep the end cuts off (`cut_at_end.py`), and why counting
 paused (`diagnostics.py`). `Engine` only wires these parts in that order.
+
 Time comes only from the pose timestamps, never from a clock, so replaying a trace gives the same events
 as the live run that recorded it.
 

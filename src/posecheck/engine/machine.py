@@ -18,7 +18,7 @@ from posecheck.engine.events import Side
 from posecheck.engine.holds import HoldTimer
 from posecheck.engine.measures import SIDES, side_key
 from posecheck.engine.phases import PhaseRangeC, PhaseTracker, RangeLearner
-from posecheck.engine.reps import RepCloser, RepCounter
+from posecheck.engine.reps import Peak, RepCloser, RepCounter
 from posecheck.engine.tempo import PhaseClock
 from posecheck.specs.schema import ExerciseSpec
 
@@ -71,7 +71,7 @@ def build_machines(spec: ExerciseSpec, per_side: set[str]) -> list[PhaseMachine]
         ]
         reps = None
         if spec.reps is not None:
-            peaks = {key(name): (name, extreme) for name, extreme in spec.reps.peaks.items()}
+            peaks = {key(name): Peak(name, extreme) for name, extreme in spec.reps.peaks.items()}
             reps = RepCounter(
                 spec.reps.sequence,
                 spec.reps.start == "anywhere",
