@@ -2,7 +2,7 @@
 
 The engine as a whole is tested in test_engine.py (synthetic poses) and test_engine_traces.py (real traces);
 these tests pin the contract of each part that Engine wires: tracking gaps, the setup gate, tempo, the side
-decider and compiled conditions. Times are multiples of 1/4 s, exact in binary, so the boundaries read exactly.
+decider, rep counting and closing, and compiled conditions. Times are multiples of 1/4 s, exact in binary, so the boundaries read exactly.
 """
 
 from __future__ import annotations
@@ -15,8 +15,11 @@ from test_engine import make_spec
 
 from posecheck.engine.conditions import Condition, check_all, compile_conditions
 from posecheck.engine.cues import SLOW_DOWN, TEMPO_SLOW, CueLog
-from posecheck.engine.events import Cue, Gap, NotReady, Ready, TrackingRegained
+from posecheck.engine.events import Cue, Gap, NotReady, Ready, RepClosed, RepCompleted, TrackingRegained
+from posecheck.engine.machine import build_machines
 from posecheck.engine.measures import FrameMeasures
+from posecheck.engine.rep_log import RepLog
+from posecheck.engine.reps import RepDraft
 from posecheck.engine.setup import Readiness, SetupGate
 from posecheck.engine.sides import SideDecider
 from posecheck.engine.tempo import PhaseClock, TempoJudge
@@ -182,3 +185,33 @@ def test_a_compiled_condition_is_frozen_and_three_valued_per_side():
     assert condition.check({"lift.left": 0.2, "lift.right": 0.9}, "left") is True
     assert condition.check({"lift.left": nan, "lift.right": nan}, None) is None
     assert check_all([condition], {"lift.left": nan, "lift.right": 0.9}, "left") is None
+
+
+# ------------------------------------------------------------------------------------------------ rep log
+def test_a_rep_that_ends_on_leaving_is_judged_when_closed_with_the_cues_given_meanwhile():
+    spec = make_spec(
+        reps={"sequence": ["down", "top"], "end_at": "leave"},
+        tempo={"rep": {"min": 2.0}, "too_fast": "Slower, please.", "cooldown": 0.0},
+    )
+    (machine,) = build_machines(spec, set())
+    cues = CueLog([machine])
+    log = RepLog(TempoJudge(spec.tempo, cues))
+    events: list = []
+
+    log.count(machine, RepDraft(start=0.0, first_phase="down"), end=1.0, t=1.0, events=events)
+    (counted,) = events
+    assert isinstance(counted, RepCompleted) and counted.rep.end_pending and counted.rep.tempo_ok  # no verdict yet
+    cues.emit(Cue(1.25, "breath", "Breathe out.", "info"), events)  # given on the way back
+    log.close(machine.closer.on_phase("down"), end=1.5, t=1.5, events=events, judge_tempo=True)
+    closed, tempo_cue = events[2:]
+    assert isinstance(closed, RepClosed) and closed.rep.index == 1 and closed.rep.end == 1.5
+    assert closed.rep.cues == ("Breathe out.",) and not closed.rep.tempo_ok and not closed.rep.end_pending
+    assert tempo_cue == Cue(1.5, SLOW_DOWN, "Slower, please.", "info")  # 1.5 s for the whole cycle
+    assert log.records == [closed.rep]
+
+    # A rep still open when the progress is reset or the session ends: closed where last seen, not judged.
+    log.count(machine, RepDraft(start=3.0, first_phase="down"), end=3.5, t=3.5, events=events)
+    machine.closer.observe(3.75, "top")
+    log.close_open([machine], 4.0, events)
+    assert isinstance(events[-1], RepClosed) and events[-1].rep.end == 3.75 and events[-1].rep.tempo_ok
+    assert len(cues.cues) == 2 and machine.count == 2
