@@ -1,10 +1,10 @@
 """The exercise engine: poses in, typed events out, driven entirely by an `ExerciseSpec`.
 
 Data flows one way: pose -> smoothed landmarks -> measures (`measures.py`) -> readiness (`setup.py`) -> phases
-(`phases.py`, one `machine.py` per side or one) -> reps (`reps.py`, counted and closed by `rep_log.py`), holds
-(`holds.py`) -> cues (`cues.py`, `tempo.py`) -> events (`events.py`). Around that: frames without a pose
-(`tracking.py`), the working side (`sides.py`), the rep the end cuts off (`cut_at_end.py`), and why counting
-paused (`diagnostics.py`). `Engine` only wires these parts in that order.
+and reps (`counting.py`: `phases.py` and `reps.py` on one `machine.py` per side or one, counted and closed by
+`rep_log.py`), holds (`holds.py`) -> cues (`cues.py`, `tempo.py`) -> events (`events.py`). Around that: frames
+without a pose (`tracking.py`), the working side (`sides.py`), the rep the end cuts off (`cut_at_end.py`), and
+why counting paused (`diagnostics.py`). `Engine` only wires these parts in that order.
 
 Time comes only from the pose timestamps, never from a clock, so replaying a trace gives the same events
 as the live run that recorded it.
@@ -25,15 +25,14 @@ Pure module: numpy only.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from posecheck.core.pose import NUM_LANDMARKS, Pose
+from posecheck.engine.counting import Counting
 from posecheck.engine.cues import CueLog, FormRules
-from posecheck.engine.cut_at_end import CutAtEnd, cut_rep
+from posecheck.engine.cut_at_end import CutAtEnd
 from posecheck.engine.diagnostics import DiagnosticsRecorder, NullRecorder
-from posecheck.engine.events import EngineState, Event, PhaseChanged, SessionSummary, TrackingLost
+from posecheck.engine.events import EngineState, Event, SessionSummary, TrackingLost
 from posecheck.engine.holds import Holds
 from posecheck.engine.machine import PhaseMachine, RepRequirement, build_machines
 from posecheck.engine.measures import LEFT, MeasureSet
@@ -77,17 +76,18 @@ class Engine:
             for machine in self._machines:
                 if machine.hold is not None:
                     machine.hold.new_vote = self._sides.new_vote
-        self._require = RepRequirement.of(spec, per_side)
-        self._cut_at_end = CutAtEnd.of(spec, self._machines[0])
+        require = RepRequirement.of(spec, per_side)
         self._cues = CueLog(self._machines)
         self._rules = FormRules(spec, per_side)
-        self._tempo = TempoJudge(spec.tempo, self._cues)
-        self._reps = RepLog(self._tempo)
+        tempo = TempoJudge(spec.tempo, self._cues)
+        self._reps = RepLog(tempo)
+        self._counting = Counting(self._machines, require, self._sides, tempo, self._reps, CutAtEnd.of(spec, self._machines[0]))
         self._holds = Holds(spec.hold, per_side, self._machines) if spec.hold is not None else None
         # why not: the reasons counting paused or reps were refused (reporting only)
-        require = self._require.conditions if self._require is not None else []
         self._diag = (
-            DiagnosticsRecorder(spec, self._setup.start, require, spec.tracking.lost_after) if diagnostics else NullRecorder()
+            DiagnosticsRecorder(spec, self._setup.start, require.conditions if require else [], spec.tracking.lost_after)
+            if diagnostics
+            else NullRecorder()
         )
         for machine in self._machines:
             machine.diag = self._diag.machine(machine.side, machine.tracker, machine.learner)
@@ -188,12 +188,8 @@ class Engine:
         if tracking.briefly_missing:
             self._count_pending_returns(t, events)  # the person left just before the end
         last_pose_t = tracking.last_pose_t
-        seen, lost = self._setup.ready and last_pose_t is not None, tracking.lost_by(t)
-        for machine in self._machines:
-            done = cut_rep(self._cut_at_end, machine, t, self._values, seen, lost)
-            if done is not None and last_pose_t is not None:
-                self._reps.count(machine, done, last_pose_t, t, events, cut_by_end=True)
-        self._reps.close_open(self._machines, t, events)
+        seen = self._setup.ready and last_pose_t is not None
+        self._counting.end(t, self._values, last_pose_t, seen, tracking.lost_by(t), events)
         if self._holds is not None:
             self._holds.finish(events)
         tracking.end(t)
@@ -232,7 +228,7 @@ class Engine:
         if self._tracking.resume(t, events):
             # Gone for long: the person may have moved anywhere. Start afresh (but keep the counts).
             self.measures.reset()
-            self._reset_progress(t, events)
+            self._counting.reset(t, events)
             self._setup.rearm()
         self._diag.pose_frame(t, landmarks)
         frame = self.measures.compute(t, landmarks, world, frame_size)
@@ -241,14 +237,13 @@ class Engine:
         readiness = self._setup.check(t, frame, events)
         if readiness is not Readiness.COUNTING:
             if readiness is Readiness.STALLED:
-                self._reset_progress(t, events)
+                self._counting.reset(t, events)
             self._diag.not_ready(self._setup.problem_kind, frame, values)
             self._pause(t, events)
             return events
 
         evidence = self._sides.evidence(frame) if self._sides is not None else None
-        for machine in self._machines:
-            self._step_machine(machine, t, values, evidence, events)
+        self._counting.step(t, values, evidence, events)
         self._rules.step(t, values, self._machines, self._cues, events)
         if self._holds is not None:
             self._holds.step(t, values, self._rules.pausing_fault, evidence, events)
@@ -268,82 +263,10 @@ class Engine:
             self._holds.lapse(t, events)
         self._rules.clear()
 
-    def _step_machine(
-        self, machine: PhaseMachine, t: float, values: dict[str, float], evidence: tuple[float, float] | None, events: list[Event]
-    ) -> None:
-        """Measures -> phase -> rep, on one machine."""
-        raw = values[machine.value_key]
-        value = raw
-        if machine.learner is not None:
-            machine.learner.observe(raw)
-            value = machine.learner.fraction(raw)
-        change = machine.tracker.step(t, value, values, machine.side)
-        if machine.closer is not None:
-            machine.closer.observe(t, machine.tracker.phase)
-        reps = machine.reps
-        if reps is not None and self._require is not None:
-            self._require.check(machine, reps, t, values)
-        machine.diag.step(value, raw, values, machine.out_of_position)
-        if reps is not None:
-            before = reps.draft
-            reps.observe(t, raw, values)
-            if before is not None and reps.draft is None:  # only max_seconds ends a rep in observe
-                machine.diag.rep_timed_out(before, t)
-            if reps.draft is not None and evidence is not None:
-                if reps.draft.votes is None:
-                    reps.draft.votes = self._sides.new_vote()  # type: ignore[union-attr]  (evidence: there is a decider)
-                reps.draft.votes.add(*evidence)
-        if change is None:
-            return
-        previous, phase, since = change
-        self._phase_changed(machine, previous, phase, since, t, events)
-        if machine.closer is not None:
-            left = machine.closer.on_phase(phase)
-            if left is not None:
-                self._reps.close(left, since, t, events, judge_tempo=True)
-        if reps is None or machine.out_of_position:
-            return
-        done = reps.on_phase(phase, since, raw)
-        if done is not None and reps.counts(done):
-            self._reps.count(machine, done, since, t, events)
-        elif done is not None:
-            machine.diag.rep_too_small(done, since)
-
-    def _phase_changed(self, machine: PhaseMachine, previous: str | None, phase: str, since: float, t: float, events: list[Event]) -> None:
-        """Tells a confirmed phase change and its tempo verdicts (which mark the rep in progress off tempo)."""
-        events.append(PhaseChanged(since, phase, previous, machine.side))
-        for verdict in self._tempo.on_phase(machine.clock, previous, phase, since):
-            if machine.reps is not None and machine.reps.draft is not None:
-                machine.reps.draft.tempo_ok = False
-            self._tempo.cue(t, verdict, events)
-
     def _count_pending_returns(self, t: float, events: list[Event]) -> None:
-        """Tracking was lost (the person left the frame) just after a rep's return was reached: the measure had
-        entered the rep's last phase, but had not stayed there for ``min_dwell`` (0.1-0.5 s), which is what
-        confirms a phase. Every frame since it entered was in that phase, so the return is confirmed as it
-        stood, dated to when it began, and the rep counts as it would have a moment later."""
-        if not self._setup.ready:
-            return
-        for machine in self._machines:
-            reps = machine.reps
-            if reps is None or not reps.returning or machine.out_of_position:
-                continue
-            if machine.tracker.candidate != reps.sequence[-1]:
-                continue
-            change = machine.tracker.confirm_candidate()
-            if change is None:
-                continue
-            previous, phase, since = change
-            self._phase_changed(machine, previous, phase, since, t, events)
-            done = reps.on_phase(phase, since, math.nan)
-            if done is not None and reps.counts(done):
-                self._reps.count(machine, done, since, t, events)
-
-    def _reset_progress(self, t: float, events: list[Event]) -> None:
-        """Starts every machine's progress afresh (the counts are kept)."""
-        self._reps.close_open(self._machines, t, events)  # the way back was not seen: a rep still open ends where it was last seen
-        for machine in self._machines:
-            machine.reset()
+        """The person left (or the session ended) just after reaching a rep's return: it counts while counting."""
+        if self._setup.ready:
+            self._counting.count_pending_returns(t, events)
 
     # ------------------------------------------------------------------------------------------ helpers
     def _reps_by_side(self) -> dict[str, int]:
