@@ -1,4 +1,4 @@
-"""Spec conditions (``measure: {min, max}``) compiled to plain tuples, evaluated on one frame's values.
+"""Spec conditions (``measure: {min, max}``) compiled to small frozen objects, evaluated on one frame's values.
 
 A frame's values are a dict of floats, NaN where unknown; per-side measures appear as ``name.left`` and
 ``name.right``. Three-valued results: True, False, or None when a measure is unknown, so an unknown value
@@ -11,23 +11,41 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from posecheck.engine.measures import side_key
 from posecheck.specs.schema import Conditions
 
 
+@dataclass(frozen=True, slots=True)
 class Condition:
-    """One ``measure: {min, max}`` entry."""
+    """One ``measure: {min, max}`` entry, compiled (`of`).
 
-    __slots__ = ("name", "low", "high", "per_side", "_side_keys")
+    Attributes:
+        name: the measure.
+        low, high: the bounds, -inf/inf where the spec leaves them open.
+        per_side: the measure is per side (reduce: per_side): it is read on each side.
+        left_key, right_key: the measure's keys on each side in the frame values (built once rather than on
+            every frame; unused when not per side).
+    """
 
-    def __init__(self, name: str, low: float | None, high: float | None, per_side: bool):
-        self.name = name
-        self.low = -math.inf if low is None else low
-        self.high = math.inf if high is None else high
-        self.per_side = per_side
-        # The frame-value keys of each side, built once rather than on every frame.
-        self._side_keys = {side: side_key(name, side) for side in ("left", "right")}
+    name: str
+    low: float
+    high: float
+    per_side: bool
+    left_key: str
+    right_key: str
+
+    @classmethod
+    def of(cls, name: str, low: float | None, high: float | None, per_side: bool) -> Condition:
+        return cls(
+            name,
+            -math.inf if low is None else low,
+            math.inf if high is None else high,
+            per_side,
+            side_key(name, "left"),
+            side_key(name, "right"),
+        )
 
     def check(self, values: dict[str, float], side: str | None) -> bool | None:
         """True/False, or None if unknown.
@@ -38,9 +56,8 @@ class Condition:
         if not self.per_side:
             return self._in(values[self.name])
         if side is not None:
-            return self._in(values[self._side_keys[side]])
-        keys = self._side_keys
-        results = [r for r in (self._in(values[keys["left"]]), self._in(values[keys["right"]])) if r is not None]
+            return self._in(values[self.left_key if side == "left" else self.right_key])
+        results = [r for r in (self._in(values[self.left_key]), self._in(values[self.right_key])) if r is not None]
         return all(results) if results else None
 
     def _in(self, value: float) -> bool | None:
@@ -50,8 +67,8 @@ class Condition:
 
 
 def compile_conditions(conditions: Conditions | None, per_side: set[str]) -> list[Condition]:
-    """Plain Condition objects for a spec's condition mapping (empty when None)."""
-    return [Condition(name, r.min, r.max, name in per_side) for name, r in (conditions or {}).items()]
+    """The Condition objects of a spec's condition mapping (empty when None)."""
+    return [Condition.of(name, r.min, r.max, name in per_side) for name, r in (conditions or {}).items()]
 
 
 def check_all(conditions: Iterable[Condition], values: dict[str, float], side: str | None = None) -> bool | None:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from operator import itemgetter
+from typing import NamedTuple
 
 import numpy as np
 
@@ -181,8 +182,42 @@ class _SpacePoints:
         return points
 
 
+class _VariantPlan(NamedTuple):
+    """While compiling: one (measure, side) variant and where its points sit in their space."""
+
+    measure: Measure
+    space: _SpacePoints
+    slots: list[int]  # its points' slots in the space
+    landmarks: list[int]  # the landmarks its points are made of (all must be visible)
+
+
+class MeasureVariant(NamedTuple):
+    """One (measure, side) variant, compiled: how a frame's value of it is computed.
+
+    A NamedTuple, not a dataclass: the frame loop unpacks it, which costs no more than a plain tuple.
+    """
+
+    function: Callable[..., float]  # the kind's geometry function (`posecheck.core.geometry`'s ``*_of``)
+    points: Callable[[list], tuple]  # its points, from the frame's list of points
+    visibility: Callable[[Sequence], tuple]  # its landmarks' "visible" flags, from the frame's (33,) flags
+    ruler: int | None  # which torso length divides it (normalised kinds), None when not normalised
+
+
+class MeasureReading(NamedTuple):
+    """How one measure's value(s) in the frame values are read off the variants."""
+
+    mode: str  # "single" (one variant), "auto" (the variant of the auto side), or "both" (both sides)
+    name: str
+    left: int  # index of the left variant (the only one for mode "single")
+    right: int  # index of the right variant
+    reduce: str | None  # mode "both": min, max, mean, or per_side (both sides kept, as left_key and right_key)
+    left_key: str
+    right_key: str
+
+
 class MeasureSet:
-    """A spec's measures, compiled once into point slots and plain tuples.
+    """A spec's measures, compiled once into point slots and small typed records (`MeasureVariant`,
+    `MeasureReading`).
 
     Args:
         spec: the validated spec.
@@ -197,7 +232,7 @@ class MeasureSet:
         # Every (measure, side) variant that has to be computed: sided measures need the sides their
         # `side` setting can pick; measures without side-relative names need one variant.
         variant_of: dict[tuple[str, str], int] = {}
-        compiled = []  # (measure, space, its points' slots in the space, its landmarks)
+        compiled: list[_VariantPlan] = []
         for name, measure in spec.measures.items():
             if not _sided(measure):
                 wanted = ["left"]
@@ -209,11 +244,11 @@ class MeasureSet:
                 variant_of[(name, side)] = len(compiled)
                 pairs = point_indices(measure.points, side)
                 space = spaces[measure.space]
-                compiled.append((measure, space, [space.slot(a, b) for a, b in pairs], sorted(set(pairs.ravel().tolist()))))
+                compiled.append(_VariantPlan(measure, space, [space.slot(a, b) for a, b in pairs], sorted(set(pairs.ravel().tolist()))))
         # The torso length (the ruler of normalised measures) in each space that has some, and the view
         # ratio (image), read points too.
         left_shoulder, right_shoulder, left_hip, right_hip = _TORSO
-        torso_spaces = [space for space in spaces.values() if any(m.kind in _TORSO_NORMALISED and s is space for m, s, *_ in compiled)]
+        torso_spaces = [space for space in spaces.values() if any(v.measure.kind in _TORSO_NORMALISED and v.space is space for v in compiled)]
         torso_slots = [[space.slot(lm, lm) for lm in _TORSO] for space in torso_spaces]
         view_slots = None
         if spec.setup.view != "any":
@@ -237,22 +272,19 @@ class MeasureSet:
         def points_of(space: _SpacePoints, slots: list[int]) -> Callable[[list], tuple]:
             return _items([space.first_point + slot for slot in slots])
 
-        # A variant is (function of its points, getter of its points, getter of its landmarks' visibility,
-        # index of its torso length or None).
-        self._variants: list[tuple[Callable[..., float], Callable, Callable, int | None]] = []
+        self._variants: list[MeasureVariant] = []
         for measure, space, slots, landmarks in compiled:
             function = _KIND_FUNCTIONS[measure.kind]
             if measure.kind == "inclination":
                 function = partial(function, reference=measure.reference)
             ruler = torso_spaces.index(space) if measure.kind in _TORSO_NORMALISED else None
-            self._variants.append((function, points_of(space, slots), _items(landmarks), ruler))
+            self._variants.append(MeasureVariant(function, points_of(space, slots), _items(landmarks), ruler))
         self._torso = [points_of(space, slots) for space, slots in zip(torso_spaces, torso_slots)]
         self._torso_visible = (_items((left_shoulder, left_hip)), _items((right_shoulder, right_hip)))
         self._view = points_of(spaces["image"], view_slots) if view_slots is not None else None
 
-        # How each measure's value(s) are read off the variants: (mode, name, left variant, right variant,
-        # reduce, left key, right key); mode "single" reads the left variant.
-        self._plan: list[tuple[str, str, int, int, str | None, str, str]] = []
+        # How each measure's value(s) are read off the variants.
+        self._plan: list[MeasureReading] = []
         for name, measure in spec.measures.items():
             if not _sided(measure):
                 left = right = variant_of[(name, "left")]
@@ -263,16 +295,16 @@ class MeasureSet:
             else:
                 mode = measure.side
                 left, right = variant_of[(name, "left")], variant_of[(name, "right")]
-            self._plan.append((mode, name, left, right, measure.reduce, side_key(name, "left"), side_key(name, "right")))
+            self._plan.append(MeasureReading(mode, name, left, right, measure.reduce, side_key(name, "left"), side_key(name, "right")))
         # The variants a frame reads, (index, variant), when the auto side is left and when it is right: a
         # side: auto measure reads one of its two variants, so the other one is not computed.
-        def read(auto_side: int) -> list[tuple[int, tuple]]:
+        def read(auto_side: int) -> list[tuple[int, MeasureVariant]]:
             wanted = set()
-            for mode, _, left, right, *_ in self._plan:
-                if mode == "auto":
-                    wanted.add(left if auto_side == LEFT else right)
+            for reading in self._plan:
+                if reading.mode == "auto":
+                    wanted.add(reading.left if auto_side == LEFT else reading.right)
                 else:
-                    wanted.update((left, right))  # the same variant twice for mode "single"
+                    wanted.update((reading.left, reading.right))  # the same variant twice for mode "single"
             return [(i, self._variants[i]) for i in sorted(wanted)]
 
         self._read = (read(LEFT), read(RIGHT))
@@ -326,8 +358,8 @@ class MeasureSet:
             torso = [geometry.torso_length_of(*getter(points), left_ok, right_ok) for getter in self._torso]
         auto_side = self.auto.choose(t, landmarks) if self.auto is not None else LEFT
         variants = [math.nan] * len(self._variants)  # NaN: unknown, or not read in this frame
-        for i, (function, points_getter, landmarks_getter, ruler) in self._read[auto_side]:
-            if all(landmarks_getter(visible)):  # else a landmark is hidden: unknown
+        for i, (function, points_getter, visibility_getter, ruler) in self._read[auto_side]:
+            if all(visibility_getter(visible)):  # else a landmark is hidden: unknown
                 value = function(*points_getter(points))
                 variants[i] = value if ruler is None else value / torso[ruler]
         view = geometry.view_ratio_of(*self._view(points)) if self._view is not None else math.nan

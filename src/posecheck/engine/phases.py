@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from posecheck.engine.conditions import Condition, check_all
 
@@ -19,6 +20,14 @@ class PhaseRangeC:
     low: float
     high: float
     also: tuple[Condition, ...]
+
+
+class PhaseChange(NamedTuple):
+    """A confirmed phase change."""
+
+    previous: str | None  # the phase left (None at the first phase)
+    phase: str  # the phase entered
+    since: float  # when the new phase began (before the dwell that confirmed it)
 
 
 class PhaseTracker:
@@ -52,15 +61,15 @@ class PhaseTracker:
         """The phase the measure has entered but not yet kept for ``min_dwell`` (None when there is none)."""
         return self._candidate
 
-    def confirm_candidate(self) -> tuple[str | None, str, float] | None:
-        """Accepts the pending phase now, as `step` would once ``min_dwell`` had passed: (previous phase, new
-        phase, time it began), or None when nothing is pending. For an end of the frames that leaves no time
+    def confirm_candidate(self) -> PhaseChange | None:
+        """Accepts the pending phase now, as `step` would once ``min_dwell`` had passed, or None when nothing is
+        pending. For an end of the frames that leaves no time
         to dwell (tracking lost right after the phase was entered)."""
         if self._candidate is None:
             return None
         previous, self.phase, self.since = self.phase, self._candidate, self._candidate_since
         self._candidate = None
-        return previous, self.phase, self.since
+        return PhaseChange(previous, self.phase, self.since)
 
     def _raw(self, value: float, values: dict[str, float], side: str | None) -> str | None:
         for r in self.ranges:
@@ -68,11 +77,11 @@ class PhaseTracker:
                 return r.name
         return None
 
-    def step(self, t: float, value: float, values: dict[str, float], side: str | None) -> tuple[str | None, str, float] | None:
+    def step(self, t: float, value: float, values: dict[str, float], side: str | None) -> PhaseChange | None:
         """Feeds one frame's value (NaN = unknown, which changes nothing).
 
         Returns:
-            (previous phase, new phase, time the new phase began) when the phase changes, else None.
+            The change when the phase changes, else None.
         """
         if value != value:
             return None
@@ -90,7 +99,7 @@ class PhaseTracker:
             return None
         previous, self.phase, self.since = self.phase, raw, self._candidate_since
         self._candidate = None
-        return previous, raw, self._candidate_since
+        return PhaseChange(previous, raw, self._candidate_since)
 
 
 class RangeLearner:

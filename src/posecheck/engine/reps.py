@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from posecheck.engine.sides import SideVote
 
@@ -34,6 +35,13 @@ class RepDraft:
         return None if self.low > self.high else self.high - self.low
 
 
+class Peak(NamedTuple):
+    """``reps.peaks``: a measure whose extreme over each rep is reported."""
+
+    name: str  # the measure's name in the report
+    extreme: str  # "min" or "max"
+
+
 class RepCounter:
     """Counts reps as the phase sequence, entered in order.
 
@@ -46,7 +54,7 @@ class RepCounter:
         start_anywhere: the first phase seen may be any phase of the cycle (clips that start mid-rep).
         min_excursion: a completed rep with less range of motion is not counted (None: no limit).
         max_seconds: a rep unfinished after this long is abandoned (None: never).
-        peaks: key in the frame values -> (name to report, "min" or "max").
+        peaks: key in the frame values -> its `Peak` (name to report, "min" or "max").
         max_from_movement: max_seconds counts from leaving the rep's first phase, not from entering it.
     """
 
@@ -56,7 +64,7 @@ class RepCounter:
         start_anywhere: bool,
         min_excursion: float | None,
         max_seconds: float | None,
-        peaks: dict[str, tuple[str, str]],
+        peaks: dict[str, Peak],
         max_from_movement: bool = False,
     ):
         self.sequence = sequence
