@@ -22,7 +22,8 @@ from posecheck.engine.rep_log import RepLog
 from posecheck.engine.reps import RepDraft
 from posecheck.engine.setup import Readiness, SetupGate
 from posecheck.engine.sides import SideDecider
-from posecheck.engine.tempo import PhaseClock, TempoJudge
+from posecheck.engine.machine import PhaseClock
+from posecheck.engine.tempo import TempoJudge
 from posecheck.engine.tracking import TrackingGaps
 
 DT = 0.25

@@ -33,7 +33,7 @@ from posecheck.engine.cues import CueLog, FormRules
 from posecheck.engine.cut_at_end import CutAtEnd
 from posecheck.engine.diagnostics import DiagnosticsRecorder, NullRecorder
 from posecheck.engine.events import EngineState, Event, SessionSummary, TrackingLost
-from posecheck.engine.holds import Holds
+from posecheck.engine.hold_rules import Holds
 from posecheck.engine.machine import PhaseMachine, RepRequirement, build_machines
 from posecheck.engine.measures import LEFT, MeasureSet
 from posecheck.engine.rep_log import RepLog

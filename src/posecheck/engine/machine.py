@@ -19,8 +19,15 @@ from posecheck.engine.holds import HoldTimer
 from posecheck.engine.measures import SIDES, side_key
 from posecheck.engine.phases import PhaseRangeC, PhaseTracker, RangeLearner
 from posecheck.engine.reps import Peak, RepCloser, RepCounter
-from posecheck.engine.tempo import PhaseClock
 from posecheck.specs.schema import ExerciseSpec
+
+
+@dataclass
+class PhaseClock:
+    """When one phase machine last entered and last left each phase."""
+
+    entered: dict[str, float] = field(default_factory=dict)
+    left: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass

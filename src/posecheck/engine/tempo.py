@@ -11,11 +11,11 @@ Pure module.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from posecheck.engine.cues import SLOW_DOWN, TEMPO_SLOW, Cooldown, CueLog, tempo_verdict
 from posecheck.engine.events import Cue, Event
+from posecheck.engine.machine import PhaseClock
 from posecheck.specs.schema import Tempo
 
 
@@ -32,14 +32,6 @@ class TransitionTempo(NamedTuple):
     origin: str
     target: str
     span: Span
-
-
-@dataclass
-class PhaseClock:
-    """When one phase machine last entered and last left each phase."""
-
-    entered: dict[str, float] = field(default_factory=dict)
-    left: dict[str, float] = field(default_factory=dict)
 
 
 class TempoJudge:
