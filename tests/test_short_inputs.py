@@ -50,6 +50,19 @@ def test_a_still_image_is_refused(tmp_path, suffix):
     assert not (tmp_path / "out" / "report.json").exists()
 
 
+def test_live_refuses_a_still_image_as_its_source(tmp_path):
+    """``live --source`` plays a file like a camera; a still image gets the same one error line as analyze."""
+    image = tmp_path / "photo.png"
+    cv2.imwrite(str(image), np.full((240, 320, 3), 128, np.uint8))
+    result = runner.invoke(app, ["live", "cat-cow", "--source", str(image), "--headless", "--no-history",
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1 and "photo.png: a single frame (a still image?)" in errors[0], result.stderr
+    assert "Reps:" not in result.stdout
+    assert not (tmp_path / "out" / "report.json").exists()
+
+
 def test_a_one_frame_video_is_refused(tmp_path):
     video = tmp_path / "one.mp4"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 30, (320, 240))

@@ -86,6 +86,12 @@ def live(
     try:
         result, source_desc = _run(spec, camera, source, width, height, model, headless, record, mirror,
                                    extra_sinks=outputs.sinks())
+        if source is not None and result.source_ended and not result.source_failed:
+            # A video played to its end: a still image or a clip too short to count is one error line, as in
+            # analyze, not "Reps: 0".
+            from posecheck.api import refuse_too_short
+
+            refuse_too_short(source, spec, result.session)
     except BaseException:
         outputs.abandon()
         if created:  # no camera, no model...: leave no empty folder behind
