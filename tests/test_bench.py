@@ -11,21 +11,14 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import TRACES, requires_shared_videos, shared_clip, trace_path
-from posecheck.bench import speed as bench
-from posecheck.bench.speed import (
-    BenchConfig,
-    FirstFrames,
-    RateClock,
-    TimedEngine,
-    bench_engine,
-    bench_startup,
-    check_preload,
-    format_report,
-    preload_frames,
-    run_bench,
-    traces_for_exercise,
-    write_video,
-)
+from posecheck.bench import rates
+from posecheck.bench.end_to_end import FirstFrames, TimedEngine
+from posecheck.bench.engine import bench_engine, traces_for_exercise
+from posecheck.bench.frames import check_preload, preload_frames, write_video
+from posecheck.bench.rates import RateClock
+from posecheck.bench.report import format_report
+from posecheck.bench.run import BenchConfig, run_bench
+from posecheck.bench.startup import bench_startup
 from posecheck.errors import InputError
 from posecheck.cli.app import app
 
@@ -39,7 +32,7 @@ def positive(value) -> bool:
 def test_rate_clock_times_only_frames_after_the_warmup(monkeypatch):
     # A fake clock: the test checks the arithmetic, not the speed of this machine.
     now = [0.0]
-    monkeypatch.setattr(bench, "time", SimpleNamespace(perf_counter=lambda: now[0], process_time=lambda: now[0] / 2))
+    monkeypatch.setattr(rates, "time", SimpleNamespace(perf_counter=lambda: now[0], process_time=lambda: now[0] / 2))
     clock = RateClock(warmup=3)
     for _ in range(3):
         now[0] += 1.0  # warm-up frames are slow: they must not count
