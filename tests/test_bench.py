@@ -207,6 +207,19 @@ def test_startup_runs_twice_with_the_packaged_model():
         assert probe["total_s"] >= probe["import_s"] + probe["resolve_model_s"]
 
 
+
+def test_first_frame_probe_module_imports_nothing_heavy_before_its_clock_starts():
+    """The probe runs as ``python -m posecheck.bench.end_to_end``: whatever its module imports at the top is
+    imported before the clock starts, so cv2, numpy, mediapipe and posecheck's source/estimator must not be."""
+    import subprocess
+    import sys
+
+    code = ("import sys, posecheck.bench.end_to_end; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('cv2', 'numpy', 'mediapipe')"
+            " or m.startswith(('posecheck.estimators', 'posecheck.sources', 'posecheck.runtime'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
 def test_format_report_shows_the_ratios():
     report = {
         "machine": {"cpu": "cpu", "cores": 2, "load_1min": 1.0, "python": "3.11", "mediapipe": "0.10.21",

@@ -1,5 +1,5 @@
 """The baseline posecheck is compared with: an AIGym-style counter (one joint angle, one global up/down
-threshold pair per exercise, from ``posecheck/data/aigym_baseline.yaml``). Pure: numpy and yaml only."""
+threshold pair per exercise, from ``posecheck/data/aigym_baseline.yaml``). Pure: no cv2 or mediapipe."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Robustness variants: transformations of a whole pose stream that should not change the count (mirrored,
-slower or faster, noisy, a rolled camera, other camera positions). Pure: numpy only."""
+slower or faster, noisy, a rolled camera, other camera positions). Pure: no cv2 or mediapipe."""
 
 from __future__ import annotations
 
