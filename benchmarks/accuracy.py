@@ -24,7 +24,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from posecheck.bench.speed import cpu_model, package_version
+from posecheck.bench.machine import cpu_model, package_version
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_LABELS = ROOT / "tests" / "data" / "labels.yaml"
@@ -82,8 +82,9 @@ def _relative(path: Path) -> str:
 
 def render(report, *, command: str, labels: Path, margin_rows=None) -> str:
     """The ACCURACY.md text for a report."""
-    from posecheck.evaluation import evaluate as ev
     from posecheck.evaluation.margins import THIN
+    from posecheck.evaluation.tables import clip_table, markdown_table, totals_table
+    from posecheck.evaluation.variants import NOISE_SEED, NOISE_SIGMA_FRAC, ROLL_DEGREES
 
     p = report.posecheck_totals
     b = report.baseline_totals
@@ -126,7 +127,7 @@ def render(report, *, command: str, labels: Path, margin_rows=None) -> str:
         " hold's |timed - labelled| seconds per clip (or untimed-hold seconds, if larger). The baseline is"
         " scored on the same clips as posecheck (and, for reference, on every clip it has a rule for)."),
         "",
-        ev.markdown_table(*ev.totals_table(report)),
+        markdown_table(*totals_table(report)),
         "",
         "Targets:",
         "",
@@ -154,10 +155,10 @@ def render(report, *, command: str, labels: Path, margin_rows=None) -> str:
         "",
         ("`truth ?` = the count could not be told (`reps: null`), not scored. Variant columns are posecheck's count"
         " on the same poses mirrored, played at x0.75 / x1.5 speed, with gaussian landmark noise"
-        f" (sigma {ev.NOISE_SIGMA_FRAC:.1%} of the frame's larger side, seed {ev.NOISE_SEED}), and with the"
-        f" camera rolled {ev.ROLL_DEGREES:g} deg either way (landmarks rotated about the frame's centre)."),
+        f" (sigma {NOISE_SIGMA_FRAC:.1%} of the frame's larger side, seed {NOISE_SEED}), and with the"
+        f" camera rolled {ROLL_DEGREES:g} deg either way (landmarks rotated about the frame's centre)."),
         "",
-        ev.markdown_table(*ev.clip_table(report)),
+        markdown_table(*clip_table(report)),
         "",
         ("View columns (`yaw-30` ... `elev40`): the same poses as a camera turned about the person or raised and"
         " pitched down would have seen them, rebuilt from MediaPipe's 3D world landmarks"
@@ -185,7 +186,7 @@ def render(report, *, command: str, labels: Path, margin_rows=None) -> str:
             "",
             "Reproduce: `posecheck eval tests/data/labels.yaml --traces tests/data/traces --margins --variants --views`",
             "",
-            ev.markdown_table(*margin_table(margin_rows)),
+            markdown_table(*margin_table(margin_rows)),
             "",
         ]
     return "\n".join(lines)
@@ -208,7 +209,7 @@ def silent_zeros(report) -> str:
 
 def not_counted_section(report) -> str:
     """A table: clip, where (as filmed or the variant), counted / labelled, posecheck's first two reasons."""
-    from posecheck.evaluation import evaluate as ev
+    from posecheck.evaluation.tables import markdown_table
 
     rows = []
     for clip in report.clips:
@@ -220,7 +221,7 @@ def not_counted_section(report) -> str:
             rows.append([clip.label.clip, where, f"{score.counted_reps}/{score.truth_reps}", reasons])
     if not rows:
         return "(none)"
-    return ev.markdown_table(["clip", "where", "counted/labelled", "posecheck's reasons"], rows)
+    return markdown_table(["clip", "where", "counted/labelled", "posecheck's reasons"], rows)
 
 
 #: The issue's targets for the synthetic views: name -> (metric, level).
@@ -259,27 +260,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="output markdown file, '-' for stdout")
     args = parser.parse_args(argv)
 
-    from posecheck.evaluation import evaluate as ev
     from posecheck.errors import PosecheckError
+    from posecheck.evaluation.baseline import load_baseline_table
+    from posecheck.evaluation.evaluate import evaluate, margin_report
+    from posecheck.evaluation.labels import load_labels
+    from posecheck.evaluation.runner import analyze_video, replay_trace
+    from posecheck.evaluation.variants import VARIANTS, VIEW_VARIANTS
 
     try:
-        labels = ev.load_labels(args.labels)
+        labels = load_labels(args.labels)
         if args.videos is not None:
-            source_name, run = "videos", partial(ev.analyze_video, args.videos)
+            source_name, run = "videos", partial(analyze_video, args.videos)
         else:
-            source_name, run = "traces", partial(ev.replay_trace, args.traces or DEFAULT_TRACES)
-        report = ev.evaluate(
+            source_name, run = "traces", partial(replay_trace, args.traces or DEFAULT_TRACES)
+        report = evaluate(
             labels,
             run,
             source=source_name,
             specs_dir=args.specs,
-            baseline=ev.load_baseline_table(),
-            variants=() if args.no_variants else ev.VARIANTS + ev.VIEW_VARIANTS,
+            baseline=load_baseline_table(),
+            variants=() if args.no_variants else VARIANTS + VIEW_VARIANTS,
             on_clip=lambda c: print(f"{c.label.clip}: {c.skipped or f'{c.posecheck.counted_reps} reps'}", file=sys.stderr),
         )
-        margin_rows = ev.margin_report(
-            labels, partial(ev.replay_trace, args.traces or DEFAULT_TRACES), specs_dir=args.specs,
-            variants=() if args.no_variants else ev.VARIANTS + ev.VIEW_VARIANTS,
+        margin_rows = margin_report(
+            labels, partial(replay_trace, args.traces or DEFAULT_TRACES), specs_dir=args.specs,
+            variants=() if args.no_variants else VARIANTS + VIEW_VARIANTS,
         ) if args.videos is None else None
     except PosecheckError as exc:
         print(f"Error: {exc}", file=sys.stderr)

@@ -40,7 +40,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from posecheck.evaluation.evaluate import load_labels, run_engine, spec_loader  # noqa: E402
+from posecheck.evaluation.labels import load_labels  # noqa: E402
+from posecheck.evaluation.runner import run_engine, spec_loader  # noqa: E402
 from posecheck.core.trace import Trace  # noqa: E402
 
 OLD, NEW = "0.10.21", "1.2.3"

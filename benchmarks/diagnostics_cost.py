@@ -16,7 +16,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from posecheck.evaluation import evaluate as ev
+from posecheck.evaluation.labels import load_labels
+from posecheck.evaluation.runner import spec_loader
 from posecheck.engine.engine import Engine
 from posecheck.core.trace import Trace
 
@@ -24,9 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _cases() -> list[tuple[object, Trace]]:
-    load = ev.spec_loader(None)
+    load = spec_loader(None)
     cases = []
-    for label in ev.load_labels(ROOT / "tests" / "data" / "labels.yaml"):
+    for label in load_labels(ROOT / "tests" / "data" / "labels.yaml"):
         spec, path = load(label.exercise), ROOT / "tests" / "data" / "traces" / f"{label.stem}.npz"
         if spec is not None and path.is_file():
             cases.append((spec, Trace.load(path)))

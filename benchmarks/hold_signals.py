@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from posecheck.errors import PosecheckError
-from posecheck.evaluation.evaluate import ClipLabel, Interval, load_labels, select_clips
+from posecheck.evaluation.labels import ClipLabel, Interval, load_labels, select_clips
 from posecheck.core.geometry import distance, height_above, inclination, joint_angle, torso_length
 from posecheck.core.pose import Landmark
 from posecheck.core.smoothing import OneEuroListFilter

@@ -20,7 +20,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from posecheck.bench.speed import bench_bare_estimator, per_second, preload_frames
+from posecheck.bench.estimator import bench_bare_estimator
+from posecheck.bench.frames import preload_frames
+from posecheck.bench.rates import per_second
 
 
 class BusyMeter:

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from posecheck.bench.speed import posecheck_command
+from posecheck.bench.startup import posecheck_command
 
 
 def run_folder(folder: Path, exercise: str, jobs: int, out: Path, video: bool) -> float:

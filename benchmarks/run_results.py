@@ -31,7 +31,8 @@ import live_rate  # noqa: E402
 import multi_clip  # noqa: E402
 import scaling  # noqa: E402
 
-from posecheck.bench.speed import BenchConfig, machine_info, run_bench  # noqa: E402
+from posecheck.bench.machine import machine_info  # noqa: E402
+from posecheck.bench.run import BenchConfig, run_bench  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "videos"
 DEFAULT_SOURCE = Path("glute_bridge_03.mp4")  # 1280x720 H.264, 30 fps, one person on a mat, 10 s

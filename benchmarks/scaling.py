@@ -17,7 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from posecheck.bench.speed import BenchConfig, preload_frames, run_bench, write_video
+from posecheck.bench.frames import preload_frames, write_video
+from posecheck.bench.run import BenchConfig, run_bench
 
 
 def _row(report: dict) -> dict:

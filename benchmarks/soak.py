@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from posecheck.bench.speed import current_rss_mb, peak_rss_mb
+from posecheck.bench.machine import current_rss_mb, peak_rss_mb
 
 
 class LoopedFile:

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import yaml
 
-from posecheck.bench.speed import cpu_model
+from posecheck.bench.machine import cpu_model
 
 REPO = Path(__file__).resolve().parents[1]
 VIDEOS = REPO.parent / "shared" / "videos"

@@ -19,17 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from posecheck.evaluation.evaluate import (
-    ClipLabel,
-    ClipScore,
-    load_baseline_table,
-    load_labels,
-    mirrored,
-    run_baseline,
-    run_engine,
-    score_clip,
-    summarise,
-)
+from posecheck.evaluation.baseline import load_baseline_table, run_baseline
+from posecheck.evaluation.labels import ClipLabel, load_labels
+from posecheck.evaluation.runner import run_engine
+from posecheck.evaluation.scoring import ClipScore, score_clip, summarise
+from posecheck.evaluation.variants import mirrored
 from posecheck.specs import SpecRegistry, builtin_specs_dir
 from posecheck.core.trace import Trace
 

@@ -17,7 +17,10 @@ from functools import cache
 import pytest
 from test_accuracy import LABELS, REGISTRY, poses
 
-from posecheck.evaluation.evaluate import VIEW_VARIANTS, ClipLabel, ClipScore, run_engine, score_clip, summarise
+from posecheck.evaluation.labels import ClipLabel
+from posecheck.evaluation.runner import run_engine
+from posecheck.evaluation.scoring import ClipScore, score_clip, summarise
+from posecheck.evaluation.variants import VIEW_VARIANTS
 
 VIEWS = {variant.name: variant for variant in VIEW_VARIANTS}
 NEAR_VIEWS = ("yaw-30", "yaw+30", "elev20")

@@ -11,21 +11,14 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import TRACES, requires_shared_videos, shared_clip, trace_path
-from posecheck.bench import speed as bench
-from posecheck.bench.speed import (
-    BenchConfig,
-    FirstFrames,
-    RateClock,
-    TimedEngine,
-    bench_engine,
-    bench_startup,
-    check_preload,
-    format_report,
-    preload_frames,
-    run_bench,
-    traces_for_exercise,
-    write_video,
-)
+from posecheck.bench import rates
+from posecheck.bench.end_to_end import FirstFrames, TimedEngine
+from posecheck.bench.engine import bench_engine, traces_for_exercise
+from posecheck.bench.frames import check_preload, preload_frames, write_video
+from posecheck.bench.rates import RateClock
+from posecheck.bench.report import format_report
+from posecheck.bench.run import BenchConfig, run_bench
+from posecheck.bench.startup import bench_startup
 from posecheck.errors import InputError
 from posecheck.cli.app import app
 
@@ -39,7 +32,7 @@ def positive(value) -> bool:
 def test_rate_clock_times_only_frames_after_the_warmup(monkeypatch):
     # A fake clock: the test checks the arithmetic, not the speed of this machine.
     now = [0.0]
-    monkeypatch.setattr(bench, "time", SimpleNamespace(perf_counter=lambda: now[0], process_time=lambda: now[0] / 2))
+    monkeypatch.setattr(rates, "time", SimpleNamespace(perf_counter=lambda: now[0], process_time=lambda: now[0] / 2))
     clock = RateClock(warmup=3)
     for _ in range(3):
         now[0] += 1.0  # warm-up frames are slow: they must not count
@@ -214,6 +207,19 @@ def test_startup_runs_twice_with_the_packaged_model():
             assert positive(probe[key]), key
         assert probe["total_s"] >= probe["import_s"] + probe["resolve_model_s"]
 
+
+
+def test_first_frame_probe_module_imports_nothing_heavy_before_its_clock_starts():
+    """The probe runs as ``python -m posecheck.bench.end_to_end``: whatever its module imports at the top is
+    imported before the clock starts, so cv2, numpy, mediapipe and posecheck's source/estimator must not be."""
+    import subprocess
+    import sys
+
+    code = ("import sys, posecheck.bench.end_to_end; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('cv2', 'numpy', 'mediapipe')"
+            " or m.startswith(('posecheck.estimators', 'posecheck.sources', 'posecheck.runtime'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 def test_format_report_shows_the_ratios():
     report = {

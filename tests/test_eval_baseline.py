@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from posecheck.errors import InputError
-from posecheck.evaluation.evaluate import (
+from posecheck.evaluation.baseline import (
     AIGymCounter,
     BaselineRule,
     baseline_angle,
@@ -78,7 +78,7 @@ def test_builtin_table_has_one_global_pair_per_joint_and_aigym_defaults():
 def test_builtin_table_covers_every_labelled_exercise():
     from pathlib import Path
 
-    from posecheck.evaluation.evaluate import load_labels
+    from posecheck.evaluation.labels import load_labels
 
     labels = load_labels(Path(__file__).parent / "data" / "labels.yaml")
     rules = load_baseline_table()

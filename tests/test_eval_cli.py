@@ -132,7 +132,8 @@ def test_a_clip_without_a_trace_is_skipped_with_the_reason(tmp_path):
 @requires_shared_videos
 def test_videos_path_runs_the_session_loop_and_agrees_with_the_trace():
     """--videos decodes the clip and runs MediaPipe + the engine through session.run_session (one short clip)."""
-    from posecheck.evaluation.evaluate import analyze_video, load_labels, replay_trace, spec_loader
+    from posecheck.evaluation.labels import load_labels
+    from posecheck.evaluation.runner import analyze_video, replay_trace, spec_loader
 
     label = next(lb for lb in load_labels(LABELS) if lb.clip == "cat_cow_03.mp4")
     spec = spec_loader(None)(label.exercise)

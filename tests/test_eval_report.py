@@ -8,22 +8,13 @@ import numpy as np
 import pytest
 
 from posecheck.errors import InputError
-from posecheck.evaluation.evaluate import (
-    VARIANTS,
-    BaselineRule,
-    ClipLabel,
-    ClipRun,
-    CountedHold,
-    CountResult,
-    clip_table,
-    evaluate,
-    markdown_table,
-    mirrored,
-    noisy,
-    tilted,
-    time_scaled,
-    totals_table,
-)
+from posecheck.evaluation.baseline import BaselineRule
+from posecheck.evaluation.evaluate import evaluate
+from posecheck.evaluation.labels import ClipLabel
+from posecheck.evaluation.runner import ClipRun
+from posecheck.evaluation.scoring import CountedHold, CountResult
+from posecheck.evaluation.tables import clip_table, markdown_table, totals_table
+from posecheck.evaluation.variants import VARIANTS, mirrored, noisy, tilted, time_scaled
 from posecheck.core.pose import MIRROR, Landmark, Pose
 
 
@@ -219,10 +210,13 @@ class Block:
             raise ImportError('blocked: ' + name)
 sys.meta_path.insert(0, Block())
 from functools import partial
-from posecheck.evaluation import evaluate as ev
-labels = ev.select_clips(ev.load_labels({str(data / 'labels.yaml')!r}), ['cat_cow_01'])
-report = ev.evaluate(labels, partial(ev.replay_trace, {str(data / 'traces')!r}), source='traces',
-                     baseline=ev.load_baseline_table())
+from posecheck.evaluation.baseline import load_baseline_table
+from posecheck.evaluation.evaluate import evaluate
+from posecheck.evaluation.labels import load_labels, select_clips
+from posecheck.evaluation.runner import replay_trace
+labels = select_clips(load_labels({str(data / 'labels.yaml')!r}), ['cat_cow_01'])
+report = evaluate(labels, partial(replay_trace, {str(data / 'traces')!r}), source='traces',
+                  baseline=load_baseline_table())
 print(report.clips[0].posecheck.counted_reps, report.clips[0].baseline.counted_reps)
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
@@ -261,7 +255,9 @@ def test_as_exercise_without_a_spec_is_a_user_error(monkeypatch):
 
 
 def test_not_counted_notes_explain_clips_counted_wrong_or_zero():
-    from posecheck.evaluation.evaluate import ClipReport, Report, not_counted_notes, score_clip
+    from posecheck.evaluation.evaluate import ClipReport, Report
+    from posecheck.evaluation.scoring import score_clip
+    from posecheck.evaluation.tables import not_counted_notes
 
     def clip(label: ClipLabel, reps: int, reasons: tuple[str, ...]) -> ClipReport:
         times = tuple((float(i), i + 0.9) for i in range(reps))

@@ -8,18 +8,15 @@ import pytest
 from conftest import SHARED_VIDEOS
 
 from posecheck.errors import InputError
-from posecheck.evaluation.evaluate import (
-    ClipLabel,
+from posecheck.evaluation.labels import ClipLabel, load_labels, parse_labels, select_clips
+from posecheck.evaluation.scoring import (
     CountedHold,
     CountResult,
-    load_labels,
     match_intervals,
     overlap,
-    parse_labels,
     phantom_indices,
     score_clip,
     score_holds,
-    select_clips,
     summarise,
 )
 

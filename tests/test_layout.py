@@ -145,3 +145,47 @@ def test_a_cycle_through_a_function_level_import_is_found(tmp_path):
 def test_every_import_form_makes_an_edge(tmp_path, statement):
     package_dir = _write_package(tmp_path, {"__init__.py": "", "a.py": "thing = 1\n", "b.py": statement + "\n"})
     assert import_graph(package_dir)["pkg.b"] == {"pkg.a"}
+
+
+# ------------------------------------------------------------------------------------------------ the README
+
+
+_MODULE_LIST = re.compile(r"([a-z0-9_]+(?:, [a-z0-9_]+)*)(,?)(?:\s{2,}pure)?")
+
+
+def readme_tree() -> tuple[set[str], dict[str, set[str]]]:
+    """The README's folder tree ("How it works"): the top-level files it names, and package -> its modules."""
+    readme = (PACKAGE_DIR.parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## How it works", 1)[1]
+    lines = section.split("```", 2)[1].splitlines()
+    files: set[str] = set()
+    packages: dict[str, set[str]] = {}
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        package = re.match(r"  ([a-z_]+)/ {2,}(.*)$", line)
+        if package is None:
+            if re.match(r"  \S", line):
+                files.update(re.findall(r"[\w]+\.py", line.split("  ")[1]))
+            continue
+        listed, text = set(), package.group(2).strip()
+        while (names := _MODULE_LIST.fullmatch(text)) is not None:
+            listed.update(names.group(1).split(", "))
+            if not names.group(2) or index >= len(lines):  # no trailing comma: the list is complete
+                break
+            text = lines[index].strip()
+            index += 1
+        packages[package.group(1)] = listed
+    return files, packages
+
+
+def test_the_readme_tree_names_every_module_where_it_is():
+    files, packages = readme_tree()
+    assert files == {path.name for path in PACKAGE_DIR.glob("*.py") if path.name != "__init__.py"}
+    on_disk = {path.parent.name for path in PACKAGE_DIR.glob("*/__init__.py")}
+    assert set(packages) == on_disk
+    for package, listed in packages.items():
+        modules = {path.stem for path in (PACKAGE_DIR / package).glob("*.py") if path.name != "__init__.py"}
+        assert listed == modules, f"README tree, {package}/: missing {sorted(modules - listed)}, " \
+                                  f"not there {sorted(listed - modules)}"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from posecheck.evaluation.evaluate import load_labels
+from posecheck.evaluation.labels import load_labels
 from posecheck.evaluation.margins import MarginCase, is_thin, lines_of, margin_rows, margins
 from posecheck.specs import load_spec_by_id
 from posecheck.core.trace import Trace

@@ -41,7 +41,8 @@ def bench(
 
     Example: posecheck bench --source cat_cow_01.mp4 --frames 300
     """
-    from posecheck.bench.speed import BenchConfig, format_report, run_bench
+    from posecheck.bench.report import format_report
+    from posecheck.bench.run import BenchConfig, run_bench
     from posecheck.errors import InputError
 
     if (source is None) == (camera is None):

@@ -76,20 +76,24 @@ def eval_command(
     Example: posecheck eval tests/data/labels.yaml --traces tests/data/traces --only cat_cow_01.mp4
     """
     from posecheck.evaluation import evaluate as ev
+    from posecheck.evaluation.baseline import load_baseline_table
+    from posecheck.evaluation.labels import load_labels, select_clips
+    from posecheck.evaluation.runner import analyze_video, replay_trace
+    from posecheck.evaluation.variants import VARIANTS, VIEW_VARIANTS
 
     if videos is not None and traces is not None:
         raise InputError("give either --videos or --traces, not both")
-    clips = ev.select_clips(ev.load_labels(labels), only)
-    rules = ev.load_baseline_table(baseline)
+    clips = select_clips(load_labels(labels), only)
+    rules = load_baseline_table(baseline)
     if traces is not None:
         if not traces.is_dir():
             raise InputError(why_not_a_folder(traces, "folder of traces"))
-        source, run = "traces", partial(ev.replay_trace, traces)
+        source, run = "traces", partial(replay_trace, traces)
     else:
         videos_dir = videos if videos is not None else labels.parent
         if not videos_dir.is_dir():
             raise InputError(why_not_a_folder(videos_dir, "folder of videos"))
-        source, run = "videos", partial(ev.analyze_video, videos_dir)
+        source, run = "videos", partial(analyze_video, videos_dir)
     if specs is not None and not specs.is_dir():
         raise InputError(why_not_a_folder(specs, "spec folder"))
 
@@ -99,7 +103,7 @@ def eval_command(
             done = f"skipped ({clip.skipped})" if clip.posecheck is None else f"{clip.posecheck.counted_reps} reps"
             typer.echo(f"{clip.label.clip}: {done}", err=True)
 
-    chosen = (ev.VARIANTS if variants else ()) + (ev.VIEW_VARIANTS if views else ())
+    chosen = (VARIANTS if variants else ()) + (VIEW_VARIANTS if views else ())
     # Decoding runs mediapipe, whose native libraries chatter on fd 2: silence them as analyze does.
     quiet = quiet_native_stderr() if source == "videos" else contextlib.nullcontext()
     if margins:
@@ -140,9 +144,9 @@ def _write_json(data, json_out: str) -> bool:
 
 def _print_not_counted(report: ev.Report, console) -> None:
     """Why posecheck's count is off on each clip, in its own words (report not_counted)."""
-    from posecheck.evaluation import evaluate as ev
+    from posecheck.evaluation.tables import not_counted_notes
 
-    notes = ev.not_counted_notes(report)
+    notes = not_counted_notes(report)
     if not notes:
         return
     console.print("Not counted (clips whose count is off or zero; posecheck's top reasons):", markup=False, highlight=False)
@@ -165,12 +169,12 @@ def _table_console():
 def _print_report(report: ev.Report) -> None:
     from rich.table import Table
 
-    from posecheck.evaluation import evaluate as ev
+    from posecheck.evaluation.tables import clip_table, totals_table
 
     console = _table_console()
     for title, (headers, rows) in (
-        (f"Per clip ({report.source}); timing = matched/counted reps, mean start/end offset s; timing err = mean |start|/|end| offset s; hold = counted/true s (error)", ev.clip_table(report)),
-        ("Totals (MAE = mean |counted - truth| / truth; OBO = within one rep)", ev.totals_table(report)),
+        (f"Per clip ({report.source}); timing = matched/counted reps, mean start/end offset s; timing err = mean |start|/|end| offset s; hold = counted/true s (error)", clip_table(report)),
+        ("Totals (MAE = mean |counted - truth| / truth; OBO = within one rep)", totals_table(report)),
     ):
         if title.startswith("Totals"):
             _print_not_counted(report, console)  # under the clip table
