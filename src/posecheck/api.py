@@ -390,12 +390,13 @@ class Session:
         return events
 
     def _start(self) -> None:
-        from posecheck.runtime.session import SessionInfo, _start_each
+        from posecheck.runtime.protocols import SessionInfo
+        from posecheck.runtime.session import start_sinks
 
         self._started = True
         info = SessionInfo(exercise=self.spec.id, source=self.source, fps=float(self.fps or 0.0),
                            frame_size=self._frame_size or (0, 0), frame_count=0)
-        _start_each(self.sinks, info, self.engine)  # the loop's own order and clean-up when a sink fails
+        start_sinks(self.sinks, info, self.engine)  # the loop's own order and clean-up when a sink fails
 
     def finish(self) -> Report:
         """Ends the session (a hold still running ends here) and finishes the sinks; returns the `Report`.
@@ -403,12 +404,12 @@ class Session:
         if self._report is not None:
             return self._report
         from posecheck.runtime.pipeline import finish_each
-        from posecheck.runtime.session import _hand_on_end_events
+        from posecheck.runtime.session import hand_on_end_events
         from posecheck.sinks.report import FrameStats, SourceDescription
 
         try:
             if self._started:
-                _hand_on_end_events(self.engine, self.sinks, self.last_t)
+                hand_on_end_events(self.engine, self.sinks, self.last_t)
         finally:
             summary = self.engine.finish(self.last_t)
             if self._started:

@@ -160,7 +160,7 @@ def run_session(
         return _loop(frames_in, estimator, engine, sinks, session_info)
 
 
-def _start_each(sinks: Sequence[Sink], session_info: SessionInfo, engine: Engine) -> None:
+def start_sinks(sinks: Sequence[Sink], session_info: SessionInfo, engine: Engine) -> None:
     """Starts the sinks in order. If one cannot start (a window that does not open), the session ends
     before its first frame: the sinks started before it are finished (a recording's file is closed as a
     valid, empty video rather than left unreadable), then its error is raised."""
@@ -180,7 +180,7 @@ def _start_each(sinks: Sequence[Sink], session_info: SessionInfo, engine: Engine
 def _loop(frames_in: Generator[Prefetched, None, None], estimator: Estimator,
           engine: Engine, sinks: Sequence[Sink], session_info: SessionInfo) -> SessionResult:
     """run_session's loop, once the source and the sinks are wrapped for pipelining."""
-    _start_each(sinks, session_info, engine)
+    start_sinks(sinks, session_info, engine)
     log.info("session started: %s, %s frames at %.2f fps", session_info.source, session_info.frame_count or "?",
              session_info.fps)
 
@@ -210,7 +210,7 @@ def _loop(frames_in: Generator[Prefetched, None, None], estimator: Estimator,
         frames_in.close()  # stops the prefetch thread, if any (the caller closes the source)
         wall = time.perf_counter() - started
         try:
-            _hand_on_end_events(engine, sinks, last_t)
+            hand_on_end_events(engine, sinks, last_t)
         finally:
             summary = engine.finish(last_t)
             finish_each(sinks, summary)
@@ -227,7 +227,7 @@ def _loop(frames_in: Generator[Prefetched, None, None], estimator: Estimator,
     )
 
 
-def _hand_on_end_events(engine: Engine, sinks: Sequence[Sink], t_end: float) -> None:
+def hand_on_end_events(engine: Engine, sinks: Sequence[Sink], t_end: float) -> None:
     """Ends the engine and hands the events that causes to the sinks with an ``on_end``.
 
     A hold still running when the session ends (a plank held until "q") finishes here; without this its
