@@ -19,25 +19,30 @@ Pure module.
 from __future__ import annotations
 
 import math
-import re
 import statistics
 
 import numpy as np
 
 from posecheck.engine.conditions import Condition, check_all
+from posecheck.engine.diagnostic_words import (
+    Wording,
+    how_often,
+    landmark_words,
+    plain,
+    share_words,
+    side_prefix,
+    times,
+)
 from posecheck.engine.events import Diagnostic, Side
 from posecheck.engine.measures import SIDES, FrameMeasures, point_indices
 from posecheck.engine.phases import PhaseRangeC, PhaseTracker, RangeLearner
 from posecheck.engine.reps import RepDraft
-from posecheck.core.pose import VISIBILITY, Landmark
+from posecheck.core.pose import VISIBILITY
 from posecheck.specs.schema import ExerciseSpec
 
 # Values kept per median. A bound on memory for hour-long live sessions (past it every other value is
 # dropped and only every other new one kept, deterministically); it decides nothing but a reported median.
 _SAMPLE_CAP = 2048
-
-_UNIT_WORDS = {"deg": "deg", "torso": "torso lengths", "ratio": "", "s": "s"}
-
 
 class _Median:
     """A deterministic, bounded sample of a value, for its median."""
@@ -107,76 +112,6 @@ def _value_failing(condition: Condition, values: dict[str, float], side: str | N
         if value == value and not condition.low <= value <= condition.high:
             return value
     return math.nan
-
-
-class Wording:
-    """How a spec's measures, bounds and phases are said to people."""
-
-    def __init__(self, spec: ExerciseSpec):
-        self.spec = spec
-        self.title = spec.title
-
-    def measure(self, name: str) -> str:
-        """The measure's spec description up to its first ';' without the unit in brackets, else its name in words."""
-        measure = self.spec.measures.get(name)
-        text = measure.description if measure is not None and measure.description else name.replace("_", " ")
-        text = text.split(";")[0].strip()
-        if text.endswith(")") and "(" in text:
-            text = text[: text.rindex("(")].strip()
-        return text
-
-    def unit(self, name: str) -> str | None:
-        measure = self.spec.measures.get(name)
-        return measure.unit if measure is not None else None
-
-    @staticmethod
-    def number(value: float | None, unit: str | None) -> str:
-        if value is None or value != value:
-            return "unknown"
-        words = _UNIT_WORDS.get(unit or "", unit or "")
-        text = f"{value:.0f}" if unit in ("deg", "s") else f"{value:.2f}"
-        return f"{text} {words}".strip()
-
-    def bound(self, low: float, high: float, unit: str | None) -> str:
-        """"at least 0.2 torso lengths", "at most 130 deg", "between 100 and 160 deg"."""
-        words = _UNIT_WORDS.get(unit or "", unit or "")
-        # Three significant digits: a spec's own bound (0.2, 1.3) reads as written, and one converted from a
-        # learned range (0.837764) does not read like a measurement to the micrometre.
-        fmt = (lambda v: f"{v:.0f}") if unit in ("deg", "s") else (lambda v: f"{v:.3g}")
-        if math.isfinite(low) and math.isfinite(high):
-            return f"between {fmt(low)} and {fmt(high)} {words}".strip()
-        if math.isfinite(low):
-            return f"at least {fmt(low)} {words}".strip()
-        return f"at most {fmt(high)} {words}".strip()
-
-    def phase(self, name: str) -> str:
-        """"'up' (hips lifted in a bridge)": the phase's name and its spec description without asides in brackets."""
-        phase = self.spec.phases.ranges.get(name)
-        description = re.sub(r"\s*\([^()]*\)", "", phase.description).strip() if phase is not None and phase.description else ""
-        return f"'{name}' ({description})" if description else f"'{name}'"
-
-
-def _share_words(share: float | None) -> str:
-    if share is None:
-        return ""
-    return "for under 1% of the time you were in view" if share < 0.005 else f"for {share:.0%} of the time you were in view"
-
-
-def _plain(measure_words: str) -> str:
-    """A measure's words after "the" (descriptions may begin with "the" already)."""
-    return measure_words[4:] if measure_words.lower().startswith("the ") else measure_words
-
-
-def _how_often(n: int) -> str:
-    return {1: "once", 2: "twice"}.get(n, f"{n} times")
-
-
-def _times(n: int, what: str = "time") -> str:
-    return f"{n} {what}" + ("" if n == 1 else "s")
-
-
-def _side_prefix(side: Side | None) -> str:
-    return "" if side is None else f"{side.capitalize()} side: "
 
 
 class MachineRecorder:
@@ -523,7 +458,7 @@ class DiagnosticsRecorder:
         }
         return Diagnostic(
             kind="cut_at_end",
-            reason=_side_prefix(side) + texts.get(why, "The session ended during the last rep: it is not counted."),
+            reason=side_prefix(side) + texts.get(why, "The session ended during the last rep: it is not counted."),
             seconds=max(t_end - start, 0.0),
             # A hold still running is what the routine asks for (a final hold), not a refused rep.
             count=None if why == "holding" else 1,
@@ -560,7 +495,7 @@ class DiagnosticsRecorder:
             ratio = "" if median is None else f" (view ratio {median:.2f})"
             found.append(Diagnostic(
                 kind="view",
-                reason=f"The camera sees you too much from {looks}{ratio} {_share_words(share)}; {words.title} needs {needs}.",
+                reason=f"The camera sees you too much from {looks}{ratio} {share_words(share)}; {words.title} needs {needs}.",
                 advice=setup.view_text, seconds=self.view.seconds, share=share, measure="view_ratio", value=median,
                 required=f"{'below' if setup.view == 'side' else 'above'} {setup.view_ratio:g}", unit="ratio",
             ))
@@ -568,11 +503,11 @@ class DiagnosticsRecorder:
             share = self._share(self.visible.seconds)
             # The landmarks hidden for at least half of that time (else the one hidden longest).
             hidden = sorted(self.hidden.items(), key=lambda kv: -kv[1])
-            names = [_landmark_words(i) for i, s in hidden if s >= self.visible.seconds / 2] or [_landmark_words(i) for i, _ in hidden[:1]]
+            names = [landmark_words(i) for i, s in hidden if s >= self.visible.seconds / 2] or [landmark_words(i) for i, _ in hidden[:1]]
             what = ", ".join(names) if names else "part of the body"
             found.append(Diagnostic(
                 kind="visible",
-                reason=f"Not in the picture or hidden: {what}, {_share_words(share)}; {words.title} needs to see them to count.",
+                reason=f"Not in the picture or hidden: {what}, {share_words(share)}; {words.title} needs to see them to count.",
                 advice=setup.visible_text, seconds=self.visible.seconds, share=share,
                 required="visible: " + ", ".join(setup.visible or self.spec.measures[self.spec.phases.measure].points),
             ))
@@ -591,7 +526,7 @@ class DiagnosticsRecorder:
                 what = f"{words.measure(condition.name)} was {words.number(median, unit)}"
             found.append(Diagnostic(
                 kind="start",
-                reason=f"Not in the start position {_share_words(share)}: {what}; to start, {words.title} needs it {bound}.",
+                reason=f"Not in the start position {share_words(share)}: {what}; to start, {words.title} needs it {bound}.",
                 advice=setup.start.text if setup.start else None, seconds=seconds, share=share,
                 measure=condition.name, value=median, required=bound, unit=unit,
             ))
@@ -599,7 +534,7 @@ class DiagnosticsRecorder:
 
     def _machine_diagnostics(self, m: MachineRecorder) -> list[Diagnostic]:
         spec, words, found = self.spec, self.words, []
-        prefix = _side_prefix(m.side)
+        prefix = side_prefix(m.side)
         phase_measure = spec.phases.measure
         phase_unit = words.unit(phase_measure)
         for index, tally in sorted(m.out.items()):
@@ -611,7 +546,7 @@ class DiagnosticsRecorder:
             bound = words.bound(condition.low, condition.high, unit)
             median = tally.sample.median
             was = "could not be measured" if median is None else f"was {words.number(median, unit)}"
-            refused = f" ({_times(tally.count, 'rep')} in progress dropped)" if tally.count else ""
+            refused = f" ({times(tally.count, 'rep')} in progress dropped)" if tally.count else ""
             found.append(Diagnostic(
                 kind="require", seconds=seconds, share=self._share(seconds), count=tally.count,
                 reason=f"{prefix}Reps were paused for {seconds:.1f} s{refused} because you left the exercise's position: "
@@ -630,7 +565,7 @@ class DiagnosticsRecorder:
             if condition is None:
                 found.append(Diagnostic(
                     kind="phase_blocked", seconds=seconds, share=self._share(seconds), count=tally.episodes,
-                    reason=f"{prefix}The {_plain(main)} reached {words.phase(phase)} {_how_often(tally.episodes)} ({seconds:.1f} s{' in all' if tally.episodes > 1 else ''}) but "
+                    reason=f"{prefix}The {plain(main)} reached {words.phase(phase)} {how_often(tally.episodes)} ({seconds:.1f} s{' in all' if tally.episodes > 1 else ''}) but "
                     "it was not counted: part of the body its other conditions look at was hidden.",
                     phase=phase, side=m.side,
                 ))
@@ -642,7 +577,7 @@ class DiagnosticsRecorder:
                    else f"was {words.number(median, unit)}")
             found.append(Diagnostic(
                 kind="phase_blocked", seconds=seconds, share=self._share(seconds), count=tally.episodes,
-                reason=f"{prefix}The {_plain(main)} reached {words.phase(phase)} {_how_often(tally.episodes)} ({seconds:.1f} s{' in all' if tally.episodes > 1 else ''}) but "
+                reason=f"{prefix}The {plain(main)} reached {words.phase(phase)} {how_often(tally.episodes)} ({seconds:.1f} s{' in all' if tally.episodes > 1 else ''}) but "
                 f"it was not counted: {words.measure(condition.name)} {was}, and {words.title} needs {bound} there.",
                 measure=condition.name, value=median, required=bound, unit=unit, phase=phase, side=m.side,
             ))
@@ -656,7 +591,7 @@ class DiagnosticsRecorder:
             median = tally.sample.median
             found.append(Diagnostic(
                 kind="fell_short", seconds=tally.seconds, share=self._share(tally.seconds), count=tally.count,
-                reason=f"{prefix}{_how_often(tally.count).capitalize()}, the {_plain(words.measure(phase_measure))} moved toward "
+                reason=f"{prefix}{how_often(tally.count).capitalize()}, the {plain(words.measure(phase_measure))} moved toward "
                 f"{words.phase(phase)} and came back before reaching it: it got to {words.number(median, phase_unit)} "
                 f"(median), and {words.title} needs {bound} there.",
                 measure=phase_measure, value=median, required=bound, unit=phase_unit, phase=phase, side=m.side,
@@ -667,8 +602,8 @@ class DiagnosticsRecorder:
             bound = words.bound(needed, math.inf, phase_unit) if needed is not None else None
             found.append(Diagnostic(
                 kind="min_excursion", seconds=m.too_small.seconds, count=m.too_small.count,
-                reason=f"{prefix}{_times(m.too_small.count, 'rep')} moved too little to count: the "
-                f"{_plain(words.measure(phase_measure))} moved at most {words.number(largest, phase_unit)}; "
+                reason=f"{prefix}{times(m.too_small.count, 'rep')} moved too little to count: the "
+                f"{plain(words.measure(phase_measure))} moved at most {words.number(largest, phase_unit)}; "
                 f"{words.title} needs {bound}.",
                 measure=phase_measure, value=largest, required=bound, unit=phase_unit, side=m.side,
             ))
@@ -676,7 +611,7 @@ class DiagnosticsRecorder:
             limit = spec.reps.max_seconds
             found.append(Diagnostic(
                 kind="max_seconds", seconds=m.timed_out.seconds, count=m.timed_out.count,
-                reason=f"{prefix}{_times(m.timed_out.count, 'rep')} took longer than {limit:g} s and "
+                reason=f"{prefix}{times(m.timed_out.count, 'rep')} took longer than {limit:g} s and "
                 f"{'was' if m.timed_out.count == 1 else 'were'} dropped as unfinished.",
                 required=f"at most {limit:g} s", unit="s", side=m.side,
             ))
@@ -688,7 +623,7 @@ class DiagnosticsRecorder:
         """The adaptive range too narrow (min_range), or a phase of the rep never entered (phase_not_reached)."""
         spec, words = self.spec, self.words
         phase_measure = spec.phases.measure
-        measure_words = _plain(words.measure(phase_measure))
+        measure_words = plain(words.measure(phase_measure))
         learner = m.learner if spec.adaptive is not None else None
         if learner is not None and learner.low <= learner.high and learner.high - learner.low < spec.adaptive.min_range \
                 and not m.entered.issuperset(spec.reps.sequence):
@@ -733,10 +668,6 @@ class DiagnosticsRecorder:
                 phase=phase, side=m.side,
             ))
         return found
-
-
-def _landmark_words(index: int) -> str:
-    return Landmark(index).name.lower().replace("_", " ")
 
 
 class _NullMachineRecorder:
