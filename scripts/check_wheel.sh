@@ -56,6 +56,9 @@ EOF
   # Into files, then grep: `| grep -q` would close the pipe early and fail the command on SIGPIPE.
   "$venv/bin/posecheck" exercises list >"$work/exercises-$name.txt"
   grep -q cat-cow "$work/exercises-$name.txt"
+  # The library from the installed copy: a spec that extends another and takes its measures from the shared
+  # library (exercise_specs/_measures.yaml must be in the package).
+  "$venv/bin/python" -c 'import posecheck; s = posecheck.load_spec("pelvic-curl"); assert s.extends == "glute-bridge" and s.measures, s; assert "cat-cow" in posecheck.exercises()'
   "$venv/bin/posecheck" samples list >"$work/samples-$name.txt"
   grep -q cat_cow_01 "$work/samples-$name.txt"
   "${offline[@]}" "$venv/bin/posecheck" models --check >"$work/models-$name.txt"
@@ -63,7 +66,10 @@ EOF
   "$venv/bin/posecheck" samples fetch cat_cow_01 --dest clips --mirror "$mirror"
   "${offline[@]}" "$venv/bin/posecheck" analyze clips/cat_cow_01.mp4 --exercise cat-cow --out out --no-video --json report.json >/dev/null
   "$venv/bin/python" -c 'import json; r = json.load(open("report.json")); assert r["reps"] == 2 and r["source"]["model"]["origin"] == "packaged", r["reps"]'
-  say "$name: ok (specs, samples, model and analyze of cat_cow_01 with ${offline[*]:-the network up}: 2 reps)"
+  # The speed benchmark's first-frame probe is a module run in a new process: it must be in the package too.
+  "${offline[@]}" "$venv/bin/python" -m posecheck.bench.end_to_end clips/cat_cow_01.mp4 "" >"$work/probe-$name.txt"
+  grep -q first_frame_s "$work/probe-$name.txt"
+  say "$name: ok (specs, library, samples, model, analyze of cat_cow_01 with ${offline[*]:-the network up}: 2 reps, bench probe)"
   cd "$repo"
 }
 
