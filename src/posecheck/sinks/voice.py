@@ -141,10 +141,11 @@ class Speaker:
         """
         if not enabled:
             return cls.silent()
+        # The warnings are short: one line on an 80-column terminal, "WARNING" and all.
         try:
             command = speech_command(rate, voice)
-        except SpeechUnavailable as exc:
-            log.warning("voice off: %s", exc)
+        except SpeechUnavailable:
+            log.warning("voice off: %s not installed (apt-get install %s)", ENGINE, ENGINE)
             return cls.silent()
         if voice:
             # -q speaks to no device: only the voice is checked.
@@ -155,7 +156,7 @@ class Speaker:
         # the probe plays an empty text at amplitude 0: nothing is heard when it works.
         problem = _problem(_run(command + ["-a", "0"], "", timeout=PROBE_TIMEOUT_S))
         if problem is not None:
-            log.warning("voice off: the audio device cannot be opened (%s: %s)", ENGINE, problem)
+            log.warning("voice off: no audio device (%s)", problem)
             return cls.silent()
         return cls(command)
 
@@ -254,7 +255,7 @@ def _run(command: list[str], text: str, *, timeout: float) -> subprocess.Complet
         return subprocess.run(command, input=text, capture_output=True, text=True, errors="replace",
                               timeout=timeout)
     except subprocess.TimeoutExpired:
-        return subprocess.CompletedProcess(command, None, "", f"no answer within {timeout:.0f} s")
+        return subprocess.CompletedProcess(command, None, "", f"no answer within {timeout:g} s")
     except OSError as exc:
         return subprocess.CompletedProcess(command, None, "", str(exc.strerror or exc))
 
