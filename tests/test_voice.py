@@ -201,6 +201,33 @@ def test_an_unknown_voice_name_is_an_input_error_not_a_warning():
         Speaker.open(voice="zzqq")
 
 
+@pytest.fixture
+def null_audio_device(monkeypatch, tmp_path):
+    """A working audio device that plays to nowhere: ALSA's null plugin as the default device (~/.asoundrc), and
+    no PulseAudio server, so that espeak-ng really plays (silently, on any machine) rather than failing."""
+    (tmp_path / ".asoundrc").write_text("pcm.!default {\n  type null\n}\n")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("PULSE_SERVER", f"unix:{tmp_path / 'no-pulseaudio-here'}")
+
+
+def test_with_an_audio_device_espeak_ng_speaks_a_live_session_without_a_warning(null_audio_device, caplog):
+    """The real engine on a real (null) device: no warning, and what it spoke is the session's lines in order, the
+    last one included; the replay runs faster than speech, so lines overtaken while one was spoken were dropped."""
+    _real_espeak()
+    spec = load_spec_by_id("cat-cow")
+    with caplog.at_level(logging.WARNING, logger="posecheck"):
+        speaker = Speaker.open(rate=300)
+        assert speaker.active
+        with wiring.open_trace(trace_path("cat_cow_01")) as opened:
+            run_live(spec, opened.source, opened.estimator, lambda: Engine(spec), window=False,
+                     terminal=TerminalSink(spec, stream=io.StringIO()), speaker=speaker)
+        speaker.close(timeout=60.0)  # the default few seconds could cut "well done" off on a loaded machine
+    assert caplog.records == []
+    all_lines = ["Cat-Cow. begin", "one", "two", "well done"]
+    assert speaker.spoken[-1] == "well done"  # the newest line is never dropped
+    assert speaker.spoken == [line for line in all_lines if line in speaker.spoken]
+
+
 def _fake_engine(folder: Path, script: str) -> Path:
     """An ``espeak-ng`` stand-in in ``folder``: a shell script reading the text from stdin, as espeak-ng does."""
     folder.mkdir(exist_ok=True)
