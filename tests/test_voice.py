@@ -16,6 +16,7 @@ import math
 import os
 import shutil
 import stat
+import sys
 import threading
 import wave
 from pathlib import Path
@@ -329,6 +330,22 @@ def test_an_engine_that_fails_mid_session_warns_once_and_goes_silent(monkeypatch
         speaker.close()
     assert speaker.spoken == ["one"]
     assert [r.getMessage() for r in caplog.records] == ["voice off: espeak-ng could not speak (error: Connection refused)"]
+
+
+def test_ctrl_c_in_the_terminal_does_not_reach_the_line_being_spoken(monkeypatch, tmp_path):
+    """The engine runs in its own process group: the terminal's Ctrl-C (sent to posecheck's group) ends the session,
+    which still says its last line, instead of killing the engine mid-line."""
+    groups = tmp_path / "groups"
+    engine = tmp_path / voice.ENGINE
+    engine.write_text(f"#!{sys.executable}\nimport os, sys\ntext = sys.stdin.read()\n"
+                      f"if text: open({str(groups)!r}, 'a').write(f'{{os.getpgid(0)}}\\n')\n")
+    engine.chmod(engine.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    speaker = Speaker.open()
+    speaker.say("one")
+    speaker.close(timeout=30.0)
+    assert speaker.spoken == ["one"]
+    assert int(groups.read_text()) != os.getpgid(0)
 
 
 def test_a_disabled_speaker_is_silent_without_a_thread():

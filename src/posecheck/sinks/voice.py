@@ -221,8 +221,10 @@ class Speaker:
     def _speak(self, text: str) -> bool:
         """Speaks one line; False (after one warning) when the engine failed and the voice is off from now on."""
         try:
+            # Its own session: Ctrl-C in the terminal stops posecheck's session, which then says its last line,
+            # rather than killing the line being spoken (and reading as an engine failure).
             process = subprocess.Popen(self._command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.PIPE, text=True, errors="replace")
+                                       stderr=subprocess.PIPE, text=True, errors="replace", start_new_session=True)
         except OSError as exc:  # uninstalled while running
             return self._give_up(f"{ENGINE} could not be started ({exc.strerror or exc})")
         with self._condition:
