@@ -25,7 +25,18 @@ import numpy as np
 import pytest
 
 from posecheck.engine.engine import Engine
-from posecheck.engine.events import Cue, EngineState, HoldFinished, HoldRecord, HoldStarted, NotReady, Ready, RepCompleted, RepRecord, SessionSummary
+from posecheck.engine.events import (
+    Cue,
+    EngineState,
+    HoldFinished,
+    HoldRecord,
+    HoldStarted,
+    NotReady,
+    Ready,
+    RepCompleted,
+    RepRecord,
+    SessionSummary,
+)
 from posecheck.errors import InputError
 from posecheck.runtime import wiring
 from posecheck.runtime.live import run_live
