@@ -174,6 +174,43 @@ ReportJsonOption = Annotated[
     str | None,
     typer.Option("--json", metavar="FILE|-", help="Also write the report JSON to FILE; '-' prints it to stdout and nothing else there."),
 ]
+# The voice (live, routine): espeak-ng's rate limits are repeated here rather than imported, so that --help does not
+# import the voice; tests/test_voice.py checks they agree.
+VoiceOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--voice/--no-voice",
+        help="Speak the exercise's name, 'begin', the counts, hold countdowns, cues and 'well done' (espeak-ng, offline). "
+        "Default: on with a camera and a window; off with --source or --headless (clips, scripts, CI).",
+        show_default=False,
+    ),
+]
+VoiceRateOption = Annotated[
+    int | None,
+    typer.Option("--voice-rate", metavar="WPM", min=80, max=450,
+                 help="Speaking rate in words per minute (turns the voice on). Default: 150, calm.", show_default=False),
+]
+VoiceNameOption = Annotated[
+    str | None,
+    typer.Option("--voice-name", metavar="NAME",
+                 help="espeak-ng voice, e.g. en-gb or en+f3 (list: espeak-ng --voices; turns the voice on). Default: espeak-ng's.",
+                 show_default=False),
+]
+
+
+def open_speaker(voice: bool | None, rate: int | None, name: str | None, *, default: bool):
+    """The session's `posecheck.sinks.voice.Speaker` from the voice options (`VoiceOption` and the two after it).
+
+    ``voice`` None means the command's ``default``, unless a rate or a voice name was given: asking for a voice
+    means wanting one. Missing espeak-ng or audio device: one warning and a silent speaker.
+
+    Raises:
+        InputError: espeak-ng has no voice ``name``.
+    """
+    from posecheck.sinks.voice import Speaker
+
+    enabled = voice if voice is not None else (default or rate is not None or name is not None)
+    return Speaker.open(enabled=enabled, rate=rate, voice=name)
 
 
 def complete_exercise_id(ctx: typer.Context, incomplete: str) -> list[str]:

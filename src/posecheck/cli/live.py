@@ -16,7 +16,15 @@ from typing import Annotated
 import typer
 
 from posecheck.cli import common as cli
-from posecheck.cli.common import ModelOption, NoHistoryOption, ReportJsonOption, SpecsOption
+from posecheck.cli.common import (
+    ModelOption,
+    NoHistoryOption,
+    ReportJsonOption,
+    SpecsOption,
+    VoiceNameOption,
+    VoiceOption,
+    VoiceRateOption,
+)
 from posecheck.runtime import stopping
 from posecheck.errors import CameraError, InputError, NoPersonError
 
@@ -53,6 +61,9 @@ def live(
     specs: SpecsOption = None,
     model: ModelOption = None,
     no_history: NoHistoryOption = False,
+    voice: VoiceOption = None,
+    voice_rate: VoiceRateOption = None,
+    voice_name: VoiceNameOption = None,
 ) -> None:
     """Live coaching in front of a camera: skeleton, count, hold timer and gentle cues as you move.
 
@@ -61,6 +72,8 @@ def live(
     Closing the window, Ctrl-C or the end of the video (--source) also end the session. Every way out prints a summary and saves report.json and reps.csv, as analyze does.
 
     Without a display, --headless shows the count and the cues in the terminal.
+
+    With a camera and a window a voice (espeak-ng) says the name, the counts, hold countdowns and cues; --voice turns it on for --source and --headless too.
 
     Example: posecheck live cat-cow --camera 0 --record my_session.mp4
     """
@@ -83,9 +96,14 @@ def live(
     from posecheck.sinks.outputs import SessionOutputs
 
     outputs = SessionOutputs(spec, mode="live", out_dir=out_dir, history=not no_history)
+    speaker = None
     try:
+        # The voice is on by default only in front of a camera with a window: a person exercising. --source and
+        # --headless replay clips (tests, CI, checking a recording) and stay quiet unless asked. An unknown
+        # --voice-name is an error before anything ran, and leaves no folder behind.
+        speaker = cli.open_speaker(voice, voice_rate, voice_name, default=source is None and not headless)
         result, source_desc = _run(spec, camera, source, width, height, model, headless, record, mirror,
-                                   extra_sinks=outputs.sinks())
+                                   extra_sinks=outputs.sinks(), speaker=speaker)
         if source is not None and result.source_ended and not result.source_failed:
             # A video played to its end: a still image or a clip too short to count is one error line, as in
             # analyze, not "Reps: 0".
@@ -98,6 +116,9 @@ def live(
             with contextlib.suppress(OSError):
                 out_dir.rmdir()
         raise
+    finally:
+        if speaker is not None:
+            speaker.close()  # lets the last line ("well done") finish, a few seconds at most
 
     from posecheck.sinks import report as rpt
 
@@ -152,7 +173,7 @@ def live(
 
 
 def _run(spec, camera: int, source: Path | None, width, height, model, headless: bool, record, mirror,
-         extra_sinks=()):
+         extra_sinks=(), speaker=None):
     """Opens the camera (or the paced video) and the model through the one wiring, runs the live session."""
     from posecheck.engine.engine import Engine
     from posecheck.runtime import wiring
@@ -172,6 +193,7 @@ def _run(spec, camera: int, source: Path | None, width, height, model, headless:
             record=record,
             mirror=(source is None) if mirror is None else mirror,
             extra_sinks=extra_sinks,
+            speaker=speaker if speaker is not None and speaker.active else None,
         )
         desc = opened.description()
     return result, desc

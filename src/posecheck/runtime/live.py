@@ -11,7 +11,8 @@
   `posecheck.sinks.live_render` (analyze's overlay from `posecheck.sinks.render` plus the live elements);
 - the sinks: `posecheck.sinks.window.WindowSink` shows the view and reads the keys (closing it quits),
   `posecheck.sinks.terminal.TerminalSink` is the ``--headless`` view, `posecheck.sinks.recording.RecordingSink`
-  saves the view as a video that keeps real time.
+  saves the view as a video that keeps real time, `posecheck.sinks.speech.SpeechSink` speaks the name, the counts,
+  the hold countdowns and the cues through a `posecheck.sinks.voice.Speaker` (its own worker thread).
 
 Threads: the sinks are called on the loop's thread, which owns the engine, the controls and the overlay's
 status, and applies every key there. What costs time per frame runs elsewhere on the immutable views: the
@@ -34,6 +35,7 @@ from posecheck.runtime.controls import KEYS_HELP, LiveControls, ResettableEngine
 from posecheck.runtime.stopping import stop_on_signals
 from posecheck.sinks.live_view import LiveOverlay
 from posecheck.sinks.recording import RecordingSink
+from posecheck.sinks.speech import SaysLines, SpeechSink
 from posecheck.sinks.terminal import TerminalSink
 from posecheck.sinks.window import WindowSink, require_display
 
@@ -77,6 +79,7 @@ def run_live(
     mirror: bool = False,
     terminal: TerminalSink | None = None,
     extra_sinks: Sequence = (),
+    speaker: SaysLines | None = None,
 ) -> LiveResult:
     """Runs a live session through `posecheck.runtime.session.run_session` with the live sinks.
 
@@ -91,6 +94,8 @@ def run_live(
         mirror: start with a mirrored view (a selfie view for a camera).
         terminal: the headless view; default: a `TerminalSink` on stderr when ``window`` is False.
         extra_sinks: more sinks (history, per-frame measures: `posecheck.sinks.outputs`), called before the view.
+        speaker: speak the session through it (`posecheck.sinks.voice.Speaker`; the caller opens and closes it);
+            None = no voice.
 
     Returns:
         The session and how it ended; the caller writes the report.
@@ -105,6 +110,8 @@ def run_live(
     if recording is not None:
         sinks.append(recording)
     sinks.extend(extra_sinks)
+    if speaker is not None:
+        sinks.append(SpeechSink(speaker, spec))
     if window:
         # Last: nothing is opened after the window that could still fail (the session would finish the
         # window again at once).
