@@ -77,6 +77,7 @@ def run_live(
     mirror: bool = False,
     terminal: TerminalSink | None = None,
     extra_sinks: Sequence = (),
+    make_controls: Callable[..., LiveControls] = LiveControls,
 ) -> LiveResult:
     """Runs a live session through `posecheck.runtime.session.run_session` with the live sinks.
 
@@ -91,6 +92,8 @@ def run_live(
         mirror: start with a mirrored view (a selfie view for a camera).
         terminal: the headless view; default: a `TerminalSink` on stderr when ``window`` is False.
         extra_sinks: more sinks (history, per-frame measures: `posecheck.sinks.outputs`), called before the view.
+        make_controls: makes the session's controls from ``source=``, ``engine=`` and ``mirror=`` (a routine
+            passes `posecheck.runtime.controls.RoutineControls`, which adds its keys).
 
     Returns:
         The session and how it ended; the caller writes the report.
@@ -98,7 +101,7 @@ def run_live(
     from posecheck.runtime.session import run_session
 
     engine = ResettableEngine(make_engine)
-    controls = LiveControls(source=source, engine=engine, mirror=mirror)
+    controls = make_controls(source=source, engine=engine, mirror=mirror)
     overlay = LiveOverlay(spec, controls)
     sinks: list = []
     recording = RecordingSink(record, overlay) if record is not None else None
