@@ -56,6 +56,9 @@ EOF
   # Into files, then grep: `| grep -q` would close the pipe early and fail the command on SIGPIPE.
   "$venv/bin/posecheck" exercises list >"$work/exercises-$name.txt"
   grep -q cat-cow "$work/exercises-$name.txt"
+  # The built-in routines are in the wheel, and their steps name specs the wheel has.
+  "$venv/bin/posecheck" routine list >"$work/routines-$name.txt"
+  grep -q back-care-15 "$work/routines-$name.txt" && ! grep -q BROKEN "$work/routines-$name.txt"
   "$venv/bin/posecheck" samples list >"$work/samples-$name.txt"
   grep -q cat_cow_01 "$work/samples-$name.txt"
   "${offline[@]}" "$venv/bin/posecheck" models --check >"$work/models-$name.txt"
