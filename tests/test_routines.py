@@ -319,3 +319,19 @@ def test_a_failing_speaker_only_warns(tmp_path, caplog):
     report = build_routine_report(runner)
     assert report["completed"] and WELL_DONE_LINE in [e["text"] for e in report["log"]]
     assert sum("speech failed" in r.message for r in caplog.records) == 1
+
+
+def test_only_the_chosen_steps_run_each_with_the_next_clip(tmp_path):
+    report, speaker = _run(tmp_path, "back-care-15", ["cat_cow_01", "supine_twist_01"], only={4, 12, 13})
+    statuses = [step["status"] for step in report["steps"]]
+    assert statuses[3] == "source_ended" and statuses[11] in ("done", "source_ended") and statuses[12] == "done"
+    assert [n for n, status in enumerate(statuses, start=1) if status == "not_selected"] == [1, 2, 3, 5, 6, 7, 8, 9, 10, 11]
+    assert report["selected"] == [4, 12, 13] and report["completed"]
+    assert report["steps"][3]["sources"][0].endswith("cat_cow_01.npz") and report["steps"][3]["reps"] >= 1
+    assert report["steps"][11]["sources"][0].endswith("supine_twist_01.npz")
+    assert "Take three deep breaths." in speaker.said  # the guided Final Rest, said
+
+
+def test_cli_steps_option_checks_its_numbers(tmp_path):
+    result = CliRunner().invoke(app, ["routine", "run", "desk-break", "--steps", "2-5", "--headless", "-o", str(tmp_path)])
+    assert result.exit_code == 2 and "--steps: '2-5' is not within the routine's steps 1-2" in result.output

@@ -179,6 +179,21 @@ def _clips(sources: list[Path]) -> list[Path]:
     return clips
 
 
+def _step_numbers(text: str, count: int) -> set[int]:
+    """The step numbers of ``--steps`` ("4,9-10"), each checked against the routine's ``count`` steps."""
+    numbers: set[int] = set()
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        try:
+            low, high = int(first), int(last or first)
+        except ValueError:
+            raise InputError(f"--steps: '{part.strip()}' is not a step number or a range such as 9-10") from None
+        if not 1 <= low <= high <= count:
+            raise InputError(f"--steps: '{part.strip()}' is not within the routine's steps 1-{count}")
+        numbers.update(range(low, high + 1))
+    return numbers
+
+
 @app.command("run")
 def run(
     name: Annotated[str, typer.Argument(help="Routine id (see: posecheck routine list) or a .yaml file.", show_default=False)],
@@ -192,6 +207,10 @@ def run(
     keys: Annotated[
         str | None,
         typer.Option("--keys", help="Scripted keys STEP:KEY@SECONDS,... e.g. '2:n@3.5,4:h@10' (README: posecheck routine).", show_default=False),
+    ] = None,
+    steps_option: Annotated[
+        str | None,
+        typer.Option("--steps", help="Run only these steps, as routine show numbers them: e.g. 4,9-10.", show_default=False),
     ] = None,
     countdown: Annotated[int, typer.Option("--countdown", min=0, max=30, help="Seconds of countdown before each step.")] = 3,
     mirror: Annotated[
@@ -224,11 +243,14 @@ def run(
     registry = _registry(routines, specs)
     routine = registry.load(name)
     steps = routine.steps()
-    exercise_steps = sum(1 for _, step in steps if isinstance(step, ExerciseStep))
+    only = _step_numbers(steps_option, len(steps)) if steps_option else None
+    exercise_steps = sum(1 for number, (_, step) in enumerate(steps, start=1)
+                         if isinstance(step, ExerciseStep) and (only is None or number in only))
     clips = _clips(source) if source else None
     if clips is not None and len(clips) != exercise_steps:
-        raise InputError(f"--source: {routine.id} has {exercise_steps} exercise steps and {len(clips)} clips were "
-                         "given; give one clip per exercise step, in order (posecheck routine show lists them)")
+        chosen = " chosen" if only is not None else ""
+        raise InputError(f"--source: {routine.id} has {exercise_steps}{chosen} exercise steps and {len(clips)} clips "
+                         "were given; give one clip per exercise step, in order (posecheck routine show lists them)")
     script = KeyScript(parse_key_script(keys, len(steps))) if keys else None
     out_dir = out if out is not None else cli.DEFAULT_OUT_ROOT / f"routine-{routine.id}-{time.strftime('%Y%m%d-%H%M%S')}"
     if not headless:
@@ -244,7 +266,7 @@ def run(
 
     runner = RoutineRunner(routine, registry.specs, open_input, out_dir, window=not headless, keys=script,
                            countdown=countdown, history=not no_history,
-                           mirror=(clips is None) if mirror is None else mirror)
+                           mirror=(clips is None) if mirror is None else mirror, only=only)
     interrupted = False
     with cli.quiet_native_stderr():
         try:

@@ -75,6 +75,7 @@ def build_routine_report(runner: RoutineRunner) -> dict[str, Any]:
         "routine": {"id": routine.id, "title": routine.title, "source": routine.source, "minutes": routine.minutes},
         "ended_by": runner.ended_by,
         "completed": runner.ended_by == "completed" and all(entry["status"] != "not_reached" for entry in steps),
+        "selected": [record.number for record in runner.selected],
         "steps": steps,
         "totals": totals,
         "pain_flags": [{"step": record.number, "t": None if t is None else round(t, 2)}

@@ -210,12 +210,15 @@ class RoutineRunner:
         history: record each exercise run in the history (mode "routine").
         mirror: mirror the live view.
         stream: where the announcements go (default: stderr at the time).
+        only: run only the steps with these numbers (1-based, as ``posecheck routine show`` numbers them); the
+            others are reported as ``not_selected``.
     """
 
     def __init__(self, routine: Routine, specs, open_input: OpenInput, out_dir: Path, *, window: bool = False,
                  speaker: Any = None, keys: KeyScript | None = None, countdown: float = DEFAULT_COUNTDOWN_S,
                  history: bool = True, mirror: bool = False, stream: IO[str] | None = None,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+                 only: "set[int] | None" = None) -> None:
         self.routine = routine
         self.specs = specs
         self.open_input = open_input
@@ -232,8 +235,12 @@ class RoutineRunner:
         self.log: list[dict[str, Any]] = []
         self.records = [StepRecord(number, section, step)
                         for number, (section, step) in enumerate(routine.steps(), start=1)]
-        # The n-th exercise step gets the n-th clip (with --source).
-        ordinals = [record.number for record in self.records if isinstance(record.step, ExerciseStep)]
+        self.selected = [record for record in self.records if only is None or record.number in only]
+        for record in self.records:
+            if record not in self.selected:
+                record.status = "not_selected"
+        # The n-th exercise step run gets the n-th clip (with --source).
+        ordinals = [record.number for record in self.selected if isinstance(record.step, ExerciseStep)]
         self._exercise_ordinal = {number: i for i, number in enumerate(ordinals)}
         self.ended_by = "completed"
         self._t0 = clock()
@@ -266,13 +273,13 @@ class RoutineRunner:
 
     def run(self) -> list[StepRecord]:
         """Runs every step in order (keys may go back, repeat or quit); returns the steps' records."""
-        total = len(self.records)
+        total = len(self.selected)
         self.show(f"{self.routine.title}: {total} steps. Keys: n next, b back, r repeat, h this hurts, "
                   f"space pause, q quit.")
         index = 0
         try:
             while index < total:
-                record = self.records[index]
+                record = self.selected[index]
                 action = self._run_step(record)
                 if action == "quit":
                     break
@@ -426,6 +433,8 @@ class RoutineRunner:
         fps = session.info.fps
         control = controls()
         action = control.action if control is not None else None
+        if session.interrupted and action is None:
+            action = "quit"  # a second Ctrl-C stopped the loop itself: the routine stops too, its reports saved
         stats = rpt.FrameStats(
             frames=session.frames,
             frames_with_pose=session.frames_with_pose,
@@ -453,8 +462,6 @@ class RoutineRunner:
         outputs.finish(report)
         if action == "quit":
             self._quit_reason = result.ended_by
-        if session.interrupted:
-            raise KeyboardInterrupt
         status = {None: "source_ended", "target": "done", "time box": "time_up"}.get(action, action)
         if result.source_failed:
             status = "source_failed"
