@@ -335,3 +335,10 @@ def test_only_the_chosen_steps_run_each_with_the_next_clip(tmp_path):
 def test_cli_steps_option_checks_its_numbers(tmp_path):
     result = CliRunner().invoke(app, ["routine", "run", "desk-break", "--steps", "2-5", "--headless", "-o", str(tmp_path)])
     assert result.exit_code == 2 and "--steps: '2-5' is not within the routine's steps 1-2" in result.output
+
+
+def test_routine_ids_complete():
+    env = {"_POSECHECK_COMPLETE": "complete_bash", "COMP_WORDS": "posecheck routine run desk", "COMP_CWORD": "3",
+           "_TYPER_COMPLETE_ARGS": "posecheck routine run desk"}
+    result = CliRunner().invoke(app, [], env=env, prog_name="posecheck")
+    assert result.exit_code == 0 and result.stdout.split() == ["desk-break"]

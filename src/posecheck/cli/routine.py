@@ -34,6 +34,19 @@ RoutinesOption = Annotated[
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg")
 
 
+def complete_routine_id(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion of a routine id: the built-in ones and --routines's if given before."""
+    from posecheck.errors import PosecheckError
+    from posecheck.routines.registry import RoutineRegistry
+
+    for folder in ((ctx.params or {}).get("routines"), None):  # a wrong --routines: complete the built-in ids
+        try:
+            return [name for name in RoutineRegistry.default(folder).ids() if name.startswith(incomplete.lower())]
+        except (PosecheckError, OSError):
+            continue
+    return []
+
+
 def _registry(routines: Path | None, specs: Path | None):
     from posecheck.routines.registry import RoutineRegistry
     from posecheck.specs.registry import SpecRegistry
@@ -69,7 +82,7 @@ def list_routines(routines: RoutinesOption = None, specs: SpecsOption = None) ->
 
 @app.command("show")
 def show_routine(
-    name: Annotated[str, typer.Argument(help="Routine id (see: posecheck routine list) or a .yaml file.", show_default=False)],
+    name: Annotated[str, typer.Argument(metavar="ROUTINE", autocompletion=complete_routine_id, help="Routine id (see: posecheck routine list) or a .yaml file.", show_default=False)],
     routines: RoutinesOption = None,
     specs: SpecsOption = None,
 ) -> None:
@@ -196,7 +209,7 @@ def _step_numbers(text: str, count: int) -> set[int]:
 
 @app.command("run")
 def run(
-    name: Annotated[str, typer.Argument(help="Routine id (see: posecheck routine list) or a .yaml file.", show_default=False)],
+    name: Annotated[str, typer.Argument(metavar="ROUTINE", autocompletion=complete_routine_id, help="Routine id (see: posecheck routine list) or a .yaml file.", show_default=False)],
     camera: Annotated[int, typer.Option("--camera", help="Camera index (0 = the default camera).")] = 0,
     source: Annotated[
         list[Path] | None,

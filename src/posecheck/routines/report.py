@@ -11,7 +11,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from posecheck.routines.runner import RoutineRunner, describe_target
+from posecheck.routines.runner import RoutineRunner, describe_target, step_spec
 from posecheck.routines.schema import ExerciseStep, GuidedStep
 from posecheck.version import __version__
 
@@ -25,8 +25,6 @@ def build_routine_report(runner: RoutineRunner) -> dict[str, Any]:
         step = record.step
         spec = None
         if isinstance(step, ExerciseStep):
-            from posecheck.routines.runner import step_spec
-
             spec = step_spec(runner.specs.load(step.exercise), step)
         reports = [run.report for run in record.runs if run.report is not None]
         holds = [hold for report in reports for hold in report["holds"]]

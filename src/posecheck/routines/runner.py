@@ -139,7 +139,7 @@ class ScriptedKeysSink:
             if controls is None or controls.ended_by is not None:
                 return
             self.on_key(entry.key, seconds)
-            controls.press(entry.code, t) if isinstance(controls, RoutineControls) else controls.press(entry.code)
+            controls.press(entry.code, t)
             if controls.paused:
                 self._wait_paused(controls, entry.seconds, t)
 
@@ -243,6 +243,7 @@ class RoutineRunner:
         ordinals = [record.number for record in self.selected if isinstance(record.step, ExerciseStep)]
         self._exercise_ordinal = {number: i for i, number in enumerate(ordinals)}
         self.ended_by = "completed"
+        self._quit_reason: str | None = None  # what ended the routine from inside a step (q key, window closed...)
         self._t0 = clock()
         self._speaker_failed = False
 
@@ -358,8 +359,6 @@ class RoutineRunner:
         if action == "quit":
             self.ended_by = self._quit_reason or "q key"
         return "next" if action in ("pain", "done") else action
-
-    _quit_reason: str | None = None
 
     # ------------------------------------------------------------------ guided steps and rests
 
