@@ -290,7 +290,8 @@ def run(
     report = build_routine_report(runner)
     written = write_routine_report(report, out_dir)
     totals = report["totals"]
-    typer.echo(f"\n{routine.title}: {totals['completed']} of {totals['steps']} steps completed, "
+    chosen = f"{len(report['selected'])} chosen" if only is not None else str(totals["steps"])
+    typer.echo(f"\n{routine.title}: {totals['completed']} of {chosen} steps completed, "
                f"{totals['skipped']} skipped, {totals['pain']} with pain noted; {totals['reps']} reps, "
                f"{totals['hold_seconds']:.0f} s held. Ended: {report['ended_by']}.", err=True)
     for path in written:

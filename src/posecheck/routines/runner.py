@@ -499,10 +499,10 @@ def _result_line(result: StepResult, spec) -> str:
               "next": "skipped (n)", "back": "back (b)", "repeat": "repeat (r)", "pain": "stopped: this hurts (h)",
               "quit": "routine stopped", "source_failed": "the input failed"}.get(result.status, result.status)
     if result.report is None:
-        return f"{ending} after {result.seconds:.0f} s"
+        return f"{'done' if result.status == 'done' else ending} after {result.seconds:.0f} s"
     report = result.report
     side = report.get("reps_by_side") or {}
-    counted = f"{report['reps']} reps" + (f" (left {side.get('left', 0)}, right {side.get('right', 0)})" if side else "")
+    counted = f"{report['reps']} rep{'' if report['reps'] == 1 else 's'}" + (f" (left {side.get('left', 0)}, right {side.get('right', 0)})" if side else "")
     holds = [hold for hold in report.get("holds", [])]
     if holds:
         counted += f", longest hold {max(hold['seconds'] for hold in holds):.0f} s"
