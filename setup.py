@@ -1,9 +1,10 @@
 """Build hook: ship the data people edit at the repository root inside the package.
 
-The built-in exercise specs (``exercise_specs/*.yaml``) and the sample manifest
+The built-in exercise specs (``exercise_specs/*.yaml``), the built-in routines (``routines/*.yaml``) and the sample manifest
 (``sample_videos/manifest.yaml``) live at the repository root, where people edit them. A regular
-(non-editable) build copies them into ``posecheck/exercise_specs/`` and ``posecheck/sample_videos/``, where
-`posecheck.specs.registry.builtin_specs_dir` and `posecheck.samples` find them with importlib.resources, so
+(non-editable) build copies them into ``posecheck/exercise_specs/``, ``posecheck/routines/builtin/`` and
+``posecheck/sample_videos/``, where `posecheck.specs.registry.builtin_specs_dir`,
+`posecheck.routines.registry.builtin_routines_dir` and `posecheck.samples` find them with importlib.resources, so
 a wheel works without a checkout. Editable installs need no copy: both walk up from the source tree to the
 repository's folders. The sdist carries the root folders (MANIFEST.in), so a wheel built from it gets them
 too. All other settings are in pyproject.toml.
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parent
 ROOT_DATA = (
     ("exercise_specs/*.yaml", "exercise_specs"),
     ("sample_videos/manifest.yaml", "sample_videos"),
+    ("routines/*.yaml", "routines/builtin"),  # posecheck.routines.registry.builtin_routines_dir
 )
 
 

@@ -59,6 +59,9 @@ EOF
   # The library from the installed copy: a spec that extends another and takes its measures from the shared
   # library (exercise_specs/_measures.yaml must be in the package).
   "$venv/bin/python" -c 'import posecheck; s = posecheck.load_spec("pelvic-curl"); assert s.extends == "glute-bridge" and s.measures, s; assert "cat-cow" in posecheck.exercises()'
+  # The built-in routines are in the wheel, and their steps name specs the wheel has.
+  "$venv/bin/posecheck" routine list >"$work/routines-$name.txt"
+  grep -q back-care-15 "$work/routines-$name.txt" && ! grep -q BROKEN "$work/routines-$name.txt"
   "$venv/bin/posecheck" samples list >"$work/samples-$name.txt"
   grep -q cat_cow_01 "$work/samples-$name.txt"
   "${offline[@]}" "$venv/bin/posecheck" models --check >"$work/models-$name.txt"

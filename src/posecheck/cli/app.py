@@ -37,6 +37,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "samples": "posecheck.cli.samples:app",
     "exercises": "posecheck.cli.exercises:app",
     "live": "posecheck.cli.live:app",
+    "routine": "posecheck.cli.routine:app",
     "bench": "posecheck.cli.bench:app",
     "eval": "posecheck.cli.evaluate:eval_command",
     # --- session history and progress reports (posecheck.cli.history) ---

@@ -172,3 +172,50 @@ class LiveStatus:
     paused: bool = False
     counting_since: float | None = None
     last_hold_seconds: float | None = None
+
+
+# ------------------------------------------------------------------------------------------------ routines
+
+#: A guided routine's own keys (`posecheck.routines.runner`), beside quit, pause and mirror.
+NEXT_KEYS = frozenset({ord("n"), ord("N")})
+BACK_KEYS = frozenset({ord("b"), ord("B")})
+REPEAT_KEYS = frozenset({ord("r"), ord("R")})  # in a routine "r" repeats the step (its count starts again too)
+HURT_KEYS = frozenset({ord("h"), ord("H")})
+ROUTINE_KEYS_HELP = "n next, b back, r repeat, h this hurts, space pause, q quit"
+
+#: What a routine key asks of the routine once the step's session has ended.
+ROUTINE_ACTIONS = {**dict.fromkeys(NEXT_KEYS, "next"), **dict.fromkeys(BACK_KEYS, "back"),
+                   **dict.fromkeys(REPEAT_KEYS, "repeat"), **dict.fromkeys(HURT_KEYS, "pain")}
+
+
+@dataclass
+class RoutineControls(LiveControls):
+    """The controls of one exercise step of a routine: the live keys, plus next, back, repeat and "this hurts",
+    each of which ends the step's session and leaves ``action`` for the routine to act on.
+
+    Attributes:
+        action: "next", "back", "repeat", "pain", "quit" (q, Esc, a signal, the window closed), or what ended
+            the step by itself ("target", "time box"); None while the step runs or when its source ended.
+        action_t: the session time of the key that set ``action`` (for the pain flag), or None.
+    """
+
+    action: str | None = None
+    action_t: float | None = None
+
+    def press(self, key: int, t: float | None = None) -> bool:
+        """Acts on one key; ``t`` is the session time it came at, when the caller knows it."""
+        if key in ROUTINE_ACTIONS:
+            self.end_step(ROUTINE_ACTIONS[key], f"{chr(key).lower()} key", t)
+            return False
+        return super().press(key)
+
+    def end_step(self, action: str, reason: str, t: float | None = None) -> None:
+        """Ends the step's session, remembering what the routine should do next (the first request wins)."""
+        if self.ended_by is None:
+            self.action, self.action_t = action, t
+        self.stop(reason)
+
+    def stop(self, reason: str) -> None:
+        if self.ended_by is None and self.action is None:
+            self.action = "quit"  # q, Esc, Ctrl-C, the window closed: the whole routine stops
+        super().stop(reason)

@@ -80,6 +80,7 @@ def run_live(
     terminal: TerminalSink | None = None,
     extra_sinks: Sequence = (),
     speaker: SaysLines | None = None,
+    make_controls: Callable[..., LiveControls] = LiveControls,
 ) -> LiveResult:
     """Runs a live session through `posecheck.runtime.session.run_session` with the live sinks.
 
@@ -96,6 +97,8 @@ def run_live(
         extra_sinks: more sinks (history, per-frame measures: `posecheck.sinks.outputs`), called before the view.
         speaker: speak the session through it (`posecheck.sinks.voice.Speaker`; the caller opens and closes it);
             None = no voice.
+        make_controls: makes the session's controls from ``source=``, ``engine=`` and ``mirror=`` (a routine
+            passes `posecheck.runtime.controls.RoutineControls`, which adds its keys).
 
     Returns:
         The session and how it ended; the caller writes the report.
@@ -103,7 +106,7 @@ def run_live(
     from posecheck.runtime.session import run_session
 
     engine = ResettableEngine(make_engine)
-    controls = LiveControls(source=source, engine=engine, mirror=mirror)
+    controls = make_controls(source=source, engine=engine, mirror=mirror)
     overlay = LiveOverlay(spec, controls)
     sinks: list = []
     recording = RecordingSink(record, overlay) if record is not None else None

@@ -88,12 +88,15 @@ class SpeechSink:
             speaker can serve a whole routine.
         spec: the exercise (its title is the name said at the start).
         say_name: say the exercise's name at the start (a routine that already announced it passes False).
+        say_begin: say "begin" when counting first starts (a routine that said "Begin." itself passes False;
+            "carry on" after the setup was lost is said either way).
         say_well_done: say "well done" at the end when anything was done (a rep or a hold).
     """
 
     speaker: SaysLines
     spec: Any
     say_name: bool = True
+    say_begin: bool = True
     say_well_done: bool = True
     _phrases: list[str] = field(default_factory=list)
     _started_counting: bool = False
@@ -127,7 +130,8 @@ class SpeechSink:
 
     def _on_event(self, event: Event, state: EngineState) -> None:
         if isinstance(event, Ready):
-            self._phrases.append(CARRY_ON if self._started_counting else BEGIN)
+            if self._started_counting or self.say_begin:
+                self._phrases.append(CARRY_ON if self._started_counting else BEGIN)
             self._started_counting = True
         elif isinstance(event, RepCompleted):
             self._phrases.append(count_words(event, state))
