@@ -34,12 +34,12 @@ TRACES = DATA / "traces"
 #: Target from the issue: hold time within this many seconds of the label.
 HOLD_TOLERANCE_S = 1.0
 
-#: What the committed specs reach (32 of 38 scored clips exact, measured on these traces, with the 9 new `*_31`/
-#: `*_32` clips): a ratchet, raise it when a spec improves, never lower it to pass. The six misses:
+#: What the committed specs reach (37 of 43 scored clips exact, measured on these traces, with the 9 new `*_31`/
+#: `*_32` clips and the cobra, sphinx and sit-up clips of issue 13, all five exact): a ratchet, raise it when a spec improves, never lower it to pass. The six misses:
 #: knee_drops_11, pelvic_tilt_11 and crunch_31 (see KNOWN_FAILURES), glute_bridge_03, whose last bridge is only
 #: half way down when the clip ends (exercise_specs/glute-bridge.yaml, reps), dead_bug_32 (5 of 6, within one)
 #: and cat_cow_32 (another spec group's).
-EXACT_SHARE_FLOOR = 32 / 38
+EXACT_SHARE_FLOOR = 37 / 43
 
 #: (test name, clip file name) -> reason. Only for failures the spec writers knowingly leave, each explained in
 #: the spec's header; each runs as xfail(strict=True).
@@ -62,6 +62,12 @@ KNOWN_FAILURES: dict[tuple[str, str], str] = {
         "a slow entry: the hips already fold to 40 deg (the held fold of childs_pose_03) by 3 s while the "
         "label starts the hold at 6.5 s, when the sinking stops; only a stillness rule fitted to this clip "
         "would tell the two apart, so the hold is timed from the fold (exercise_specs/childs-pose.yaml)"
+    ),
+    ("hold_time_within_a_second", "cobra_13.mp4"): (
+        "the label times the cobra from the top of the press (5.0 s) to the first easing back (8.5 s); posecheck "
+        "times the chest lifted past a gentle sphinx's height (sin 17 deg), which the press passes 0.8 s earlier "
+        "and the way back into downward dog 0.8 s later (5.1 s of 3.5). A stillness or release rule trimming both "
+        "ends would be fitted to this clip (exercise_specs/cobra.yaml)"
     ),
     ("hold_time_within_a_second", "pelvic_tilt_11.mp4"): (
         "the tilt holds cannot be told from rest for the same reason: nothing is timed (exercise_specs/pelvic-tilt.yaml)"
