@@ -491,7 +491,9 @@ def test_live_saves_the_report_and_says_so_when_the_recording_failed(tmp_path, m
 
     clip = tmp_path / "clip.avi"
     writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 50.0, (64, 48))
-    for _ in range(10):
+    # 20 frames (0.38 s): longer than the shortest clip cat-cow can count (0.2 s, posecheck.specs.limits), so that
+    # the clip is not refused as too short before the recording's failure is reported.
+    for _ in range(20):
         writer.write(np.zeros((48, 64, 3), np.uint8))
     writer.release()
     _fail_from_write(monkeypatch, failing_call=2)
