@@ -5,8 +5,8 @@ video box of `posecheck.sinks.live_layout.live_layout`, with the skeleton and th
 `posecheck.sinks.render.draw_pose` on it, and beside or under it a panel with the exercise and the phase, the
 big counter with the target under it, the hold ring (rep exercises with a hold: the seconds inside it), one
 message (paused, tracking lost, setup guidance, "counting now", a cue) and the key hint. Each thing is shown
-once, and no word covers the person. The paused screen dims the video and says so on it; the panel and its key
-hint stay readable. `starting_screen` is shown until the first frame is ready. What to show comes from the
+once, and no word covers the person. The paused screen dims the video and says so in the panel, whose key hint
+stays readable. `starting_screen` is shown until the first frame is ready. What to show comes from the
 engine's state and the `LiveStatus` (`posecheck.sinks.live_view` keeps it from frame to frame).
 """
 
@@ -97,9 +97,8 @@ def draw_live_view(
         pose = flipped_pose(pose) if pose is not None else None
     if pose is not None:
         draw_pose(video, pose, state, spec, Style.for_frame(video.shape[1], video.shape[0]))
-    if status.paused:
+    if status.paused:  # dimmed; the panel's message says so (words on the video would cover the person)
         video = (video * PAUSED_DIM).astype(np.uint8)
-        _centred_text(video, "Paused", layout.counter_scale * 0.6, layout.thickness * 2)
     _paste(canvas, video, layout.video)
     _draw_title(canvas, layout, spec.title if spec is not None else "posecheck", _phase_text(state, spec), status.fps)
     _draw_counter(canvas, layout, counter_text(state, spec, status.last_hold_seconds), target_text(spec),
@@ -147,14 +146,6 @@ def _video(frame: np.ndarray, box: Box) -> np.ndarray:
 
 def _paste(canvas: np.ndarray, image: np.ndarray, box: Box) -> None:
     canvas[box.y : box.bottom, box.x : box.right] = image
-
-
-def _centred_text(image: np.ndarray, text: str, font_scale: float, thickness: int) -> None:
-    w, h, _ = text_size(text, font_scale, thickness)
-    if w > image.shape[1] * 0.9:  # a narrow video: smaller, still whole
-        font_scale *= image.shape[1] * 0.9 / w
-        w, h, _ = text_size(text, font_scale, thickness)
-    put_text(image, text, ((image.shape[1] - w) // 2, (image.shape[0] + h) // 2), font_scale, TEXT_COLOUR, thickness)
 
 
 # ------------------------------------------------------------------------------------------------ the panel
