@@ -83,7 +83,7 @@ def test_the_window_opens_inside_the_screen():
     for screen in SCREENS:
         width, height = window_size_for(screen)
         assert width <= screen[0] and height <= 0.9 * screen[1], "room for the title bar and the desktop's panels"
-        assert (width, height) <= WINDOW_MAX_SIZE or width <= WINDOW_MAX_SIZE[0]
+        assert width <= WINDOW_MAX_SIZE[0] and height <= WINDOW_MAX_SIZE[1]
     assert window_size_for(None) == window_size_for(FALLBACK_SCREEN_SIZE)
 
 

@@ -1,9 +1,9 @@
 """Analyze's overlay: the skeleton, the measured values, the panel (count, phase, hold timer) and the cue banner.
 
 `annotate(frame, pose, state, spec) -> frame` only draws; it measures nothing (the values come from the
-engine's state) and decides nothing. The live view (`posecheck.sinks.live_render`) draws this first and adds
-its own elements. Colours, sizes and text helpers come from `posecheck.sinks.drawing`, the words from
-`posecheck.sinks.wording`.
+engine's state) and decides nothing. The live view (`posecheck.sinks.live_render`) draws the same skeleton and
+phase measure with `draw_pose`, on the frame scaled to its window, and puts its words in a panel of its own.
+Colours, sizes and text helpers come from `posecheck.sinks.drawing`, the words from `posecheck.sinks.wording`.
 """
 
 from __future__ import annotations
