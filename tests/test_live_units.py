@@ -759,6 +759,15 @@ def test_the_window_is_drawn_and_shown_on_the_gui_thread(window, pose):
     assert window.fake.closed.is_set() and window.sink.frames_shown == 1
 
 
+def test_a_resized_window_gets_the_view_drawn_at_its_new_size_even_with_no_new_frame(window):
+    window.sink.on_frame(frame_with(10), None, make_state(t=0.1), [])
+    wait_until(lambda: window.sink.frames_shown == 1, "the first frame")
+    window.fake.inner = (500, 300)  # the user drags the window wider (the loop is paused, say: no new frame)
+    wait_until(lambda: window.fake.shown[-1].shape == (300, 500, 3), "the view drawn again at the new size")
+    assert corner_value(window.fake.shown[-1]) == 10, "the same frame, laid out for the new size"
+    assert window.sink.frames_shown == 1, "a redraw is not a new frame shown"
+
+
 def test_the_newest_frame_wins_when_the_window_falls_behind(window):
     wait_until(lambda: len(window.fake.shown) == 1, "the starting screen")
     window.fake.hold_show.clear()  # the screen is slow: the GUI thread is stuck in show()
