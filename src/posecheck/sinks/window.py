@@ -23,6 +23,7 @@ import queue
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as WaitTimeout  # not the builtin TimeoutError before Python 3.11
 from typing import Protocol
@@ -179,7 +180,7 @@ def live_window() -> OpenCvWindow:
     return _live_window
 
 
-def show_starting_window(title: str = "posecheck", message: str = "Loading the pose model...") -> None:
+def show_starting_window(title: str = "posecheck", message: str = "Getting ready: loading the pose model...") -> None:
     """Opens the live window now, on the starting screen; the session's `WindowSink` takes it over.
 
     Call `require_display` first (it calls this): a window without a display aborts the process.
@@ -187,16 +188,19 @@ def show_starting_window(title: str = "posecheck", message: str = "Loading the p
     size = window_size_for(screen_size())
     window = live_window()
     try:
-        gui_thread().call(_open_with, window, size, None, starting_screen(size, title=title, message=message),
+        gui_thread().call(_open_with, window, size, None,
+                          lambda inner: starting_screen(inner, title=title, message=message),
                           timeout=WINDOW_OPEN_TIMEOUT_S)
     except WaitTimeout:
         raise DisplayError(f"the window did not open within {WINDOW_OPEN_TIMEOUT_S:.0f} s") from None
 
 
-def _open_with(window: "WindowBackend", size: tuple[int, int], title: str | None, first_image: np.ndarray) -> None:
-    """On the GUI thread: opens (or resizes) the window and shows ``first_image`` in it at once."""
+def _open_with(window: "WindowBackend", size: tuple[int, int], title: str | None,
+               first_picture: Callable[[tuple[int, int]], np.ndarray]) -> None:
+    """On the GUI thread: opens the window (if not open yet) at ``size`` and shows ``first_picture(inner size)``
+    in it at once (a window opened early may have been resized by the user meanwhile)."""
     window.open(size, title)
-    window.show(first_image)
+    window.show(first_picture(window.inner_size() or size))
     window.poll_key(1)
 
 
@@ -277,8 +281,11 @@ class WindowSink:
     def on_start(self, info: SessionInfo) -> None:
         self._size = size = window_size_for(screen_size(), self.max_size)
         title = f"posecheck live - {info.exercise}   ({KEYS_HELP})"
-        first = starting_screen(size, info.frame_size, title=self.overlay.spec.title,
-                                message="Starting the camera view...")
+        spec_title = self.overlay.spec.title
+
+        def first(inner: tuple[int, int]) -> np.ndarray:
+            return starting_screen(inner, info.frame_size, title=spec_title, message="Starting the camera view...")
+
         gui = self._gui if self._gui is not None else gui_thread()
         try:
             gui.call(_open_with, self._window, size, title, first, timeout=WINDOW_OPEN_TIMEOUT_S)
