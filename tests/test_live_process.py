@@ -61,6 +61,7 @@ CLIP_FRAME_STEP = 5  # 30 fps -> 6 fps
 CLIP_SCALE = 0.5  # 720x1280 -> 360x640
 SCREEN = (1280, 1024)
 PROCESS_TIMEOUT_S = 90
+CURSOR_PIXELS = 32 * 32  # X's default pointer fits in this many pixels
 
 
 def posecheck(*args: str) -> list[str]:
@@ -331,7 +332,8 @@ class LiveWindow:
         deadline = time.monotonic() + self.BLACK_WINDOW_S
         while time.monotonic() < deadline and self.process.poll() is None:
             view = self.view()
-            if view.size and view.max() > 0:
+            # More lit pixels than the mouse pointer, which X draws on top of whatever window is under it.
+            if view.size and int((view.max(axis=-1) > 0).sum()) > CURSOR_PIXELS:
                 return True
             time.sleep(0.1)
         return self.process.poll() is not None  # it ended: let the caller's checks say why
@@ -491,29 +493,42 @@ PORTRAIT_CLIP = "cat_cow_01.mp4"  # 720x1280, 12.9 s: still playing when the che
 LANDSCAPE_CLIP = "cat_cow_32.mp4"  # 1280x720, 13.5 s
 
 
+def pause(window: LiveWindow) -> None:
+    """Pauses the session: the view stays still, so nothing below depends on timing or on the clip's length."""
+    window.x.xdotool("key", "--window", str(window.window), "space")
+
+
 def check_the_panel_is_on_screen(window: LiveWindow, screen: tuple[int, int], name: str) -> np.ndarray:
-    """Pauses the session and checks, in a screenshot, the window inside the screen and the count, the message
-    and the key hint where the layout puts them; returns the paused view (saved as ``name``.png)."""
+    """Checks, in screenshots of the paused session, the window inside the screen and the count, the message
+    and the key hint where the layout for the window's size puts them; returns the view (saved as ``name``.png).
+
+    Screenshots are taken until all are seen in one (or the time is up): just after a resize, the window shows
+    the previous picture stretched until the view is drawn again at its new size.
+    """
     x, y, w, h = window.geometry
     assert x >= 0 and y >= 0 and x + w <= screen[0] and y + h <= screen[1], f"window {w}x{h}+{x}+{y} off screen"
-    window.x.xdotool("key", "--window", str(window.window), "space")
     deadline = time.monotonic() + PROCESS_TIMEOUT_S
     while True:
         view = window.view()
         layout = window.layout(view)
+        for box in (layout.counter, layout.message, layout.hint, layout.video):
+            assert 0 <= box.x and box.right <= w and 0 <= box.y and box.bottom <= h
         message = crop(view, layout.message)
-        if message.size and pixels_like(message, WARNING_COLOUR, tolerance=12) > 0.3 * message.shape[1] * layout.line_height:
-            break  # "Paused - press space to go on" is up
-        assert time.monotonic() < deadline and window.process.poll() is None, "the paused message never showed"
+        seen = {
+            # "Paused - press space to go on" on its amber box
+            "the paused message": pixels_like(message, WARNING_COLOUR, tolerance=12)
+            > 0.3 * message.shape[1] * layout.line_height,
+            "its words": pixels_like(message, (255, 255, 255), tolerance=40) > 30,
+            "the count in its box": count_pixels(crop(view, layout.counter)) > 50,
+            "the key hint": pixels_like(crop(view, layout.hint), HINT_COLOUR, tolerance=40) > 30,
+        }
+        if all(seen.values()):
+            cv2.imwrite(str(window.out.parent / f"{name}.png"), view)
+            return view
+        if time.monotonic() > deadline or window.process.poll() is not None:
+            cv2.imwrite(str(window.out.parent / f"{name}-failed.png"), view)
+            raise AssertionError(f"not seen in the {w}x{h} window: {[k for k, v in seen.items() if not v]}")
         time.sleep(0.1)
-    cv2.imwrite(str(window.out.parent / f"{name}.png"), view)
-    assert view.shape[:2] == (h, w)
-    for box in (layout.counter, layout.message, layout.hint, layout.video):
-        assert 0 <= box.x and box.right <= w and 0 <= box.y and box.bottom <= h
-    assert count_pixels(crop(view, layout.counter)) > 50, "the count is in its box"
-    assert pixels_like(crop(view, layout.hint), HINT_COLOUR, tolerance=40) > 30, "the key hint is readable"
-    assert pixels_like(crop(view, layout.message), (255, 255, 255), tolerance=40) > 30, "the message has words"
-    return view
 
 
 def quit_window(window: LiveWindow) -> None:
@@ -538,6 +553,7 @@ def test_the_count_the_message_and_the_hint_are_inside_the_window(screen, clip_n
         window = LiveWindow(xserver, shared_clip(clip_name), tmp_path / "out")
         view = window.wait_for_overlay()
         assert (view.shape[1], view.shape[0]) == window_size_for(screen), "the window opens to fit the screen"
+        pause(window)
         check_the_panel_is_on_screen(window, screen, f"{screen[0]}x{screen[1]}-{clip_name}")
         quit_window(window)
     finally:
@@ -553,6 +569,7 @@ def test_a_resized_window_is_drawn_again_at_its_new_size(tmp_path):
     try:
         window = LiveWindow(xserver, shared_clip(PORTRAIT_CLIP), tmp_path / "out")
         window.wait_for_overlay()
+        pause(window)  # resized while paused: no new frame comes, the paused view is drawn again at each size
         for size in ((560, 700), (900, 420)):  # tall and narrow, then short and wide (as a user may drag it)
             window.x.xdotool("windowsize", str(window.window), str(size[0]), str(size[1]))
             deadline = time.monotonic() + PROCESS_TIMEOUT_S
@@ -561,7 +578,6 @@ def test_a_resized_window_is_drawn_again_at_its_new_size(tmp_path):
                 time.sleep(0.1)
             view = check_the_panel_is_on_screen(window, screen, f"resized-{size[0]}x{size[1]}")
             assert window.layout(view).canvas == size
-            window.x.xdotool("key", "--window", str(window.window), "space")  # go on, for the next size
         quit_window(window)
     finally:
         server.close()

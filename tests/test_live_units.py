@@ -554,7 +554,7 @@ def test_live_saves_the_report_and_says_so_when_the_recording_failed(tmp_path, m
 
     clip = tmp_path / "clip.avi"
     writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 50.0, (64, 48))
-    for _ in range(10):
+    for _ in range(50):  # 1 s: long enough for a rep (a shorter clip is refused as too short to count)
         writer.write(np.zeros((48, 64, 3), np.uint8))
     writer.release()
     _fail_from_write(monkeypatch, failing_call=2)
