@@ -33,7 +33,18 @@ import pytest
 
 cv2 = pytest.importorskip("cv2")
 
-from posecheck.sinks.drawing import COUNTER_COLOUR, LEFT_COLOUR, RIGHT_COLOUR  # noqa: E402
+from posecheck.runtime.controls import KEYS_HELP  # noqa: E402
+from posecheck.sinks.drawing import (  # noqa: E402
+    COUNTER_COLOUR,
+    COUNTER_WAITING_COLOUR,
+    LEFT_COLOUR,
+    RIGHT_COLOUR,
+    WARNING_COLOUR,
+)
+from posecheck.sinks.live_layout import LiveLayout, live_layout  # noqa: E402
+from posecheck.sinks.live_render import HINT_COLOUR, has_hold_ring, widest_counter  # noqa: E402
+from posecheck.sinks.window import window_size_for  # noqa: E402
+from posecheck.specs import load_spec_by_id  # noqa: E402
 
 from conftest import shared_clip  # noqa: E402
 
@@ -50,6 +61,7 @@ CLIP_FRAME_STEP = 5  # 30 fps -> 6 fps
 CLIP_SCALE = 0.5  # 720x1280 -> 360x640
 SCREEN = (1280, 1024)
 PROCESS_TIMEOUT_S = 90
+CURSOR_PIXELS = 32 * 32  # X's default pointer fits in this many pixels
 
 
 def posecheck(*args: str) -> list[str]:
@@ -180,7 +192,8 @@ def test_headless_shows_the_count_in_the_terminal_and_counts_like_analyze(clip, 
     ok, last = recorded.read()
     recorded.release()
     assert ok and last.shape == (640, 360, 3)
-    assert green_pixels(last[: 640 // 5, 180:]) > 50, "the overlay (the green count) is in the recording"
+    counter = live_layout((360, 640), (360, 640), KEYS_HELP, has_hold_ring(CAT_COW), widest_counter(CAT_COW)).counter
+    assert green_pixels(crop(last, counter)) > 50, "the overlay (the green count) is in the recording"
 
 
 # ------------------------------------------------------------------------------------------------ window
@@ -244,10 +257,14 @@ def xserver(tmp_path_factory):
     """A private Xvfb (1280x1024, 24 bit) with its framebuffer in a file, for this module's window tests."""
     if not (XVFB and XDOTOOL and LIBX11):
         pytest.skip("window tests need Xvfb, xdotool and libX11 (apt-get install xvfb xdotool)")
-    fbdir = tmp_path_factory.mktemp("xvfb")
+    yield from running_xserver(SCREEN, tmp_path_factory.mktemp("xvfb"))
+
+
+def running_xserver(screen: tuple[int, int], fbdir: Path):
+    """Starts an Xvfb with a ``screen`` (width, height) screen, yields its `XServer`, then ends it."""
     read_end, write_end = os.pipe()
     server = subprocess.Popen(
-        [XVFB, "-displayfd", str(write_end), "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24", "-fbdir", str(fbdir),
+        [XVFB, "-displayfd", str(write_end), "-screen", "0", f"{screen[0]}x{screen[1]}x24", "-fbdir", str(fbdir),
          "-nolisten", "tcp"],
         pass_fds=(write_end,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
@@ -262,10 +279,12 @@ def xserver(tmp_path_factory):
                 break
             number += chunk
     os.close(read_end)
-    assert number.strip(), "Xvfb did not start"
-    yield XServer(display=f":{number.decode().strip()}", fbdir=fbdir)
-    server.terminate()
-    server.wait(timeout=10)
+    try:
+        assert number.strip(), "Xvfb did not start"
+        yield XServer(display=f":{number.decode().strip()}", fbdir=fbdir)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 class LiveWindow:
@@ -284,6 +303,9 @@ class LiveWindow:
     def __init__(self, xserver: XServer, clip: Path, out: Path, *extra: str) -> None:
         self.x = xserver
         self.out = out
+        probe = cv2.VideoCapture(str(clip))
+        self.frame_size = (int(probe.get(cv2.CAP_PROP_FRAME_WIDTH)), int(probe.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+        probe.release()
         command = posecheck("live", "cat-cow", "--source", str(clip), "--out", str(out), *extra)
         for attempt in range(1, self.START_ATTEMPTS + 1):
             self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -310,7 +332,8 @@ class LiveWindow:
         deadline = time.monotonic() + self.BLACK_WINDOW_S
         while time.monotonic() < deadline and self.process.poll() is None:
             view = self.view()
-            if view.size and view.max() > 0:
+            # More lit pixels than the mouse pointer, which X draws on top of whatever window is under it.
+            if view.size and int((view.max(axis=-1) > 0).sum()) > CURSOR_PIXELS:
                 return True
             time.sleep(0.1)
         return self.process.poll() is not None  # it ended: let the caller's checks say why
@@ -340,16 +363,21 @@ class LiveWindow:
         x, y, w, h = geometry
         return self.x.screenshot()[y : y + h, x : x + w]
 
+    def layout(self, view: np.ndarray) -> LiveLayout:
+        """The layout the live view has in a window showing ``view`` (its inner size: Xvfb has no frame)."""
+        return live_layout((view.shape[1], view.shape[0]), self.frame_size, KEYS_HELP, has_hold_ring(CAT_COW),
+                           widest_counter(CAT_COW))
+
     def wait_for_overlay(self) -> np.ndarray:
-        """Waits until the window shows the live overlay (the green count, top right); returns that view."""
+        """Waits until the window shows the live view (the count in its box, the skeleton); returns that view."""
         deadline = time.monotonic() + PROCESS_TIMEOUT_S
         seen = []
         last_view = None
         while time.monotonic() < deadline:
             view = self.view()
             h, w = view.shape[:2]
-            green = green_pixels(view[: h // 5, w // 2 :])
-            if green > 50:
+            green = count_pixels(crop(view, self.layout(view).counter)) if view.size else 0
+            if green > 50 and skeleton_pixels(view) > 100:
                 return view
             seen.append((view.shape[:2], green))
             last_view = view if view.size else last_view
@@ -370,8 +398,24 @@ class LiveWindow:
         return self.process.returncode, stdout, stderr, report
 
 
+CAT_COW = load_spec_by_id("cat-cow")
+
+
+def pixels_like(image: np.ndarray, colour, tolerance: int = 30) -> int:
+    return int(np.all(np.abs(image.astype(int) - np.array(colour)) <= tolerance, axis=-1).sum())
+
+
 def green_pixels(image: np.ndarray) -> int:
-    return int(np.all(np.abs(image.astype(int) - np.array(COUNTER_COLOUR)) <= 30, axis=-1).sum())
+    return pixels_like(image, COUNTER_COLOUR)
+
+
+def count_pixels(image: np.ndarray) -> int:
+    """The big count's pixels: green while counting, grey while the setup is not right yet."""
+    return green_pixels(image) + pixels_like(image, COUNTER_WAITING_COLOUR, tolerance=8)
+
+
+def crop(image: np.ndarray, box) -> np.ndarray:
+    return image[box.y : box.bottom, box.x : box.right]
 
 
 def skeleton_pixels(image: np.ndarray) -> int:
@@ -386,11 +430,10 @@ def test_window_shows_the_overlay_pauses_and_counts_like_analyze(xserver, clip, 
     window = LiveWindow(xserver, clip, tmp_path, "--json", "-")
     view = window.wait_for_overlay()
     h, w = view.shape[:2]
-    assert (w, h) == (360, 640), "the window shows the clip at its size (it fits the screen)"
+    assert (w, h) == window_size_for(SCREEN), "the window opens to fit the screen"
     # What the overlay adds is there, and it is the overlay's doing: the raw clip has none of these colours.
     first_frame = cv2.VideoCapture(str(clip)).read()[1]
-    assert green_pixels(first_frame[: h // 5, w // 2 :]) < 5
-    assert skeleton_pixels(view) > 200 and skeleton_pixels(first_frame) < 50
+    assert skeleton_pixels(crop(view, window.layout(view).video)) > 200 and skeleton_pixels(first_frame) < 50
 
     # Space pauses: the picture freezes (dimmed) until space again; no frame is lost by pausing.
     window.x.xdotool("key", "--window", str(window.window), "space")
@@ -398,7 +441,8 @@ def test_window_shows_the_overlay_pauses_and_counts_like_analyze(xserver, clip, 
     paused = window.view()
     time.sleep(0.6)
     assert np.array_equal(window.view(), paused), "the paused picture does not change"
-    assert paused.mean() < 0.7 * view.mean()
+    video = window.layout(view).video
+    assert crop(paused, video).mean() < 0.7 * crop(view, video).mean()
     window.x.xdotool("key", "--window", str(window.window), "space")
 
     returncode, stdout, stderr, report = window.finish()
@@ -436,6 +480,107 @@ def test_every_way_out_saves_the_report(xserver, tmp_path, how, ended_by):
     while window.live_windows() and time.monotonic() < deadline:  # the server tidies up after the exit
         time.sleep(0.1)
     assert not window.live_windows(), "the window is gone"
+
+
+# ------------------------------------------------------------------------------------------------ screens
+#
+# The live view on laptop, desktop and netbook screens, with a portrait (phone) and a landscape clip, and in
+# a window the user resized: the count, the message and the key hint must be inside the visible window. Each
+# is checked in a real screenshot, where the layout the code computes for the window's size puts it. The
+# check is made on the paused screen, which is still (no timing) and always has a message ("Paused").
+
+PORTRAIT_CLIP = "cat_cow_01.mp4"  # 720x1280, 12.9 s: still playing when the checks are done
+LANDSCAPE_CLIP = "cat_cow_32.mp4"  # 1280x720, 13.5 s
+
+
+def pause(window: LiveWindow) -> None:
+    """Pauses the session: the view stays still, so nothing below depends on timing or on the clip's length."""
+    window.x.xdotool("key", "--window", str(window.window), "space")
+
+
+def check_the_panel_is_on_screen(window: LiveWindow, screen: tuple[int, int], name: str) -> np.ndarray:
+    """Checks, in screenshots of the paused session, the window inside the screen and the count, the message
+    and the key hint where the layout for the window's size puts them; returns the view (saved as ``name``.png).
+
+    Screenshots are taken until all are seen in one (or the time is up): just after a resize, the window shows
+    the previous picture stretched until the view is drawn again at its new size.
+    """
+    x, y, w, h = window.geometry
+    assert x >= 0 and y >= 0 and x + w <= screen[0] and y + h <= screen[1], f"window {w}x{h}+{x}+{y} off screen"
+    deadline = time.monotonic() + PROCESS_TIMEOUT_S
+    while True:
+        view = window.view()
+        layout = window.layout(view)
+        for box in (layout.counter, layout.message, layout.hint, layout.video):
+            assert 0 <= box.x and box.right <= w and 0 <= box.y and box.bottom <= h
+        message = crop(view, layout.message)
+        seen = {
+            # "Paused - press space to go on" on its amber box
+            "the paused message": pixels_like(message, WARNING_COLOUR, tolerance=12)
+            > 0.3 * message.shape[1] * layout.line_height,
+            "its words": pixels_like(message, (255, 255, 255), tolerance=40) > 30,
+            "the count in its box": count_pixels(crop(view, layout.counter)) > 50,
+            "the key hint": pixels_like(crop(view, layout.hint), HINT_COLOUR, tolerance=40) > 30,
+        }
+        if all(seen.values()):
+            cv2.imwrite(str(window.out.parent / f"{name}.png"), view)
+            return view
+        if time.monotonic() > deadline or window.process.poll() is not None:
+            cv2.imwrite(str(window.out.parent / f"{name}-failed.png"), view)
+            raise AssertionError(f"not seen in the {w}x{h} window: {[k for k, v in seen.items() if not v]}")
+        time.sleep(0.1)
+
+
+def quit_window(window: LiveWindow) -> None:
+    window.x.xdotool("key", "--window", str(window.window), "q")
+    returncode, _, stderr, report = window.finish()
+    assert returncode == 0, stderr
+    assert report["live"]["ended_by"] == "q key"
+
+
+@needs_x
+@pytest.mark.parametrize(
+    ("screen", "clip_name"),
+    [((1366, 768), PORTRAIT_CLIP), ((1366, 768), LANDSCAPE_CLIP), ((1920, 1080), LANDSCAPE_CLIP),
+     ((1024, 600), PORTRAIT_CLIP)],
+    ids=["laptop-portrait", "laptop-landscape", "desktop-landscape", "netbook-portrait"],
+)
+def test_the_count_the_message_and_the_hint_are_inside_the_window(screen, clip_name, tmp_path):
+    server = running_xserver(screen, tmp_path / "fb")
+    (tmp_path / "fb").mkdir()
+    xserver = next(server)
+    try:
+        window = LiveWindow(xserver, shared_clip(clip_name), tmp_path / "out")
+        view = window.wait_for_overlay()
+        assert (view.shape[1], view.shape[0]) == window_size_for(screen), "the window opens to fit the screen"
+        pause(window)
+        check_the_panel_is_on_screen(window, screen, f"{screen[0]}x{screen[1]}-{clip_name}")
+        quit_window(window)
+    finally:
+        server.close()
+
+
+@needs_x
+def test_a_resized_window_is_drawn_again_at_its_new_size(tmp_path):
+    screen = (1366, 768)
+    server = running_xserver(screen, tmp_path / "fb")
+    (tmp_path / "fb").mkdir()
+    xserver = next(server)
+    try:
+        window = LiveWindow(xserver, shared_clip(PORTRAIT_CLIP), tmp_path / "out")
+        window.wait_for_overlay()
+        pause(window)  # resized while paused: no new frame comes, the paused view is drawn again at each size
+        for size in ((560, 700), (900, 420)):  # tall and narrow, then short and wide (as a user may drag it)
+            window.x.xdotool("windowsize", str(window.window), str(size[0]), str(size[1]))
+            deadline = time.monotonic() + PROCESS_TIMEOUT_S
+            while window.geometry[2:] != size:
+                assert time.monotonic() < deadline, "the window was not resized"
+                time.sleep(0.1)
+            view = check_the_panel_is_on_screen(window, screen, f"resized-{size[0]}x{size[1]}")
+            assert window.layout(view).canvas == size
+        quit_window(window)
+    finally:
+        server.close()
 
 
 # ------------------------------------------------------------------------------------------------ camera

@@ -24,11 +24,21 @@ from posecheck.runtime.controls import FrameRateMeter, LiveControls, LiveStatus,
 from posecheck.runtime.live import run_live  # noqa: E402
 from posecheck.runtime.stopping import stop_on_signals  # noqa: E402
 from posecheck.sinks.drawing import CENTRE_COLOUR, COUNTER_COLOUR, COUNTER_WAITING_COLOUR, LEFT_COLOUR, RIGHT_COLOUR  # noqa: E402
-from posecheck.sinks.live_render import draw_live_view, flipped_pose  # noqa: E402
+from posecheck.runtime.controls import KEYS_HELP  # noqa: E402
+from posecheck.sinks.live_layout import live_layout  # noqa: E402
+from posecheck.sinks.live_render import draw_live_view, flipped_pose, has_hold_ring, widest_counter  # noqa: E402
 from posecheck.sinks.live_view import LiveOverlay, READY_BANNER_SECONDS  # noqa: E402
 from posecheck.sinks.recording import RecordingSink  # noqa: E402
 from posecheck.sinks.terminal import TerminalSink, describe_event, status_line  # noqa: E402
-from posecheck.sinks.window import WINDOW_POLL_MS, WindowSink, gui_backend, require_display, window_problem  # noqa: E402
+from posecheck.sinks.window import (  # noqa: E402
+    WINDOW_POLL_MS,
+    WindowSink,
+    gui_backend,
+    require_display,
+    screen_size,
+    window_problem,
+    window_size_for,
+)
 from posecheck.sinks.wording import counter_text, state_message, target_text  # noqa: E402
 from posecheck.sources.video_file import VideoFileSource  # noqa: E402
 from posecheck.engine.events import (  # noqa: E402
@@ -74,6 +84,17 @@ def pose():
 
 def grey_frame(width: int = 240, height: int = 320) -> np.ndarray:
     return np.full((height, width, 3), 128, np.uint8)
+
+
+def layout_of(image: np.ndarray, frame_size: tuple[int, int], spec=None):
+    """The layout `draw_live_view` used for ``image`` (a picture of a ``frame_size`` frame)."""
+    spec = spec or SPEC
+    return live_layout((image.shape[1], image.shape[0]), frame_size, KEYS_HELP, has_hold_ring(spec),
+                       widest_counter(spec))
+
+
+def crop(image: np.ndarray, box) -> np.ndarray:
+    return image[box.y : box.bottom, box.x : box.right]
 
 
 def colour_pixels(image: np.ndarray, colour, tolerance: int = 30) -> int:
@@ -122,23 +143,31 @@ def test_flipped_pose_mirrors_positions_but_keeps_which_side_is_which(pose):
 def test_live_view_draws_the_counter_and_the_skeleton_and_leaves_the_frame_alone(pose):
     frame = grey_frame(720 // 2, 1280 // 2)
     before = frame.copy()
-    image = draw_live_view(frame, pose, make_state(), SPEC, LiveStatus(fps=29.6))
+    image = draw_live_view(frame, pose, make_state(), SPEC, LiveStatus(fps=29.6), (1200, 700))
     assert np.array_equal(frame, before)
-    h, w = image.shape[:2]
-    top_right = image[: h // 5, w // 2 :]
-    assert colour_pixels(top_right, COUNTER_COLOUR) > 100, "the big green count is in the top-right corner"
-    assert colour_pixels(image, LEFT_COLOUR) + colour_pixels(image, RIGHT_COLOUR) > 100
+    assert image.shape == (700, 1200, 3), "drawn at the size asked (the window's)"
+    layout = layout_of(image, (360, 640))
+    assert colour_pixels(crop(image, layout.counter), COUNTER_COLOUR) > 100, "the big green count is in its box"
+    video = crop(image, layout.video)
+    assert colour_pixels(video, LEFT_COLOUR) + colour_pixels(video, RIGHT_COLOUR) > 100, "the skeleton is on the video"
     waiting = draw_live_view(frame, pose, make_state(ready=False, not_ready_reason="Come onto your hands and knees."),
-                                  SPEC, LiveStatus())
-    assert colour_pixels(waiting[: h // 5, w // 2 :], COUNTER_COLOUR) == 0, "no green count before counting starts"
-    assert colour_pixels(waiting[: h // 5, w // 2 :], COUNTER_WAITING_COLOUR, tolerance=5) > 100
+                             SPEC, LiveStatus(), (1200, 700))
+    counter = crop(waiting, layout.counter)
+    assert colour_pixels(counter, COUNTER_COLOUR) == 0, "no green count before counting starts"
+    assert colour_pixels(counter, COUNTER_WAITING_COLOUR, tolerance=5) > 100
+    # Without a size, the picture has the frame's size (a recording's).
+    assert draw_live_view(frame, pose, make_state(), SPEC, LiveStatus()).shape == frame.shape
 
 
 def test_mirrored_view_is_the_frame_flipped_with_the_skeleton_on_the_flipped_person(pose):
     frame = np.zeros((640, 360, 3), np.uint8)
     frame[:, :180] = (200, 0, 0)  # left half blue
-    plain = draw_live_view(frame, pose, make_state(), SPEC, LiveStatus())
-    mirrored = draw_live_view(frame, pose, make_state(), SPEC, LiveStatus(mirror=True))
+    # A canvas whose video box is the frame at its own size: pixels compare one to one.
+    size = (360 + 400, 640)
+    plain = crop(draw_live_view(frame, pose, make_state(), SPEC, LiveStatus(), size), layout_of(np.zeros((640, 760)), (360, 640)).video)
+    mirrored = crop(draw_live_view(frame, pose, make_state(), SPEC, LiveStatus(mirror=True), size),
+                    layout_of(np.zeros((640, 760)), (360, 640)).video)
+    assert plain.shape == frame.shape
     mid = (slice(300, 340), slice(None))
     assert plain[mid][:, 5, 0] == pytest.approx(200, abs=5) and mirrored[mid][:, -6, 0] == pytest.approx(200, abs=5)
     # The skeleton is drawn where the flipped person is: the nose's colour shows up at the flipped x.
@@ -150,24 +179,56 @@ def test_mirrored_view_is_the_frame_flipped_with_the_skeleton_on_the_flipped_per
     assert colour_pixels(patch, CENTRE_COLOUR) > 0
 
 
+BRIDGE = load_spec_by_id("glute-bridge")  # reps with a hold at the top of each
+
+
 def test_hold_ring_fills_with_the_held_seconds():
-    hold_spec = SPEC.model_copy(update={"target": SPEC.target.model_copy(update={"reps": None, "seconds": 10.0})})
+    assert has_hold_ring(BRIDGE) and not has_hold_ring(PLANK) and not has_hold_ring(SPEC)
     frame = grey_frame(480, 640)
-    empty = draw_live_view(frame, None, make_state(hold_seconds=0.0, hold_target=10.0), hold_spec, LiveStatus())
-    half = draw_live_view(frame, None, make_state(hold_seconds=5.0, hold_target=10.0), hold_spec, LiveStatus())
-    full = draw_live_view(frame, None, make_state(hold_seconds=12.0, hold_target=10.0), hold_spec, LiveStatus())
-    green = [colour_pixels(img[:, 240:], COUNTER_COLOUR) - colour_pixels(empty[:, 240:], COUNTER_COLOUR)
-             for img in (half, full)]
+    size = (1000, 640)
+
+    def ring(seconds):
+        image = draw_live_view(frame, None, make_state(reps=2, hold_seconds=seconds, hold_target=10.0), BRIDGE,
+                               LiveStatus(), size)
+        return crop(image, layout_of(image, (480, 640), BRIDGE).ring)
+
+    empty, half, full = ring(0.0), ring(5.0), ring(12.0)
+    green = [colour_pixels(img, COUNTER_COLOUR) - colour_pixels(empty, COUNTER_COLOUR) for img in (half, full)]
     assert 0 < green[0] < green[1]
     assert green[1] == pytest.approx(2 * green[0], rel=0.25)
 
 
-def test_paused_view_is_dimmed():
+@pytest.mark.parametrize("spec", [SPEC, BRIDGE, PLANK], ids=lambda spec: spec.id)
+def test_each_thing_is_shown_once(spec):
+    """The count, the hold's seconds and the target each appear once (no panel line repeats them)."""
+    from posecheck.sinks import live_render
+
+    written = []
+    original = live_render.put_text
+    holds = spec.hold is not None
+    state = make_state(reps=3, hold_seconds=4.2 if holds else None, hold_target=10.0 if holds else None)
+    try:
+        live_render.put_text = lambda image, text, *args: written.append(text) or original(image, text, *args)
+        draw_live_view(grey_frame(480, 640), None, state, spec, LiveStatus(fps=20.0), (1000, 640))
+    finally:
+        live_render.put_text = original
+    # The hold: in the ring (reps with a hold), or as the big counter (a hold exercise).
+    assert sum("4s" in text for text in written) == (1 if holds else 0), written
+    assert not any(text.startswith(("Reps", "Hold")) for text in written), written
+    if spec is not PLANK:
+        assert written.count("3") == 1, written
+
+
+def test_paused_view_is_dimmed_and_keeps_the_key_hint():
     frame = np.full((640, 480, 3), 200, np.uint8)
-    shown = draw_live_view(frame, None, make_state(), SPEC, LiveStatus())
-    paused = draw_live_view(frame, None, make_state(), SPEC, LiveStatus(paused=True))
-    corner = (slice(300, 340), slice(0, 40))
+    shown = draw_live_view(frame, None, make_state(), SPEC, LiveStatus(), (1000, 640))
+    paused = draw_live_view(frame, None, make_state(), SPEC, LiveStatus(paused=True), (1000, 640))
+    layout = layout_of(shown, (480, 640))
+    video = layout.video
+    corner = (slice(video.y + 5, video.y + 40), slice(video.x + 5, video.x + 40))
     assert paused[corner].mean() < 0.6 * shown[corner].mean()
+    assert np.array_equal(crop(paused, layout.hint), crop(shown, layout.hint)), "the key hint is still there"
+    assert crop(paused, layout.hint).max() > 150, "and readable"
 
 
 def test_frame_rate_meter():
@@ -422,7 +483,9 @@ def test_recording_keeps_real_time_when_frames_were_dropped(tmp_path, pose):
     with VideoFileSource(tmp_path / "session.mp4") as recorded:
         frames = list(recorded)
     assert len(frames) == 11
-    assert colour_pixels(frames[0][1][: 320 // 5, 120:], COUNTER_COLOUR) > 20, "the overlay is recorded"
+    recorded_frame = frames[0][1]
+    assert colour_pixels(crop(recorded_frame, layout_of(recorded_frame, (240, 320)).counter), COUNTER_COLOUR) > 20, \
+        "the overlay is recorded"
 
 
 def test_recording_to_an_unwritable_place_is_one_clear_error(tmp_path):
@@ -491,9 +554,7 @@ def test_live_saves_the_report_and_says_so_when_the_recording_failed(tmp_path, m
 
     clip = tmp_path / "clip.avi"
     writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 50.0, (64, 48))
-    # 20 frames (0.38 s): longer than the shortest clip cat-cow can count (0.2 s, posecheck.specs.limits), so that
-    # the clip is not refused as too short before the recording's failure is reported.
-    for _ in range(20):
+    for _ in range(50):  # 1 s: long enough for a rep (a shorter clip is refused as too short to count)
         writer.write(np.zeros((48, 64, 3), np.uint8))
     writer.release()
     _fail_from_write(monkeypatch, failing_call=2)
@@ -577,6 +638,7 @@ class FakeWindow:
         self.hold_show = threading.Event()
         self.hold_show.set()
         self.fail_show: Exception | None = None
+        self.inner = (240, 320)  # the frames' size: a recording's pictures are the same
 
     def _note(self) -> None:
         self.threads.add(threading.current_thread().name)
@@ -584,6 +646,10 @@ class FakeWindow:
     def open(self, size, title=None):
         self._note()
         self.size = size
+
+    def inner_size(self):
+        self._note()
+        return self.inner  # what the window says its picture area is now (the user may resize it)
 
     def show(self, image):
         self._note()
@@ -636,7 +702,9 @@ def frame_with(value: int) -> np.ndarray:
 
 
 def corner_value(image: np.ndarray) -> int:
-    return int(image[-5, 5, 0])
+    """The value of the frame shown in ``image`` (a picture at the window's inner size)."""
+    video = layout_of(image, (240, 320)).video
+    return int(image[video.y + 5, video.x + 5, 0])
 
 
 def test_latest_slot_hands_over_the_newest_item_and_counts_the_dropped():
@@ -684,10 +752,20 @@ def test_the_window_is_drawn_and_shown_on_the_gui_thread(window, pose):
     window.sink.on_frame(grey_frame(), pose, make_state(), [])
     wait_until(lambda: len(window.fake.shown) == 2, "the first frame")
     drawn = window.fake.shown[1]
-    assert colour_pixels(drawn[: 320 // 5, 120:], COUNTER_COLOUR) > 20, "the overlay is drawn"
-    assert window.fake.size == (240, 320) and window.fake.threads == {"posecheck-gui-test"}
+    assert drawn.shape == (320, 240, 3), "drawn at the window's inner size"
+    assert colour_pixels(crop(drawn, layout_of(drawn, (240, 320)).counter), COUNTER_COLOUR) > 20, "the count is drawn"
+    assert window.fake.size == window_size_for(screen_size()) and window.fake.threads == {"posecheck-gui-test"}
     window.sink.on_finish(SessionSummary("cat-cow", 0, {}, [], [], [], []))
     assert window.fake.closed.is_set() and window.sink.frames_shown == 1
+
+
+def test_a_resized_window_gets_the_view_drawn_at_its_new_size_even_with_no_new_frame(window):
+    window.sink.on_frame(frame_with(10), None, make_state(t=0.1), [])
+    wait_until(lambda: window.sink.frames_shown == 1, "the first frame")
+    window.fake.inner = (500, 300)  # the user drags the window wider (the loop is paused, say: no new frame)
+    wait_until(lambda: window.fake.shown[-1].shape == (300, 500, 3), "the view drawn again at the new size")
+    assert corner_value(window.fake.shown[-1]) == 10, "the same frame, laid out for the new size"
+    assert window.sink.frames_shown == 1, "a redraw is not a new frame shown"
 
 
 def test_the_newest_frame_wins_when_the_window_falls_behind(window):
@@ -757,7 +835,7 @@ def test_pause_holds_the_loop_while_the_window_keeps_showing_and_reading_keys(wi
     wait_until(window.fake.keys.empty, "the GUI thread to read space")
 
     def user():  # while the loop's thread is held in on_frame
-        wait_until(lambda: any(image.mean() < 100 for image in window.fake.shown), "the paused screen")
+        wait_until(lambda: any(corner_value(image) < 100 for image in window.fake.shown[1:]), "the paused screen")
         shown = len(window.fake.shown)
         window.fake.keys.put(ord("m"))  # mirror while paused: shown again at once
         wait_until(lambda: len(window.fake.shown) > shown, "the mirrored paused screen")
@@ -769,10 +847,10 @@ def test_pause_holds_the_loop_while_the_window_keeps_showing_and_reading_keys(wi
     helper.join(WAIT_S)
     assert window.source.calls == ["pause", "resume"] and window.controls.paused is False
     assert window.controls.mirror is True
-    paused = [image for image in window.fake.shown[1:] if image.mean() < 100]
+    paused = [image for image in window.fake.shown[1:] if corner_value(image) < 100]
     assert len(paused) == 2, "the paused screen, then again mirrored"
     assert window.sink.frames_shown == 1, "a frame redrawn after a key is still one frame shown"
-    assert all(image.mean() < 0.6 * 128 for image in paused)
+    assert all(corner_value(image) < 0.6 * 128 for image in paused)
 
 
 def test_ctrl_c_while_paused_ends_the_session(window):

@@ -121,12 +121,18 @@ class OpenCvWindow:
         self.name = name
 
     def open(self, size: tuple[int, int], title: str | None = None) -> None:
-        """Creates the window, resizable and keeping its aspect ratio, at ``size`` (width, height) pixels."""
+        """Creates the window, resizable to any shape, at ``size`` (width, height) pixels.
+
+        A window that is already open (`posecheck.sinks.window.show_starting_window` opened it early) keeps the
+        size it has: the user may have resized it meanwhile.
+        """
         import cv2
 
         self._check_thread()
-        cv2.namedWindow(self.name, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
-        cv2.resizeWindow(self.name, *size)
+        if self.is_closed():
+            # Free ratio: the picture is drawn at the window's size (`inner_size`), whatever its shape.
+            cv2.namedWindow(self.name, cv2.WINDOW_NORMAL | cv2.WINDOW_FREERATIO | cv2.WINDOW_GUI_NORMAL)
+            cv2.resizeWindow(self.name, *size)
         if title is not None:
             cv2.setWindowTitle(self.name, title)
 
@@ -144,6 +150,17 @@ class OpenCvWindow:
         self._check_thread()
         key = cv2.waitKey(wait_ms)
         return key & 0xFF if key != -1 else -1
+
+    def inner_size(self) -> tuple[int, int] | None:
+        """The (width, height) of the picture's area in the window now, or None when the window cannot say."""
+        import cv2
+
+        self._check_thread()
+        try:
+            _, _, width, height = cv2.getWindowImageRect(self.name)
+        except cv2.error:  # the window is gone
+            return None
+        return (width, height) if width > 1 and height > 1 else None
 
     def is_closed(self) -> bool:
         """True once the user closed the window (or it was never opened)."""

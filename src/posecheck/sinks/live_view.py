@@ -3,8 +3,8 @@
 :class:`LiveOverlay` runs on the loop's thread: it follows the events (the setup became right, a hold ended),
 measures the frame rate and makes one :class:`LiveView` per frame for every live output (the window, the
 recording). A view is immutable, so the loop hands it to the window's GUI thread or the recorder's worker and
-goes on with the next frame; its picture (`posecheck.sinks.live_render.draw_live_view`) is drawn once, by
-whichever of them asks first, and shared.
+goes on with the next frame; its picture (`posecheck.sinks.live_render.draw_live_view`) is drawn once per size
+(the window's, the recording's), by whichever of them asks first, and shared.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ class LiveView:
     """One frame of the live view with everything needed to draw it, fixed when the loop's thread made it.
 
     Immutable, so the loop's thread can hand it to the window's GUI thread or the recorder's worker and go
-    on with the next frame. Its picture is drawn once, by whichever of them asks first, and shared: with a
-    window and a recording, each frame is not drawn twice.
+    on with the next frame. Its picture is drawn once per size, by whichever of them asks first, and shared
+    (a window as big as the frame and a recording do not draw it twice).
 
     Attributes:
         frame: (H, W, 3) uint8 BGR frame as captured (never mirrored, never written to).
@@ -47,19 +47,23 @@ class LiveView:
     spec: Any
     status: LiveStatus
     captured_at: float | None = None
-    # The picture once drawn; a view made by `replace` (another status) starts without one.
-    _picture: list[np.ndarray] = field(default_factory=list, init=False, repr=False, compare=False)
+    # The pictures once drawn, by size; a view made by `replace` (another status) starts without any.
+    _pictures: dict[tuple[int, int], np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
     _picture_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
-    def draw(self) -> np.ndarray:
-        """The (H, W, 3) uint8 BGR picture of this view (see :func:`draw_live_view`), drawn on the first call.
+    def draw(self, size: tuple[int, int] | None = None) -> np.ndarray:
+        """The (height, width, 3) uint8 BGR picture of this view at ``size`` (width, height; default the frame's
+        size, as a recording has it), see :func:`draw_live_view`; drawn on the first call for that size.
 
         Safe from any thread; callers share the picture and must not write to it.
         """
+        size = tuple(size) if size is not None else (self.frame.shape[1], self.frame.shape[0])
         with self._picture_lock:
-            if not self._picture:
-                self._picture.append(draw_live_view(self.frame, self.pose, self.state, self.spec, self.status))
-            return self._picture[0]
+            picture = self._pictures.get(size)
+            if picture is None:
+                picture = draw_live_view(self.frame, self.pose, self.state, self.spec, self.status, size)
+                self._pictures[size] = picture
+            return picture
 
 
 class LiveOverlay:

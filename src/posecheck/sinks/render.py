@@ -1,9 +1,9 @@
 """Analyze's overlay: the skeleton, the measured values, the panel (count, phase, hold timer) and the cue banner.
 
 `annotate(frame, pose, state, spec) -> frame` only draws; it measures nothing (the values come from the
-engine's state) and decides nothing. The live view (`posecheck.sinks.live_render`) draws this first and adds
-its own elements. Colours, sizes and text helpers come from `posecheck.sinks.drawing`, the words from
-`posecheck.sinks.wording`.
+engine's state) and decides nothing. The live view (`posecheck.sinks.live_render`) draws the same skeleton and
+phase measure with `draw_pose`, on the frame scaled to its window, and puts its words in a panel of its own.
+Colours, sizes and text helpers come from `posecheck.sinks.drawing`, the words from `posecheck.sinks.wording`.
 """
 
 from __future__ import annotations
@@ -53,13 +53,8 @@ def annotate(frame: np.ndarray, pose: Pose | None, state: EngineState | None, sp
     out = frame.copy() if copy else frame
     height, width = out.shape[:2]
     style = Style.for_frame(width, height)
-    min_visibility = spec.tracking.min_visibility if spec is not None else DEFAULT_MIN_VISIBILITY
     if pose is not None:
-        xy = _scaled_xy(pose, out)
-        visible = pose.visibility >= min_visibility
-        _draw_skeleton(out, xy, visible, style)
-        if spec is not None:
-            _draw_main_measure(out, pose, xy, visible, state, spec, style)
+        draw_pose(out, pose, state, spec, style)
     if state is not None:
         _draw_panel(out, state, spec, style)
         _draw_banner(out, state, style)
@@ -67,6 +62,19 @@ def annotate(frame: np.ndarray, pose: Pose | None, state: EngineState | None, sp
 
 
 # ------------------------------------------------------------------------------------------------ skeleton
+
+
+def draw_pose(img: np.ndarray, pose: Pose, state: EngineState | None, spec, style: Style) -> None:
+    """The skeleton and the phase measure's segments with its value, drawn on ``img`` in place.
+
+    ``img`` (H, W, 3) is the pose's frame at any size (the live view draws on the frame scaled to its window).
+    """
+    min_visibility = spec.tracking.min_visibility if spec is not None else DEFAULT_MIN_VISIBILITY
+    xy = _scaled_xy(pose, img)
+    visible = pose.visibility >= min_visibility
+    _draw_skeleton(img, xy, visible, style)
+    if spec is not None:
+        _draw_main_measure(img, pose, xy, visible, state, spec, style)
 
 
 def _side_colour(*landmarks: Landmark) -> tuple[int, int, int]:

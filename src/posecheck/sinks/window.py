@@ -1,19 +1,29 @@
-"""The live window: whether one can be opened here, and the sink that shows the live view in it and reads its keys.
+"""The live window: whether one can be opened here, its size on this screen, and the sink that shows the live
+view in it and reads its keys.
 
 :func:`require_display` is called before any window is made (OpenCV's Qt build aborts the process without a
-display). :class:`WindowSink` shows each frame's `posecheck.sinks.live_view.LiveView` in an
-`posecheck.sinks.gui.OpenCvWindow` on the process's one GUI thread, and hands the keys it reads to
-`posecheck.runtime.controls.LiveControls` on the loop's thread; closing the window quits.
+display); once it knows a window opens, it opens the live window at once on the starting screen, so that the
+seconds spent loading the pose model are not spent looking at nothing. :class:`WindowSink` shows each frame's
+`posecheck.sinks.live_view.LiveView` in an `posecheck.sinks.gui.OpenCvWindow` on the process's one GUI thread,
+and hands the keys it reads to `posecheck.runtime.controls.LiveControls` on the loop's thread; closing the
+window quits.
+
+The window opens to fit the screen (:func:`screen_size`, :func:`window_size_for`), and every view is drawn at
+the window's real inner size, read back from the window before each picture: a window manager that makes it
+smaller, or the user resizing it, changes the layout (`posecheck.sinks.live_layout`), never cuts it off.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import os
 import queue
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as WaitTimeout  # not the builtin TimeoutError before Python 3.11
 from typing import Protocol
@@ -35,9 +45,14 @@ log = logging.getLogger(__name__)
 
 #: Title of the live window (tests and window managers find it by this name).
 WINDOW_NAME = "posecheck live"
-#: The window opens no bigger than this (width, height in pixels) and keeps the frame's aspect ratio;
-#: a portrait 720x1280 phone clip would otherwise open taller than a laptop screen.
-WINDOW_MAX_SIZE = (1280, 860)
+#: The window opens no bigger than this (width, height in pixels); a bigger one is the user's choice
+#: (maximise it: the view is drawn at the window's size).
+WINDOW_MAX_SIZE = (1600, 900)
+#: ... and no bigger than these fractions of the screen: the rest is left to the window's title bar and
+#: the desktop's panels (a 1366x768 laptop's are about 70 px high together).
+WINDOW_SCREEN_FRACTION = (0.92, 0.85)
+#: The screen assumed when it cannot be asked (no X11 or Windows API): a common small laptop.
+FALLBACK_SCREEN_SIZE = (1366, 768)
 #: When no new frame comes (paused, or the loop busy), the window is still repainted and read for keys, and
 #: a paused loop checks for keys, this often (milliseconds).
 WINDOW_POLL_MS = 50
@@ -101,10 +116,92 @@ def _probe_window() -> str | None:
 
 
 def require_display() -> None:
-    """Raises DisplayError (one line, suggesting --headless) when no window can be opened."""
+    """Raises DisplayError (one line, suggesting --headless) when no window can be opened; else opens the live
+    window at once on the starting screen (`show_starting_window`)."""
     problem = window_problem()
     if problem is not None:
         raise DisplayError(f"{problem}; use --headless to follow the count in the terminal")
+    show_starting_window()
+
+
+def screen_size() -> tuple[int, int] | None:
+    """The screen's (width, height) in pixels, or None when it cannot be asked here.
+
+    X11 (Linux, BSD, XWayland: libX11 through ctypes, as the X server knows it, Xvfb's ``-screen`` size
+    included) and Windows (user32). With several monitors X gives their union: `WINDOW_MAX_SIZE` and the
+    window's real size (read back before each picture) keep the view right there too.
+    """
+    if sys.platform == "win32":
+        try:
+            user32 = ctypes.windll.user32  # type: ignore[attr-defined]
+            return int(user32.GetSystemMetrics(0)), int(user32.GetSystemMetrics(1))
+        except (AttributeError, OSError):
+            return None
+    display_name = os.environ.get("DISPLAY")
+    library = ctypes.util.find_library("X11") if display_name else None
+    if library is None:
+        return None
+    try:
+        x11 = ctypes.CDLL(library)
+        x11.XOpenDisplay.restype = ctypes.c_void_p
+        x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+        x11.XDefaultScreen.argtypes = [ctypes.c_void_p]
+        x11.XDisplayWidth.argtypes = x11.XDisplayHeight.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+        display = x11.XOpenDisplay(display_name.encode())
+        if not display:
+            return None
+        try:
+            screen = x11.XDefaultScreen(display)
+            size = int(x11.XDisplayWidth(display, screen)), int(x11.XDisplayHeight(display, screen))
+        finally:
+            x11.XCloseDisplay(display)
+    except (OSError, AttributeError):
+        return None
+    return size if size[0] > 0 and size[1] > 0 else None
+
+
+def window_size_for(screen: tuple[int, int] | None, max_size: tuple[int, int] = WINDOW_MAX_SIZE) -> tuple[int, int]:
+    """The size (width, height) the live window opens at on a screen of this size (None: unknown)."""
+    width, height = screen or FALLBACK_SCREEN_SIZE
+    return (max(1, min(max_size[0], round(width * WINDOW_SCREEN_FRACTION[0]))),
+            max(1, min(max_size[1], round(height * WINDOW_SCREEN_FRACTION[1]))))
+
+
+#: The process's live window (one at a time; `show_starting_window` may open it before its session starts).
+_live_window: OpenCvWindow | None = None
+
+
+def live_window() -> OpenCvWindow:
+    """The process's live window, named `WINDOW_NAME` (not opened by this call)."""
+    global _live_window
+    if _live_window is None:
+        _live_window = OpenCvWindow(WINDOW_NAME)
+    return _live_window
+
+
+def show_starting_window(title: str = "posecheck", message: str = "Getting ready: loading the pose model...") -> None:
+    """Opens the live window now, on the starting screen; the session's `WindowSink` takes it over.
+
+    Call `require_display` first (it calls this): a window without a display aborts the process.
+    """
+    size = window_size_for(screen_size())
+    window = live_window()
+    try:
+        gui_thread().call(_open_with, window, size, None,
+                          lambda inner: starting_screen(inner, title=title, message=message),
+                          timeout=WINDOW_OPEN_TIMEOUT_S)
+    except WaitTimeout:
+        raise DisplayError(f"the window did not open within {WINDOW_OPEN_TIMEOUT_S:.0f} s") from None
+
+
+def _open_with(window: "WindowBackend", size: tuple[int, int], title: str | None,
+               first_picture: Callable[[tuple[int, int]], np.ndarray]) -> None:
+    """On the GUI thread: opens the window (if not open yet) at ``size`` and shows ``first_picture(inner size)``
+    in it at once (a window opened early may have been resized by the user meanwhile)."""
+    window.open(size, title)
+    window.show(first_picture(window.inner_size() or size))
+    window.poll_key(1)
 
 
 # ------------------------------------------------------------------------------------------------ the sink
@@ -121,6 +218,8 @@ class WindowBackend(Protocol):
     def show(self, image: np.ndarray) -> None: ...
 
     def poll_key(self, wait_ms: int) -> int: ...
+
+    def inner_size(self) -> tuple[int, int] | None: ...
 
     def is_closed(self) -> bool: ...
 
@@ -145,7 +244,7 @@ class WindowSink:
     Args:
         overlay: makes the frames' views (shared with a `RecordingSink`).
         controls: what the keys act on.
-        max_size: the window opens no bigger than this (width, height), keeping the aspect ratio.
+        max_size: the window opens no bigger than this (width, height); it also fits the screen.
         window: the window to show in; default an OpenCV window named `WINDOW_NAME`.
         gui: the thread to run the window on; default the process's GUI thread (the only one that may
             make OpenCV window calls; a stand-in window may run on another).
@@ -156,7 +255,8 @@ class WindowSink:
         self.overlay = overlay
         self.controls = controls
         self.max_size = max_size
-        self._window = window if window is not None else OpenCvWindow(WINDOW_NAME)
+        self._window = window if window is not None else live_window()
+        self._size = window_size_for(None, max_size)  # until the window says its own
         self._gui = gui
         self._views: LatestSlot[LiveView] = LatestSlot()  # loop's thread -> GUI thread, newest wins
         # GUI thread -> loop's thread: keys, WINDOW_CLOSED. A Queue, not a SimpleQueue: the paused loop waits
@@ -179,13 +279,16 @@ class WindowSink:
     # ------------------------------------------------------------------ the loop's thread
 
     def on_start(self, info: SessionInfo) -> None:
-        width, height = info.frame_size
-        fit = min(1.0, self.max_size[0] / width, self.max_size[1] / height)
-        size = (max(1, round(width * fit)), max(1, round(height * fit)))
+        self._size = size = window_size_for(screen_size(), self.max_size)
         title = f"posecheck live - {info.exercise}   ({KEYS_HELP})"
+        spec_title = self.overlay.spec.title
+
+        def first(inner: tuple[int, int]) -> np.ndarray:
+            return starting_screen(inner, info.frame_size, title=spec_title, message="Starting the camera view...")
+
         gui = self._gui if self._gui is not None else gui_thread()
         try:
-            gui.call(self._open, size, title, starting_screen(info.frame_size), timeout=WINDOW_OPEN_TIMEOUT_S)
+            gui.call(_open_with, self._window, size, title, first, timeout=WINDOW_OPEN_TIMEOUT_S)
         except WaitTimeout:
             raise DisplayError(f"the window did not open within {WINDOW_OPEN_TIMEOUT_S:.0f} s") from None
         self._display = gui.start(self._display_loop)
@@ -257,20 +360,25 @@ class WindowSink:
 
     # ------------------------------------------------------------------ the GUI thread
 
-    def _open(self, size: tuple[int, int], title: str, first_image: np.ndarray) -> None:
-        self._window.open(size, title)
-        # Something to look at at once: the first frame still has the model's warm-up ahead of it.
-        self._window.show(first_image)
-        self._window.poll_key(1)
-
     def _display_loop(self) -> None:
-        """Shows the newest view until the session ends (the slot is closed) or the user closes the window."""
+        """Shows the newest view until the session ends (the slot is closed) or the user closes the window.
+
+        Each view is drawn at the window's inner size as it is now; when the size changes (the user resized the
+        window) with no new view coming (paused), the last view is drawn again at the new size.
+        """
         last_frame = None
+        last_view: LiveView | None = None
+        shown_size = None
         try:
             while not self._views.closed:
                 view = self._views.take(timeout=WINDOW_POLL_MS / 1000)
+                size = self._window.inner_size() or self._size
+                if view is None and size != shown_size and last_view is not None:
+                    self._window.show(last_view.draw(size))
+                    shown_size = size
                 if view is not None:
-                    self._window.show(view.draw())
+                    self._window.show(view.draw(size))
+                    last_view, shown_size = view, size
                 key = self._window.poll_key(1)  # the window repaints here
                 if view is not None and view.frame is not last_frame:  # not a redraw after a key
                     last_frame = view.frame
