@@ -9,7 +9,6 @@ import pytest
 
 cv2 = pytest.importorskip("cv2")
 
-
 from posecheck.runtime.controls import KEYS_HELP  # noqa: E402
 from posecheck.sinks.live_layout import (  # noqa: E402
     MIN_TEXT_SCALE,
