@@ -262,6 +262,8 @@ def analyze(
         from posecheck.runtime.split import check_parts, open_split
 
         check_parts(split)
+        if wiring.is_trace(path):
+            log.warning("split is ignored when replaying a trace (its landmarks were computed already)")
     if split != 1 and not wiring.is_trace(path):
         opening = open_split(path, split, model=model, pictures=annotated_video is not None)
     else:

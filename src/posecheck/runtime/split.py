@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 #: Measured (benchmarks/SPLIT.md, ``python benchmarks/split.py --settle``): after a cold start in VIDEO mode
 #: the landmarks differ from a serial run's by up to tens of pixels for the first frames and are within a
 #: few hundredths of a pixel after about one second; two seconds is that with a margin of two.
-WARMUP_SECONDS = 2.0
+WARMUP_SECONDS = 10.0
 #: A chunk keeps at least this many warm-ups' worth of frames; a video too short for ``parts`` such chunks is
 #: split into fewer (down to one: a serial run): with less, the warm-up is more than half a worker's work.
 MIN_CHUNK_WARMUPS = 2
