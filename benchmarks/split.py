@@ -47,8 +47,9 @@ def make_long_video(clip: Path, repeats: int, folder: Path) -> Path:
     return out
 
 
-def settle(video: Path, joins: int, seconds: float) -> dict:
-    """Cold starts at ``joins`` points of ``video`` against one serial pass, second by second after the start."""
+def settle(video: Path, joins: int, seconds: float, every: float) -> dict:
+    """Cold starts at ``joins`` points of ``video`` (every ``every`` seconds from the start, so that the serial
+    pass stays short) against one serial pass, second by second after the start."""
     from posecheck.runtime.split import Chunk, estimate_chunk
     from posecheck.runtime.wiring import resolve
     from posecheck.sources.video_file import VideoFileSource
@@ -58,7 +59,7 @@ def settle(video: Path, joins: int, seconds: float) -> dict:
     model = str(resolve(None).path)
     size = (info.width, info.height)
     span = int(round(seconds * info.fps))
-    starts = [int(info.frame_count * (k + 1) / (joins + 1)) for k in range(joins)]
+    starts = [int(round((k + 1) * every * info.fps)) for k in range(joins)]
     serial = estimate_chunk(Chunk(0, 0, 0, max(starts) + span), str(video), model, "video", info.fps, size).trace
     bins = int(np.ceil(seconds))
     per_second: list[list[np.ndarray]] = [[] for _ in range(bins)]
@@ -181,12 +182,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clip", type=Path, default=DEFAULT_CLIP)
     parser.add_argument("--exercise", default="cat-cow")
-    parser.add_argument("--repeats", type=int, default=30, help="times the clip is repeated (30 x 12.9 s = 6.5 min)")
+    parser.add_argument("--repeats", type=int, default=20, help="times the clip is repeated (20 x 12.9 s = 4.3 min)")
     parser.add_argument("--parts", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--settle", action="store_true", help="measure how fast a cold start settles")
     parser.add_argument("--settle-seconds", type=float, default=20.0)
-    parser.add_argument("--joins", type=int, default=3)
+    parser.add_argument("--joins", type=int, default=3, help="cold starts measured by --settle")
+    parser.add_argument("--join-every", type=float, default=20.0, help="seconds between them")
     parser.add_argument("--no-speed", action="store_true")
     parser.add_argument("--with-video", action="store_true", help="also time both with the annotated video")
     parser.add_argument("--out", type=Path, default=HERE / "SPLIT.md")
@@ -204,7 +206,7 @@ def main() -> int:
         data["video"] = video.name
         if args.settle:
             print("settle...", file=sys.stderr)
-            data["settle"] = settle(video, args.joins, args.settle_seconds)
+            data["settle"] = settle(video, args.joins, args.settle_seconds, args.join_every)
         if not args.no_speed:
             data["speed"] = [speed(video, args.exercise, args.parts, args.rounds, False, Path(tmp))]
             if args.with_video:
