@@ -111,15 +111,23 @@ def compare_reports(serial, split, fps: float) -> dict:
 def speed(video: Path, exercise: str, parts: int, rounds: int, with_video: bool, folder: Path) -> dict:
     import posecheck
 
+    import resource
+
+    def cpu_seconds() -> float:  # this process's threads and its finished (joined) worker processes
+        own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
     times: dict[str, list[float]] = {"serial": [], "split": []}
+    cpu: dict[str, list[float]] = {"serial": [], "split": []}
     reports = {}
     for round_index in range(rounds):
         for name, split in (("serial", 1), ("split", parts)):
             annotated = folder / f"{name}-{round_index}.mp4" if with_video else None
             print(f"  {name} (round {round_index + 1}/{rounds}), load {os.getloadavg()[0]:.2f}", file=sys.stderr)
-            started = time.perf_counter()
+            started, cpu_before = time.perf_counter(), cpu_seconds()
             reports[name] = posecheck.analyze(video, exercise, split=split, annotated_video=annotated)
             times[name].append(time.perf_counter() - started)
+            cpu[name].append(cpu_seconds() - cpu_before)
             if annotated is not None:
                 annotated.unlink(missing_ok=True)
     result = reports["serial"].result
@@ -128,6 +136,9 @@ def speed(video: Path, exercise: str, parts: int, rounds: int, with_video: bool,
             "parts": parts, "annotated_video": with_video, "rounds": rounds,
             "serial_seconds": [round(t, 1) for t in times["serial"]],
             "split_seconds": [round(t, 1) for t in times["split"]],
+            "serial_cpu_seconds": [round(t, 1) for t in cpu["serial"]],
+            "split_cpu_seconds": [round(t, 1) for t in cpu["split"]],
+            "load_during": round(os.getloadavg()[0], 2),
             "speedup_fastest": round(serial / split, 2),
             "serial_fps": round(result.frames / serial, 1), "split_fps": round(result.frames / split, 1),
             "equality": compare_reports(reports["serial"], reports["split"], result.info.fps)}
@@ -164,9 +175,12 @@ def write_markdown(path: Path, data: dict) -> None:
             lines += [f"## Speed: {run['parts']} parts, {'with' if run['annotated_video'] else 'without'} the annotated video", "",
                       f"{run['frames']} frames ({run['minutes']} min at {run['fps']:g} fps), {run['rounds']} rounds "
                       "alternating serial and split, in one process (`posecheck.analyze`).", "",
-                      "| | wall seconds (each round) | fastest, frames/s |", "|---|---|---|",
-                      f"| serial | {run['serial_seconds']} | {run['serial_fps']} |",
-                      f"| split {run['parts']} | {run['split_seconds']} | {run['split_fps']} |", "",
+                      "| | wall seconds (each round) | fastest, frames/s | CPU seconds, all processes |", "|---|---|---|---|",
+                      f"| serial | {run['serial_seconds']} | {run['serial_fps']} | {run['serial_cpu_seconds']} |",
+                      f"| split {run['parts']} | {run['split_seconds']} | {run['split_fps']} | {run['split_cpu_seconds']} |", "",
+                      f"Load average (1 min) at the end of this part: {run['load_during']}. On a shared machine the "
+                      "wall-time ratio flatters the split (its processes get a larger share of a busy CPU than one "
+                      "process does); the CPU seconds show the work each way needed.", "",
                       f"**Speed-up (fastest against fastest): {run['speedup_fastest']}x** (target 1.8x on 2 cores).", "",
                       f"Reports, serial against split: reps {eq['reps'][0]} / {eq['reps'][1]}, holds {eq['holds'][0]} / "
                       f"{eq['holds'][1]}, cues {eq['cues'][0]} / {eq['cues'][1]}, not_counted {eq['not_counted'][0]} / "
