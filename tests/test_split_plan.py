@@ -111,3 +111,13 @@ def test_cli_split_with_several_clips_is_one_error_line(tmp_path):
     assert result.exit_code != 0
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("Error:") and "--split" in lines[0], result.output
+
+
+def test_a_seek_that_lands_on_another_frame_is_refused():
+    trace = Trace.load(trace_path("cat_cow_01"))
+    first, second = _part(trace, 0, 150), _part(trace, 150, len(trace))
+    first.next_frame, second.first_kept = "picture at 150", "picture at 149"
+    with pytest.raises(InputError, match="seeking"):
+        join([first, second], trace.fps, trace.frame_size)
+    second.first_kept = "picture at 150"
+    assert len(join([first, second], trace.fps, trace.frame_size)) == len(trace)

@@ -104,6 +104,9 @@ class ChunkPoses:
         people: the estimator's census of people in view (`MediaPipeEstimator.people`).
         complete: the file delivered every frame up to ``chunk.end`` (False: it stopped early, truncated).
         seconds: the worker's wall time.
+        first_kept: a hash of the picture at ``chunk.start``; next_frame: of the picture at ``chunk.end``
+            (decoded, not estimated). `join` compares each chunk's ``next_frame`` with the next chunk's
+            ``first_kept``: a seek that landed on another frame would shift the times of a whole chunk.
     """
 
     chunk: Chunk
@@ -111,6 +114,8 @@ class ChunkPoses:
     people: dict[str, int]
     complete: bool
     seconds: float
+    first_kept: str | None = None
+    next_frame: str | None = None
 
 
 def estimate_chunk(chunk: Chunk, path: str, model_path: str, running_mode: str, fps: float,
@@ -128,6 +133,7 @@ def estimate_chunk(chunk: Chunk, path: str, model_path: str, running_mode: str, 
 
     started = time.perf_counter()
     capture = cv2.VideoCapture(path)
+    first_kept = next_frame = None
     try:
         if chunk.warm_start:
             capture.set(cv2.CAP_PROP_POS_FRAMES, chunk.warm_start)
@@ -138,17 +144,28 @@ def estimate_chunk(chunk: Chunk, path: str, model_path: str, running_mode: str, 
                 ok, frame = capture.read()
                 if not ok or frame is None:
                     break
+                if index == chunk.start:
+                    first_kept = _picture_hash(frame)
                 t = index / fps
                 pose = estimator.estimate(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), t)
                 if keep_warmup or index >= chunk.start:
                     poses.append((t, pose))
                 index += 1
             people = estimator.people
+        if chunk.end is not None and index >= chunk.end:
+            ok, frame = capture.read()
+            next_frame = _picture_hash(frame) if ok and frame is not None else None
     finally:
         capture.release()
     complete = chunk.end is None or index >= chunk.end
     trace = Trace.from_poses(poses, frame_size, fps)
-    return ChunkPoses(chunk, trace, people, complete, time.perf_counter() - started)
+    return ChunkPoses(chunk, trace, people, complete, time.perf_counter() - started, first_kept, next_frame)
+
+
+def _picture_hash(frame: Any) -> str:
+    import hashlib
+
+    return hashlib.blake2b(frame.tobytes(), digest_size=16).hexdigest()
 
 
 def _estimate_chunk_in_worker(chunk: Chunk, *args: Any) -> ChunkPoses:
@@ -174,8 +191,14 @@ def join(parts: list[ChunkPoses], fps: float, frame_size: tuple[int, int], meta:
 
     from posecheck.core.trace import Trace
 
+    from posecheck.errors import InputError
+
     kept: list[Trace] = []
-    for part in parts:
+    for index, part in enumerate(parts):
+        if index and part.first_kept != parts[index - 1].next_frame:
+            raise InputError(f"{meta.get('source') if meta else 'the video'}: seeking in it does not land on the "
+                             f"frame asked for (at frame {part.chunk.start}), so it cannot be split in time; "
+                             "analyse it without --split")
         kept.append(part.trace)
         if not part.complete:
             break
