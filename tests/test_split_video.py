@@ -7,8 +7,9 @@ forgets where it started (it crops each frame around the previous landmarks, so 
 10 s after a cold start its landmarks still differ from a serial run's by about a pixel (median; a few pixels
 at worst), and no frame is ever bit-identical again (benchmarks/SPLIT.md has the table). The engine's
 decisions are thresholds: a rep whose size is within that difference of its spec's minimum can count in one
-run and not in the other. cat_cow_01's reps are such reps (0.116 torso lengths against 0.12): repeated 4
-times, serial and split both count 6, but one rep after the join swaps with its neighbour. glute_bridge_03
+run and not in the other. cat_cow_01's reps are such reps (0.116-0.13 torso lengths against a minimum of 0.12): repeated
+4 times, serial and split both count 6, but after the join (30.8 s) the serial run counts the rep at 33.8-39.4 s
+(0.12) and refuses the one at 46.7-51.6 s, and the split the other way round. glute_bridge_03
 repeated 5 times gives the same 13 reps, their times within 2 frames (ranges within 1.2 degrees).
 
 So this test asserts: the same frames; identical events before the first join; after it, rep counts within
