@@ -16,7 +16,10 @@ folder, never committed. The machine's load average is recorded before and after
 machine for a figure to quote.
 
 Usage: python benchmarks/split.py [--clip PATH] [--exercise ID] [--repeats R] [--parts N] [--rounds R]
-                                   [--settle] [--no-speed] [--with-video] [--out benchmarks/SPLIT.md]
+                                   [--settle | --settle-from JSON] [--no-speed] [--with-video]
+                                   [--out benchmarks/SPLIT.md]   (also writes its JSON beside it)
+
+On a quiet machine: ``python benchmarks/split.py --settle --with-video`` (about 15 minutes on 2 cores).
 """
 
 from __future__ import annotations
@@ -91,20 +94,28 @@ def _rep_times(report) -> list[tuple]:
     return [(rep.start, rep.end, rep.counted_at) for rep in report.rep_list]
 
 
-def compare_reports(serial, split, fps: float) -> dict:
-    """How the split's report differs from the serial one's: counts, rep times (in frames), cues, not_counted."""
-    a, b = _rep_times(serial), _rep_times(split)
+def compare_reports(serial, split, fps: float, joins: int) -> dict:
+    """How the split's report differs from the serial one's: counts; reps of one run with no rep of the other
+    within two frames (start and end); the worst difference among the reps that have one; cues, not_counted."""
+    near = 2.0 / fps + 1e-6
+
+    def match(rep, others):
+        found = [o for o in others if None not in (rep.start, rep.end, o.start, o.end)
+                 and abs(rep.start - o.start) <= near and abs(rep.end - o.end) <= near]
+        return found[0] if found else None
+
     worst = 0.0
-    if len(a) == len(b):
-        for times_a, times_b in zip(a, b):
-            for x, y in zip(times_a, times_b):
-                if x is not None and y is not None:
-                    worst = max(worst, abs(x - y))
+    for rep in serial.rep_list:
+        other = match(rep, split.rep_list)
+        if other is not None:
+            worst = max(worst, abs(rep.start - other.start), abs(rep.end - other.end))
     data_a, data_b = serial.to_dict(), split.to_dict()
     differing = sorted(key for key in data_a if key not in ("source",) and data_a[key] != data_b.get(key))
-    return {"reps": [serial.reps, split.reps], "holds": [len(serial.holds), len(split.holds)],
+    return {"joins": joins, "reps": [serial.reps, split.reps], "holds": [len(serial.holds), len(split.holds)],
             "cues": [len(serial.cues), len(split.cues)], "not_counted": [len(serial.not_counted), len(split.not_counted)],
-            "worst_rep_time_difference_frames": round(worst * fps, 2) if len(a) == len(b) else None,
+            "serial_reps_unmatched": [(r.start, r.end) for r in serial.rep_list if match(r, split.rep_list) is None],
+            "split_reps_unmatched": [(r.start, r.end) for r in split.rep_list if match(r, serial.rep_list) is None],
+            "worst_matched_rep_time_difference_frames": round(worst * fps, 2),
             "report_fields_differing": differing, "identical": not differing}
 
 
@@ -141,7 +152,14 @@ def speed(video: Path, exercise: str, parts: int, rounds: int, with_video: bool,
             "load_during": round(os.getloadavg()[0], 2),
             "speedup_fastest": round(serial / split, 2),
             "serial_fps": round(result.frames / serial, 1), "split_fps": round(result.frames / split, 1),
-            "equality": compare_reports(reports["serial"], reports["split"], result.info.fps)}
+            "equality": compare_reports(reports["serial"], reports["split"], result.info.fps,
+                                        _joins(result.frames, result.info.fps, parts))}
+
+
+def _joins(frames: int, fps: float, parts: int) -> int:
+    from posecheck.runtime.split import WARMUP_SECONDS, plan_chunks
+
+    return len(plan_chunks(frames, fps, parts, WARMUP_SECONDS)) - 1
 
 
 def write_markdown(path: Path, data: dict) -> None:
@@ -160,7 +178,10 @@ def write_markdown(path: Path, data: dict) -> None:
              f"- warm-up in use: `WARMUP_SECONDS = {WARMUP_SECONDS:g}`", ""]
     if "settle" in data:
         s = data["settle"]
-        lines += ["## How long a cold start takes to settle", "",
+        lines += ["## How long a cold start takes to settle", ""]
+        if s.get("measured"):
+            lines += [f"Measured in an earlier run ({s['measured']}), taken from its JSON with `--settle-from`.", ""]
+        lines += [
                   f"A cold VIDEO-mode estimator started at frames {s['join_frames']} of {s['video']} "
                   f"({s['frame_size'][0]}x{s['frame_size'][1]}, {s['fps']:g} fps), against one serial pass: the "
                   "distance of each landmark the serial pass sees (visibility > 0.5), per second after the start.", "",
@@ -184,8 +205,10 @@ def write_markdown(path: Path, data: dict) -> None:
                       f"**Speed-up (fastest against fastest): {run['speedup_fastest']}x** (target 1.8x on 2 cores).", "",
                       f"Reports, serial against split: reps {eq['reps'][0]} / {eq['reps'][1]}, holds {eq['holds'][0]} / "
                       f"{eq['holds'][1]}, cues {eq['cues'][0]} / {eq['cues'][1]}, not_counted {eq['not_counted'][0]} / "
-                      f"{eq['not_counted'][1]}; worst difference of a rep's start, end or count time: "
-                      f"{eq['worst_rep_time_difference_frames']} frames; report fields that differ: "
+                      f"{eq['not_counted'][1]}, over {eq['joins']} join(s). Reps of one run with no rep of the other "
+                      f"within two frames: serial {eq['serial_reps_unmatched'] or 'none'}, split "
+                      f"{eq['split_reps_unmatched'] or 'none'} (start, end in s); the others differ by at most "
+                      f"{eq['worst_matched_rep_time_difference_frames']} frames. Report fields that differ: "
                       f"{', '.join(eq['report_fields_differing']) or 'none'}.", ""]
     if data.get("notes"):
         lines += ["## Notes", "", data["notes"], ""]
@@ -207,6 +230,8 @@ def main() -> int:
     parser.add_argument("--with-video", action="store_true", help="also time both with the annotated video")
     parser.add_argument("--out", type=Path, default=HERE / "SPLIT.md")
     parser.add_argument("--notes", type=Path, help="a text file whose content goes under 'Notes'")
+    parser.add_argument("--settle-from", type=Path, help="the JSON this script printed in an earlier --settle run: "
+                        "its settle table is written again (with its commit and date)")
     args = parser.parse_args()
     if shutil.which("ffmpeg") is None:
         print("Error: ffmpeg is needed to make the long video", file=sys.stderr)
@@ -218,6 +243,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="posecheck-split-") as tmp:
         video = make_long_video(args.clip, args.repeats, Path(tmp))
         data["video"] = video.name
+        if args.settle_from:
+            earlier = json.loads(args.settle_from.read_text(encoding="utf-8"))
+            data["settle"] = {**earlier["settle"], "measured": f"commit {earlier['machine']['commit']}, "
+                              f"{earlier['machine']['date']}, load {earlier['load_before']:.1f}"}
         if args.settle:
             print("settle...", file=sys.stderr)
             data["settle"] = settle(video, args.joins, args.settle_seconds, args.join_every)
@@ -229,6 +258,7 @@ def main() -> int:
     if args.notes:
         data["notes"] = args.notes.read_text(encoding="utf-8").strip()
     print(json.dumps(data, indent=2))
+    args.out.with_suffix(".json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     write_markdown(args.out, data)
     return 0
 
