@@ -75,3 +75,10 @@ def test_split_analysis_gives_the_serial_events(clip, times, exercise, tmp_path)
                 [(c.t, c.rule) for c in report.cues if c.t is not None and c.t < join_t])
 
     assert before_join(split) == before_join(serial)
+
+
+def test_a_video_too_short_to_split_gives_the_serial_report():
+    import posecheck
+
+    clip = shared_clip("cat_cow_01.mp4")  # 12.9 s: under two parts of two warm-ups each
+    assert posecheck.analyze(clip, "cat-cow", split=2).to_dict() == posecheck.analyze(clip, "cat-cow").to_dict()

@@ -275,14 +275,17 @@ def open_split(path: str | Path, parts: int, *, model: "str | Path | ModelInfo |
     # IMAGE mode estimates every frame on its own: nothing to warm up.
     chunks = plan_chunks(info.frame_count, info.fps, parts, warmup_seconds if mode == "video" else 0.0)
     if len(chunks) < parts:
-        log.info("split: %s is too short (%d frames) for %d parts; %d used", path, info.frame_count, parts,
-                 len(chunks))
+        log.warning("%s is too short (%d frames) for %d parts of at least %g s: %s", path, info.frame_count, parts,
+                    MIN_CHUNK_WARMUPS * warmup_seconds, f"{len(chunks)} used" if len(chunks) > 1 else "not split")
+    if len(chunks) == 1:  # the ordinary serial analysis, pipelined
+        from posecheck.runtime.wiring import open_video
+
+        with open_video(path, model=model_info) as opened:
+            yield opened
+        return
     frame_size = (int(info.width), int(info.height))
     started = time.perf_counter()
-    if len(chunks) == 1:  # nothing to run at once: estimate in this process, without a worker's start-up
-        results = [estimate_chunk(chunks[0], str(path), str(model_info.path), mode, info.fps, frame_size)]
-    else:
-        results = estimate_in_chunks(path, chunks, model_info.path, mode, info.fps, frame_size)
+    results = estimate_in_chunks(path, chunks, model_info.path, mode, info.fps, frame_size)
     log.info("split: %d chunks estimated in %.1f s (%s)", len(results), time.perf_counter() - started,
              ", ".join(f"{part.seconds:.1f} s" for part in results))
     meta = {"source": Path(path).name, "model": model_info.path.name, "model_sha256": model_info.sha256,
