@@ -6,8 +6,9 @@ The pose estimator keeps about one core busy and cannot use a second one (shared
 spawned processes, each kept to its own cores). Workers return poses ``(t, Pose)`` per frame, never events:
 the engine (phases, reps, holds, cues) needs every frame before the join to decide what happens after it,
 so it runs once, afterwards, over the joined poses in time order: the same loop and wiring as any analysis,
-with an estimator that replays the joined poses (`SplitReplayEstimator`). Its events and counts are those
-of a serial run's engine fed the same poses.
+with an estimator that replays the joined poses (`SplitReplayEstimator`). Its events are a serial run's
+up to the first join; after it they are the engine's answer to poses a pixel or two from a serial run's
+(see below), so a decision right at a threshold can differ.
 
 Why chunks start early: MediaPipe's VIDEO mode tracks the person from frame to frame (the previous frame's
 landmarks choose the next frame's crop) and smooths the landmarks over time. A chunk that starts cold at
@@ -47,8 +48,12 @@ log = logging.getLogger(__name__)
 
 #: Seconds of video each chunk after the first estimates before its first kept frame, poses discarded.
 #: Measured (benchmarks/SPLIT.md, ``python benchmarks/split.py --settle``): after a cold start in VIDEO mode
-#: the landmarks differ from a serial run's by up to tens of pixels for the first frames and are within a
-#: few hundredths of a pixel after about one second; two seconds is that with a margin of two.
+#: the landmarks differ from a serial run's by 5-6 px (median; 30-40 px at worst) in the first seconds, and
+#: the difference shrinks slowly, to 1-2 px after 10-15 s, but never to zero: no frame is bit-identical again
+#: (the tracker crops each frame around the previous landmarks, so a difference feeds itself). With 2 s, a
+#: rep near a join of cat_cow_01 was lost; with 10 s, three long dev videos count the same reps, though a rep
+#: right at a spec's limit may swap with another after the join (tests/test_split_video.py). Longer buys
+#: little. It costs 10 s of estimating per join: 4 % of a 4-minute video on 2 cores, under 1 % of a 40-minute one.
 WARMUP_SECONDS = 10.0
 #: A chunk keeps at least this many warm-ups' worth of frames; a video too short for ``parts`` such chunks is
 #: split into fewer (down to one: a serial run): with less, the warm-up is more than half a worker's work.
