@@ -224,6 +224,7 @@ def analyze(
     sinks: "Sequence[Sink]" = (),
     annotated_video: str | Path | None = None,
     save_trace: str | Path | None = None,
+    split: int = 1,
 ) -> Report:
     """Counts reps, times holds and collects cues in a recorded video, or in a landmark trace (``.npz``).
 
@@ -239,6 +240,9 @@ def analyze(
             annotated video and the trace recorder (a progress bar: `posecheck.sinks.progress.ProgressSink`).
         annotated_video: write the annotated video (H.264 .mp4) here; for a trace, the skeleton on a blank canvas.
         save_trace: record every frame's landmarks into this ``.npz`` trace.
+        split: estimate the poses of a video in this many parts at once, one process each (one per core is
+            the fastest); the engine still runs once over all of them in order (`posecheck.runtime.split`).
+            1: no split. Ignored for a trace, whose poses need no estimating.
 
     Returns:
         The `Report`. A Ctrl-C during the analysis ends it early: the report covers the frames before
@@ -246,7 +250,7 @@ def analyze(
 
     Raises:
         InputError: the file is missing, not a video or trace, or too short for one rep or hold of the
-            exercise; TraceError: a damaged trace; ModelError: the model cannot be loaded;
+            exercise, or ``split`` is below 1; TraceError: a damaged trace; ModelError: the model cannot be loaded;
             UnknownExerciseError, SpecError: the exercise.
     """
     from posecheck.runtime import wiring
@@ -254,7 +258,17 @@ def analyze(
     spec = _spec(exercise, specs)
     path = Path(path)
     own_sinks = _analysis_sinks(spec, annotated_video, save_trace)
-    with wiring.open_input(path, model=model, blank_frames=annotated_video is not None) as opened:
+    if split != 1:
+        from posecheck.runtime.split import check_parts, open_split
+
+        check_parts(split)
+        if wiring.is_trace(path):
+            log.warning("split is ignored when replaying a trace (its landmarks were computed already)")
+    if split != 1 and not wiring.is_trace(path):
+        opening = open_split(path, split, model=model, pictures=annotated_video is not None)
+    else:
+        opening = wiring.open_input(path, model=model, blank_frames=annotated_video is not None)
+    with opening as opened:
         for sink in own_sinks:
             if hasattr(sink, "meta"):  # the trace recorder: what the input was, for a later replay's report
                 sink.meta.update(opened.trace_meta)

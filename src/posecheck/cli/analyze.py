@@ -70,6 +70,9 @@ def analyze(
         int | None, typer.Option("--jobs", "-j", min=1, metavar="N", help="With several clips: how many are analysed at once. Default: one per core.")
     ] = None,
     no_history: NoHistoryOption = False,
+    split: Annotated[
+        int, typer.Option("--split", min=1, metavar="N", help="One video: estimate its poses in N parts at once, one process each (N = cores is fastest); the engine still runs once, in order, over all of them. 1: no split.")
+    ] = 1,
 ) -> None:
     """Analyse a recorded exercise: count reps, time holds, collect cues; write a report and an annotated video.
 
@@ -88,6 +91,8 @@ def analyze(
 
     clips = expand_clips(videos)
     if len(clips) > 1 or videos[0].is_dir():
+        if split != 1:  # --split: posecheck.runtime.split
+            raise InputError("--split applies to one video; several clips already run one per process (--jobs)")
         _analyze_many(clips, exercise, out, json_out, specs, model, save_trace, write_video, jobs, no_history)
         return
     (video,) = clips
@@ -115,7 +120,7 @@ def analyze(
     try:
         with quiet:
             analysis = api.analyze(video, spec, model=model, sinks=sinks, annotated_video=annotated,
-                                   save_trace=save_trace)
+                                   save_trace=save_trace, split=split)
     except BaseException:
         outputs.abandon()
         raise
