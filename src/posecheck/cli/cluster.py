@@ -110,7 +110,7 @@ def _table(results):
             "" if not report else str(len(report.get("holds", []))),
             "" if not report else str(report.get("frames", "")),
             "" if result.seconds is None else f"{result.seconds:.1f}",
-            result.worker or "", note)
+            (result.worker or "").removeprefix("tcp://"), note)
     return table
 
 
