@@ -36,6 +36,9 @@ def analyze_on_cluster(clips: list[Path], exercise: str, out: Path | None, json_
     from posecheck.runtime.cluster import iter_status, require_dask, results_to_json, run_clips_on_cluster
 
     require_dask("--scheduler" if scheduler else "--cluster")
+    if scheduler and jobs is not None:
+        raise InputError("--jobs sets the workers of --cluster's local cluster; with --scheduler, the running "
+                         "cluster's workers take the clips")
     if save_trace is not None:
         raise InputError("--save-trace cannot be used with --cluster or --scheduler (traces are not collected "
                          "from the workers)")

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from posecheck.errors import InputError, PosecheckError
+from posecheck.runtime.clips import default_jobs
 
 if TYPE_CHECKING:  # pragma: no cover
     from posecheck.specs import ExerciseSpec
@@ -191,7 +192,7 @@ class ClipResult:
 
 @dataclass
 class Progress:
-    """Counts for a progress display: called after every change and about twice a second."""
+    """Counts for a progress display (`run_clips_on_cluster`'s ``on_progress``)."""
 
     total: int
     done: int = 0
@@ -231,7 +232,7 @@ def open_cluster(stack: ExitStack, scheduler: str | None, workers: int | None):
     # One thread per worker: one clip's loop keeps about a core busy (see runtime/clips.py). No dashboard:
     # it needs bokeh, and a local run shows its own progress bar.
     cluster = stack.enter_context(LocalCluster(
-        n_workers=workers or (os.cpu_count() or 1), threads_per_worker=1, processes=True,
+        n_workers=workers or default_jobs(), threads_per_worker=1, processes=True,
         dashboard_address=None, silence_logs=logging.ERROR))
     return stack.enter_context(Client(cluster, set_as_default=False))
 
@@ -264,7 +265,7 @@ def run_clips_on_cluster(
         retries: extra attempts for a clip whose analysis raised an unexpected error (a killed worker's clips
             are given to another worker by the scheduler whatever this is).
         quiet_native: silence the native libraries' messages in the workers (local cluster only).
-        on_progress: called with the counts after every change and about twice a second.
+        on_progress: called with the counts at the start, then about four times a second.
         on_connected: called with the `distributed.Client` once connected (tests, benchmarks).
 
     Raises:
@@ -300,7 +301,7 @@ def run_clips_on_cluster(
 
     with ExitStack() as stack:
         # A scheduler given by address is reached even when every clip is done: a wrong address is an error.
-        client = open_cluster(stack, scheduler, workers)
+        client = open_cluster(stack, scheduler, min(workers or default_jobs(), max(1, len(todo))))
         if on_connected is not None:
             on_connected(client)
         local = scheduler is None
