@@ -229,11 +229,11 @@ def open_cluster(stack: ExitStack, scheduler: str | None, workers: int | None):
         except (OSError, TimeoutError, ValueError) as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise InputError(f"cannot reach the Dask scheduler at {scheduler} ({reason})") from exc
-    # One thread per worker: one clip's loop keeps about a core busy (see runtime/clips.py). No dashboard:
-    # it needs bokeh, and a local run shows its own progress bar.
+    # One thread per worker: one clip's loop keeps about a core busy (see runtime/clips.py). Any free ports:
+    # the default ones (8786, and 8787 for the scheduler's HTTP server) may be taken by another cluster.
     cluster = stack.enter_context(LocalCluster(
-        n_workers=workers or default_jobs(), threads_per_worker=1, processes=True,
-        dashboard_address=None, silence_logs=logging.ERROR))
+        n_workers=workers or default_jobs(), threads_per_worker=1, processes=True, scheduler_port=0,
+        dashboard_address=":0", silence_logs=logging.ERROR))
     return stack.enter_context(Client(cluster, set_as_default=False))
 
 
@@ -365,14 +365,17 @@ def _collect(future, clip: Path, folder: Path, wanted: "dict[str, Any] | Callabl
 
 
 def _count_running(client, pending: set, progress: Progress) -> None:
-    """Clips being analysed now: the pending tasks the scheduler has handed to a worker."""
+    """Clips being analysed now: the pending tasks the scheduler has handed to a worker, at most as many per
+    worker as it has threads (the scheduler hands a worker one more than that, queued, so that it never
+    waits)."""
     try:
-        processing = client.processing()
+        processing, threads = client.processing(), client.nthreads()
     except Exception:  # noqa: BLE001 - the display only; the results come through the futures
         return
     keys = {future.key for future in pending}
     progress.workers = len(processing)
-    progress.running = sum(1 for tasks in processing.values() for key in tasks if key in keys)
+    progress.running = sum(min(threads.get(worker, 1), sum(1 for key in tasks if key in keys))
+                           for worker, tasks in processing.items())
 
 
 def _wait_a_little() -> None:
