@@ -126,7 +126,9 @@ def test_a_folder_through_a_scheduler_address_gives_the_local_reports(localhost_
 
 
 def test_a_worker_killed_mid_run_loses_no_clip(localhost_cluster, tmp_path):
-    clips = sorted(_trace_folder(tmp_path / "clips").iterdir())
+    # Thirty traces: several seconds of work for two workers, so that w2 is killed with clips left to do.
+    names = sorted(path.stem for path in TRACES.glob("*.npz"))[:30]
+    clips = sorted(_trace_folder(tmp_path / "clips", names).iterdir())
     victim = localhost_cluster.worker_addresses["w2"]
     killed: dict = {}
 
@@ -134,17 +136,20 @@ def test_a_worker_killed_mid_run_loses_no_clip(localhost_cluster, tmp_path):
         killed["client"] = client
 
     def on_progress(progress):
-        # Right after the first clip is written: each worker has a clip in hand (the scheduler gives a worker
-        # its next clip when it reports the last one done, before the client hears of it).
-        if progress.done >= 1 and not killed.get("keys"):
-            held = killed["client"].processing().get(victim, ())
-            killed["keys"] = set(held)
+        # The first time w2 is seen holding a clip, with clips still to do, it is killed (nanny and worker).
+        client = killed.get("client")
+        if client is None or "keys" in killed or client.status != "running":
+            return
+        held = client.processing().get(victim, ())
+        if held and progress.done < progress.total:
+            killed["keys"], killed["done_before"] = set(held), progress.done
             localhost_cluster.kill("w2")
 
     results = cluster.run_clips_on_cluster(clips, posecheck.load_spec("cat-cow"), tmp_path / "out",
                                            scheduler=localhost_cluster.address, on_progress=on_progress,
                                            on_connected=connected)
-    assert killed["keys"], "w2 held no clip when it was killed: the test proved nothing"
+    assert killed.get("keys"), "w2 was never seen holding a clip: the test proved nothing"
+    assert killed["done_before"] < len(clips)
     assert localhost_cluster.workers["w2"].poll() is not None
     assert [result.status for result in results] == ["done"] * len(clips)
     for result in results:
