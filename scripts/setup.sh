@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Creates .venv with a Python 3.10-3.14 and installs posecheck into it (editable, with the test extras).
+# Creates .venv with a Python 3.10-3.14 and installs posecheck into it (editable, with the test and cluster extras).
 # Safe to run again: it reuses a working .venv and reinstalls only when pyproject.toml changed.
 # Environment: PYTHON=/path/to/python3.x picks the interpreter; POSECHECK_VENV=dir changes the venv folder.
 set -euo pipefail
@@ -38,6 +38,6 @@ stamp="$VENV/.posecheck-installed"
 wanted=$("$VENV/bin/python" -c 'import hashlib; print(hashlib.sha256(open("pyproject.toml", "rb").read()).hexdigest())')
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ] || ! "$VENV/bin/python" -c 'import posecheck.cli.app' 2>/dev/null; then
   echo "setup: installing posecheck and its dependencies into $VENV (first time: a few minutes)" >&2
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[test]"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[test,cluster]"
   echo "$wanted" >"$stamp"
 fi

@@ -73,6 +73,15 @@ def analyze(
     split: Annotated[
         int, typer.Option("--split", min=1, metavar="N", help="One video: estimate its poses in N parts at once, one process each (N = cores is fastest); the engine still runs once, in order, over all of them. 1: no split.")
     ] = 1,
+    cluster: Annotated[
+        bool, typer.Option("--cluster", help="Analyse the clips on a local Dask cluster, one task per clip (--jobs workers), writing report.json and reps.csv per clip; a rerun skips clips already done. Needs posecheck-coach[cluster].")
+    ] = False,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", metavar="ADDRESS", help="As --cluster, on the running Dask cluster whose scheduler is at ADDRESS (tcp://host:8786); its workers must see the clips at the same paths.", show_default=False)
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume/--no-resume", help="With --cluster or --scheduler: skip clips whose finished report of the same input and spec is in their output folder.")
+    ] = True,
 ) -> None:
     """Analyse a recorded exercise: count reps, time holds, collect cues; write a report and an annotated video.
 
@@ -81,6 +90,7 @@ def analyze(
     Ctrl-C stops early and still writes the report for the frames seen so far.
 
     Several clips, or a folder of them, are analysed one per process, as many at once as there are cores.
+    With --cluster or --scheduler ADDRESS they run on Dask workers instead (see README, "Many clips on many machines").
 
     Example: posecheck analyze cat_cow_01.mp4 --exercise cat-cow --out results/
     """
@@ -90,6 +100,13 @@ def analyze(
     from posecheck.sinks.progress import ProgressSink
 
     clips = expand_clips(videos)
+    if cluster or scheduler:
+        if split != 1:
+            raise InputError("--split cannot be combined with --cluster or --scheduler (a cluster runs one clip a task)")
+        from posecheck.cli.cluster import analyze_on_cluster
+
+        analyze_on_cluster(clips, exercise, out, json_out, specs, model, jobs, scheduler, resume, save_trace)
+        return
     if len(clips) > 1 or videos[0].is_dir():
         if split != 1:  # --split: posecheck.runtime.split
             raise InputError("--split applies to one video; several clips already run one per process (--jobs)")
