@@ -26,6 +26,7 @@ from posecheck.cli.common import (
     complete_exercise_id,
     load_spec,
     prepare_output_folder,
+    refuse_same_names,
     print_summary,
     quiet_native_stderr,
     report_error,
@@ -195,10 +196,7 @@ def _analyze_many(clips: list[Path], exercise: str, out: Path | None, json_out: 
     from posecheck.runtime.clips import default_jobs, run_clips
 
     load_spec(exercise, specs)  # an unknown exercise fails once, before any worker starts
-    names = [clip.stem for clip in clips]
-    twice = sorted({name for name in names if names.count(name) > 1})
-    if twice:
-        raise InputError(f"several clips are named {', '.join(twice)}: their outputs would overwrite each other")
+    refuse_same_names(clips)
     print_json_only = json_out == "-"
     root = out if out is not None else DEFAULT_OUT_ROOT
     prepare_output_folder(root)

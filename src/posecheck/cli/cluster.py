@@ -19,6 +19,7 @@ from posecheck.cli.common import (
     check_writable_file,
     load_spec,
     prepare_output_folder,
+    refuse_same_names,
     show_progress,
     stderr_console,
     verbosity,
@@ -43,10 +44,7 @@ def analyze_on_cluster(clips: list[Path], exercise: str, out: Path | None, json_
         raise InputError("--save-trace cannot be used with --cluster or --scheduler (traces are not collected "
                          "from the workers)")
     spec = load_spec(exercise, specs)
-    names = [clip.stem for clip in clips]
-    twice = sorted({name for name in names if names.count(name) > 1})
-    if twice:
-        raise InputError(f"several clips are named {', '.join(twice)}: their outputs would overwrite each other")
+    refuse_same_names(clips)
     print_json_only = json_out == "-"
     root = out if out is not None else DEFAULT_OUT_ROOT
     prepare_output_folder(root)

@@ -234,6 +234,26 @@ def load_spec(exercise: str, specs: Path | None):
     return load(exercise, specs)
 
 
+def yaml_files(items: list[Path]) -> list[Path]:
+    """The files given, with each folder replaced by its ``.yaml``/``.yml`` files (not those starting with _ or .:
+    the measure library, editors' files), sorted."""
+    paths: list[Path] = []
+    for item in items:
+        if item.is_dir():
+            paths += sorted(p for p in item.iterdir() if p.suffix in (".yaml", ".yml") and not p.name.startswith(("_", ".")))
+        else:
+            paths.append(item)
+    return paths
+
+
+def refuse_same_names(clips: list[Path]) -> None:
+    """Clips are written to ``<out>/<clip name>/``: two clips of one name would overwrite each other's outputs."""
+    names = [clip.stem for clip in clips]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise InputError(f"several clips are named {', '.join(twice)}: their outputs would overwrite each other")
+
+
 def prepare_output_folder(folder: Path) -> None:
     """Creates ``folder`` and proves it is writable before minutes of analysis, not after."""
     if not folder.is_dir() and (folder.exists() or any(p.exists() and not p.is_dir() for p in folder.parents)):

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from posecheck.cli.common import SpecsOption, complete_exercise_id, verbosity
+from posecheck.cli.common import SpecsOption, complete_exercise_id, verbosity, yaml_files
 from posecheck.errors import InputError, SpecError
 
 app = typer.Typer(
@@ -154,12 +154,7 @@ def validate(
     from posecheck.specs.loader import measure_library, read_spec_text
     from posecheck.specs.sharing import LIBRARY_FILE
 
-    paths: list[Path] = []
-    for item in files:
-        if item.is_dir():
-            paths += sorted(p for p in item.iterdir() if p.suffix in (".yaml", ".yml") and not p.name.startswith(("_", ".")))
-        else:
-            paths.append(item)
+    paths = yaml_files(files)
     if not paths:
         raise InputError("no spec files given (folders were empty)")
     problems: list[str] = []

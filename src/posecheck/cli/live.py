@@ -136,13 +136,7 @@ def live(
         interrupted=session.interrupted or (source is not None and (not played_to_end or result.source_failed)),
     )
     report = rpt.build_spec_report(spec, session.summary, stats, source_desc)
-    report["live"] = {
-        "ended_by": result.ended_by,
-        "source_failed": result.source_failed,
-        "frames_dropped": result.frames_dropped,
-        "resets": len(result.discarded),
-        "reps_before_resets": [discarded.reps for discarded in result.discarded],
-    }
+    report["live"] = result.report_section()
     written = rpt.save_report(report, out_dir, json_out if json_out != "-" else None,
                               media=[record] if record is not None else [])
     written += outputs.finish(report, video=record)

@@ -136,12 +136,7 @@ def validate(
     from posecheck.specs.registry import SpecRegistry
 
     specs_registry = SpecRegistry.default(specs)
-    paths: list[Path] = []
-    for item in files:
-        if item.is_dir():
-            paths += sorted(p for p in item.iterdir() if p.suffix in (".yaml", ".yml") and not p.name.startswith(("_", ".")))
-        else:
-            paths.append(item)
+    paths = cli.yaml_files(files)
     if not paths:
         raise InputError("no routine files given (folders were empty)")
     problems: list[str] = []

@@ -451,13 +451,7 @@ class RoutineRunner:
             interrupted=session.interrupted or action in ("quit",),
         )
         report = rpt.build_spec_report(spec, session.summary, stats, source_desc)
-        report["live"] = {
-            "ended_by": result.ended_by,
-            "source_failed": result.source_failed,
-            "frames_dropped": result.frames_dropped,
-            "resets": len(result.discarded),
-            "reps_before_resets": [discarded.reps for discarded in result.discarded],
-        }
+        report["live"] = result.report_section()
         pain_t = control.action_t if control is not None and action == "pain" else None
         if action == "pain" and outputs.history is not None and outputs.history.session_id is not None:
             try:

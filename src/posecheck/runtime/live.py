@@ -67,6 +67,16 @@ class LiveResult:
     recording_failure: str | None = None
     source_failed: bool = False
 
+    def report_section(self) -> dict[str, Any]:
+        """The report's ``live`` entry: how the session ended, what was dropped, what a reset left out."""
+        return {
+            "ended_by": self.ended_by,
+            "source_failed": self.source_failed,
+            "frames_dropped": self.frames_dropped,
+            "resets": len(self.discarded),
+            "reps_before_resets": [discarded.reps for discarded in self.discarded],
+        }
+
 
 def run_live(
     spec,
