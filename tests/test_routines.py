@@ -309,6 +309,20 @@ def test_target_and_time_box_end_a_step_and_guided_steps_are_timed(tmp_path):
     assert "In." in speaker.said and "Out." in speaker.said and "Rest. Then set 2 of 2." in speaker.said
 
 
+def test_sets_without_a_rest_go_straight_on(tmp_path):
+    """rest_seconds is optional with sets: the next set starts at once (it used to fail formatting None)."""
+    from posecheck.routines.schema import Routine
+
+    routine = Routine.model_validate({
+        "id": "sets", "title": "Sets", "description": "d", "sections": [{"name": "S", "steps": [
+            {"exercise": "seated-cat-cow", "reps": 1, "sets": 2},
+        ]}]})
+    report, speaker = _run(tmp_path, routine, ["seated_cat_cow_01"])
+    (sets,) = report["steps"]
+    assert sets["status"] == "done" and len(sets["reports"]) == 2 and sets["reps"] == 2
+    assert "Rest. Then set 2 of 2." in speaker.said
+
+
 def test_a_failing_speaker_only_warns(tmp_path, caplog):
     class Broken:
         def say(self, text):

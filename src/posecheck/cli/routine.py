@@ -23,6 +23,7 @@ from posecheck.cli.common import (
     VoiceRateOption,
 )
 from posecheck.errors import InputError
+from posecheck.routines.runner import DEFAULT_COUNTDOWN_S
 from posecheck.runtime import stopping
 
 app = typer.Typer(
@@ -227,7 +228,7 @@ def run(
         str | None,
         typer.Option("--steps", help="Run only these steps, as routine show numbers them: e.g. 4,9-10.", show_default=False),
     ] = None,
-    countdown: Annotated[int, typer.Option("--countdown", min=0, max=30, help="Seconds of countdown before each step.")] = 3,
+    countdown: Annotated[int, typer.Option("--countdown", min=0, max=30, help="Seconds of countdown before each step.")] = DEFAULT_COUNTDOWN_S,
     mirror: Annotated[
         bool | None,
         typer.Option("--mirror/--no-mirror", help="Show the picture mirrored. Default: mirrored for a camera, not for --source.", show_default=False),
@@ -286,7 +287,8 @@ def run(
         return wiring.open_camera(camera, model=model)
 
     runner = RoutineRunner(routine, registry.specs, open_input, out_dir, window=not headless, keys=script,
-                           countdown=countdown, history=not no_history, speaker=speaker,
+                           countdown=countdown, history=not no_history,
+                           speaker=speaker if speaker.active else None,
                            mirror=(clips is None) if mirror is None else mirror, only=only)
     interrupted = False
     with cli.quiet_native_stderr(), speaker:

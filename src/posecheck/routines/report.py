@@ -92,16 +92,12 @@ def _sum_sides(reports: list[dict[str, Any]]) -> dict[str, int]:
 
 def write_routine_report(report: dict[str, Any], out_dir: Path) -> list[Path]:
     """Writes report.json and report.html (readable by the user only: they hold health data)."""
-    from posecheck.sinks.private_files import make_private
+    from posecheck.sinks.private_files import make_private, write_private_text
     from posecheck.sinks.report import write_json
 
-    written = [write_json(report, out_dir / "report.json")]
-    html_path = out_dir / "report.html"
-    html_path.write_text(routine_html(report), encoding="utf-8")
-    written.append(html_path)
-    for path in written:
-        make_private(path)
-    return written
+    report_json = write_json(report, out_dir / "report.json")
+    make_private(report_json)
+    return [report_json, write_private_text(out_dir / "report.html", routine_html(report))]
 
 
 def routine_html(report: dict[str, Any]) -> str:

@@ -30,7 +30,7 @@ from typing import IO, Any
 from posecheck.engine.events import HoldFinished
 from posecheck.routines.keys import KeyScript
 from posecheck.routines.schema import ExerciseStep, GuidedStep, Routine, Section
-from posecheck.runtime.controls import RoutineControls
+from posecheck.runtime.controls import QUIT_KEYS, ROUTINE_ACTIONS, RoutineControls
 
 log = logging.getLogger(__name__)
 
@@ -335,9 +335,10 @@ class RoutineRunner:
         action = "done"
         for set_no in range(1, sets + 1):
             if set_no > 1:
-                self.show(f"  Rest {step.rest_seconds:g} s before set {set_no} of {sets}.")
+                rest_seconds = step.rest_seconds or 0.0  # sets without a rest_seconds: straight on
+                self.show(f"  Rest {rest_seconds:g} s before set {set_no} of {sets}.")
                 self.say(f"Rest. Then set {set_no} of {sets}.", record.number)
-                rest = self._timed(record, step.rest_seconds or 0.0)
+                rest = self._timed(record, rest_seconds)
                 record.seconds += rest.seconds
                 if rest.status != "done":
                     action = rest.status
@@ -383,7 +384,7 @@ class RoutineRunner:
                         paused_total += now - paused_since
                         paused_since = None
                     continue
-                status = {"n": "next", "b": "back", "r": "repeat", "h": "pain", "q": "quit"}.get(entry.key)
+                status = "quit" if entry.code in QUIT_KEYS else ROUTINE_ACTIONS.get(entry.code)
                 if status is not None:
                     if status == "quit":
                         self._quit_reason = "q key"
