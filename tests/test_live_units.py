@@ -231,6 +231,22 @@ def test_paused_view_is_dimmed_and_keeps_the_key_hint():
     assert crop(paused, layout.hint).max() > 150, "and readable"
 
 
+def test_a_routine_step_shows_the_routine_s_keys(pose):
+    """The hint comes from the controls in use: a routine's step (n, b, r repeat, h) is not live's (r reset)."""
+    from posecheck.runtime.controls import KEYS_HELP, ROUTINE_KEYS_HELP, RoutineControls
+
+    frame = grey_frame(480, 640)
+    views = {}
+    for controls in (LiveControls(source=FakeSource()), RoutineControls(source=FakeSource())):
+        overlay = LiveOverlay(SPEC, controls)
+        overlay.observe(frame, pose, make_state(), [])
+        views[controls.keys_help] = overlay.latest.draw((1000, 640))
+    assert set(views) == {KEYS_HELP, ROUTINE_KEYS_HELP}
+    live, routine = views[KEYS_HELP], views[ROUTINE_KEYS_HELP]
+    hint = layout_of(live, (480, 640)).hint
+    assert not np.array_equal(crop(live, hint), crop(routine, hint)), "another hint is drawn"
+
+
 def test_frame_rate_meter():
     now = [0.0]
     meter = FrameRateMeter(window_s=1.0, clock=lambda: now[0])
@@ -802,7 +818,7 @@ def test_a_frame_shown_and_recorded_is_drawn_once(window, tmp_path, monkeypatch)
     """The window's GUI thread and the recorder's worker share each view's picture."""
     drawn = []
     draw = draw_live_view
-    monkeypatch.setattr("posecheck.sinks.live_view.draw_live_view", lambda *args: drawn.append(args[0]) or draw(*args))
+    monkeypatch.setattr("posecheck.sinks.live_view.draw_live_view", lambda *args, **kwargs: drawn.append(args[0]) or draw(*args, **kwargs))
     recording = RecordingSink(tmp_path / "session.mp4", window.sink.overlay)
     recording.on_start(INFO)  # 10 fps: one copy per frame
     wait_until(lambda: len(window.fake.shown) == 1, "the starting screen")

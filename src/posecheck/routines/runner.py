@@ -30,7 +30,7 @@ from typing import IO, Any
 from posecheck.engine.events import HoldFinished
 from posecheck.routines.keys import KeyScript
 from posecheck.routines.schema import ExerciseStep, GuidedStep, Routine, Section
-from posecheck.runtime.controls import QUIT_KEYS, ROUTINE_ACTIONS, RoutineControls
+from posecheck.runtime.controls import QUIT_KEYS, ROUTINE_ACTIONS, ROUTINE_KEYS_HELP, RoutineControls
 
 log = logging.getLogger(__name__)
 
@@ -276,8 +276,7 @@ class RoutineRunner:
     def run(self) -> list[StepRecord]:
         """Runs every step in order (keys may go back, repeat or quit); returns the steps' records."""
         total = len(self.selected)
-        self.show(f"{self.routine.title}: {total} steps. Keys: n next, b back, r repeat, h this hurts, "
-                  f"space pause, q quit.")
+        self.show(f"{self.routine.title}: {total} steps. Keys: {ROUTINE_KEYS_HELP}.")
         index = 0
         try:
             while index < total:

@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from posecheck.core.pose import Pose
 from posecheck.engine.events import EngineState, Event, SessionSummary
@@ -93,6 +93,9 @@ class LiveControls:
             None while running or when the source simply ended.
     """
 
+    #: The keys these controls take, as the live view and the window's title show them.
+    keys_help: ClassVar[str] = KEYS_HELP
+
     source: ControllableSource
     engine: ResettableEngine | None = None
     mirror: bool = False
@@ -165,6 +168,7 @@ class LiveStatus:
         counting_since: session time (s) at which the setup last became right, while the "counting"
             confirmation should show; None otherwise.
         last_hold_seconds: counted seconds of the last finished hold, None before the first.
+        hint: the keys, as the controls in use take them (`LiveControls.keys_help`).
     """
 
     fps: float | None = None
@@ -172,6 +176,7 @@ class LiveStatus:
     paused: bool = False
     counting_since: float | None = None
     last_hold_seconds: float | None = None
+    hint: str = KEYS_HELP
 
 
 # ------------------------------------------------------------------------------------------------ routines
@@ -198,6 +203,8 @@ class RoutineControls(LiveControls):
             the step by itself ("target", "time box"); None while the step runs or when its source ended.
         action_t: the session time of the key that set ``action`` (for the pain flag), or None.
     """
+
+    keys_help: ClassVar[str] = ROUTINE_KEYS_HELP
 
     action: str | None = None
     action_t: float | None = None

@@ -61,7 +61,8 @@ class LiveView:
         with self._picture_lock:
             picture = self._pictures.get(size)
             if picture is None:
-                picture = draw_live_view(self.frame, self.pose, self.state, self.spec, self.status, size)
+                picture = draw_live_view(self.frame, self.pose, self.state, self.spec, self.status, size,
+                                         hint=self.status.hint)
                 self._pictures[size] = picture
             return picture
 
@@ -119,6 +120,7 @@ class LiveOverlay:
             paused=self.controls.paused,
             counting_since=self._counting_since,
             last_hold_seconds=self._last_hold_seconds,
+            hint=self.controls.keys_help,
         )
 
     def refreshed(self) -> LiveView | None:

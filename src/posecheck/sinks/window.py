@@ -34,7 +34,7 @@ import numpy as np
 from posecheck.core.pose import Pose
 from posecheck.engine.events import EngineState, Event, SessionSummary
 from posecheck.errors import DisplayError
-from posecheck.runtime.controls import KEYS_HELP, LiveControls
+from posecheck.runtime.controls import LiveControls
 from posecheck.runtime.pipeline import StageTimes
 from posecheck.runtime.protocols import SessionInfo, StopSession
 from posecheck.sinks.gui import GuiThread, LatestSlot, OpenCvWindow, gui_thread
@@ -280,11 +280,13 @@ class WindowSink:
 
     def on_start(self, info: SessionInfo) -> None:
         self._size = size = window_size_for(screen_size(), self.max_size)
-        title = f"posecheck live - {info.exercise}   ({KEYS_HELP})"
+        hint = self.controls.keys_help
+        title = f"posecheck live - {info.exercise}   ({hint})"
         spec_title = self.overlay.spec.title
 
         def first(inner: tuple[int, int]) -> np.ndarray:
-            return starting_screen(inner, info.frame_size, title=spec_title, message="Starting the camera view...")
+            return starting_screen(inner, info.frame_size, title=spec_title, message="Starting the camera view...",
+                                   hint=hint)
 
         gui = self._gui if self._gui is not None else gui_thread()
         try:
