@@ -258,3 +258,28 @@ def test_the_record_changes_no_event_and_leaves_no_zero_unexplained(spec_id, all
         if spec.reps is not None and summary.reps == 0 and not diagnostics:
             silent.append(path.stem)
     assert silent == []
+
+
+def test_a_hold_that_never_began_says_which_position_was_not_reached():
+    """A hold-only spec whose hold phase was never entered is not a silent zero: sphinx_11 seen from a camera raised
+    20 deg and turned 45 deg reads the chest lift 0.25-0.28 torso lengths, under the raised phase's 0.29, and the
+    report says so (it said nothing before)."""
+    from posecheck.evaluation.views import ViewCamera, viewed_from
+
+    poses = viewed_from(list(Trace.load(trace_path("sphinx_11")).poses()), ViewCamera(yaw_deg=-45, elevation_deg=20))
+    engine = Engine(load_spec_by_id("sphinx"))
+    for t, pose in poses:
+        engine.update(t, pose)
+    summary = engine.finish(poses[-1][0])
+    assert summary.holds == []
+    (reason,) = [d for d in summary.diagnostics if d.kind == "phase_not_reached"]
+    assert reason.phase == "raised" and reason.measure == "chest_lift"
+    assert 0.2 < reason.value < 0.29 and "never reached" in reason.reason
+
+
+def test_a_hold_that_began_gets_no_phase_not_reached():
+    trace = Trace.load(trace_path("sphinx_11"))
+    engine = Engine(load_spec_by_id("sphinx"))
+    engine.process_trace(trace)
+    summary = engine.finish(float(trace.timestamps[-1]))
+    assert summary.holds and not [d for d in summary.diagnostics if d.kind == "phase_not_reached"]

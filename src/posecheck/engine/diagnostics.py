@@ -581,7 +581,7 @@ class DiagnosticsRecorder:
                 f"it was not counted: {words.measure(condition.name)} {was}, and {words.title} needs {bound} there.",
                 measure=condition.name, value=median, required=bound, unit=unit, phase=phase, side=m.side,
             ))
-        if spec.reps is not None and m.counting_seconds > 0:
+        if self._phases_to_reach and m.counting_seconds > 0:
             found += self._range_diagnostics(m, blocked_phases, prefix, phase_unit)
         # With the adaptive range too narrow (min_range), movements that fall short are its consequence.
         narrow = any(d.kind == "min_range" for d in found)
@@ -619,14 +619,28 @@ class DiagnosticsRecorder:
             found.append(m.cut)
         return found
 
+    @property
+    def _phases_to_reach(self) -> tuple[str, ...]:
+        """The phases counting needs: every phase of a rep's sequence; for a hold-only spec, its hold phases
+        (one of them is enough). Empty when a hold is decided by ``when`` alone."""
+        if self.spec.reps is not None:
+            return tuple(dict.fromkeys(self.spec.reps.sequence))
+        hold = self.spec.hold
+        return tuple(hold.phases) if hold is not None and hold.phases else ()
+
     def _range_diagnostics(self, m: MachineRecorder, blocked: set[str], prefix: str, unit: str | None) -> list[Diagnostic]:
-        """The adaptive range too narrow (min_range), or a phase of the rep never entered (phase_not_reached)."""
+        """The adaptive range too narrow (min_range), or a phase counting needs never entered (phase_not_reached):
+        of a rep's sequence, or every phase a hold-only spec holds in (a hold that never began is a silent zero
+        otherwise)."""
         spec, words = self.spec, self.words
+        needed = self._phases_to_reach
+        if spec.reps is None and m.entered.intersection(needed):
+            return []  # a hold phase was reached: the holds (or their refusals) tell the rest
         phase_measure = spec.phases.measure
         measure_words = plain(words.measure(phase_measure))
         learner = m.learner if spec.adaptive is not None else None
         if learner is not None and learner.low <= learner.high and learner.high - learner.low < spec.adaptive.min_range \
-                and not m.entered.issuperset(spec.reps.sequence):
+                and not m.entered.issuperset(needed):
             span = learner.high - learner.low
             bound = words.bound(spec.adaptive.min_range, math.inf, unit)
             return [Diagnostic(
@@ -638,7 +652,7 @@ class DiagnosticsRecorder:
         if not math.isfinite(m.low):
             return []
         found = []
-        for phase in dict.fromkeys(spec.reps.sequence):
+        for phase in needed:
             if phase in m.entered or phase in blocked or phase in m.short:
                 continue  # reached, refused by its also (phase_blocked), or approached (fell_short: more to say)
             r = m.tracker.ranges_by_name[phase]
