@@ -61,11 +61,15 @@ EOF
   "$venv/bin/python" -c 'import posecheck; s = posecheck.load_spec("pelvic-curl"); assert s.extends == "glute-bridge" and s.measures, s; assert "cat-cow" in posecheck.exercises()'
   # The built-in routines are in the wheel, and their steps name specs the wheel has.
   "$venv/bin/posecheck" routine list >"$work/routines-$name.txt"
-  grep -q back-care-15 "$work/routines-$name.txt" && ! grep -q BROKEN "$work/routines-$name.txt"
+  # One check a line: under set -e a failure before the last command of an && list, or a negated command, does
+  # not stop the script.
+  grep -q back-care-15 "$work/routines-$name.txt"
+  if grep -q BROKEN "$work/routines-$name.txt"; then cat "$work/routines-$name.txt" >&2; exit 1; fi
   "$venv/bin/posecheck" samples list >"$work/samples-$name.txt"
   grep -q cat_cow_01 "$work/samples-$name.txt"
   "${offline[@]}" "$venv/bin/posecheck" models --check >"$work/models-$name.txt"
-  grep -q "loads and runs" "$work/models-$name.txt" && grep -q "shipped with posecheck" "$work/models-$name.txt"
+  grep -q "loads and runs" "$work/models-$name.txt"
+  grep -q "shipped with posecheck" "$work/models-$name.txt"
   "$venv/bin/posecheck" samples fetch cat_cow_01 --dest clips --mirror "$mirror"
   "${offline[@]}" "$venv/bin/posecheck" analyze clips/cat_cow_01.mp4 --exercise cat-cow --out out --no-video --json report.json >/dev/null
   "$venv/bin/python" -c 'import json; r = json.load(open("report.json")); assert r["reps"] == 2 and r["source"]["model"]["origin"] == "packaged", r["reps"]'
