@@ -178,6 +178,7 @@ def test_a_rerun_skips_finished_clips_and_redoes_changed_ones(tmp_path):
     statuses = {Path(entry["clip"]).stem: entry["status"] for entry in json.loads(second.stdout)}
     assert statuses == {"cat_cow_01": "skipped", "cat_cow_03": "done", "cat_cow_32": "done"}
     third = runner.invoke(app, [*args[:-2], "--no-resume", "--json", "-"])
+    assert third.exit_code == 0, third.output
     assert {entry["status"] for entry in json.loads(third.stdout)} == {"done"}
 
 

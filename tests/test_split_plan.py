@@ -108,7 +108,7 @@ def test_cli_bad_split_is_one_error_line(args, tmp_path):
 def test_cli_split_with_several_clips_is_one_error_line(tmp_path):
     result = runner.invoke(app, ["analyze", str(trace_path("cat_cow_01")), str(trace_path("cat_cow_03")),
                                  "-e", "cat-cow", "--out", str(tmp_path), "--split", "2"])
-    assert result.exit_code != 0
+    assert result.exit_code == 2
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("Error:") and "--split" in lines[0], result.output
 
