@@ -111,6 +111,35 @@ def test_a_session_hosts_sinks_like_the_loop_does():
     assert calls[-1] == ("finish", report.reps) and report.to_dict()["source"]["path"] == "my camera"
 
 
+def test_a_sink_that_cannot_start_ends_the_session_once():
+    """As in the loop: the sinks started before it are finished once, and nothing is called again after."""
+    calls = []
+
+    class Good:
+        def on_start(self, info):
+            calls.append("good start")
+
+        def on_frame(self, frame_bgr, pose, state, events):
+            calls.append("good frame")
+
+        def on_finish(self, summary):
+            calls.append("good finish")
+
+    class Bad(Good):
+        def on_start(self, info):
+            raise OSError("no window")
+
+    trace = Trace.load(trace_path("cat_cow_01"))
+    (t, pose), (t2, pose2) = list(trace.poses())[:2]
+    session = posecheck.Session("cat-cow", sinks=[Good(), Bad()])
+    with pytest.raises(OSError, match="no window"):
+        session.update(t, pose)
+    with pytest.raises(RuntimeError, match="finished"):
+        session.update(t2, pose2)
+    session.finish()
+    assert calls == ["good start", "good finish"]
+
+
 def test_the_spec_registry_and_the_errors_are_public(tmp_path):
     assert "cat-cow" in posecheck.exercises() and posecheck.exercises() == sorted(posecheck.exercises())
     assert posecheck.load_spec("cat-cow").id == "cat-cow"

@@ -363,6 +363,7 @@ class Session:
         self.first_t = self.last_t = 0.0
         self._frame_size: tuple[int, int] | None = None
         self._started = False
+        self._start_failed = False
         self._report: Report | None = None
 
     @property
@@ -379,7 +380,7 @@ class Session:
                 session's estimator finds it in ``frame``.
             frame: the picture, (H, W, 3) uint8 BGR, for the estimator and the sinks (optional).
         """
-        if self._report is not None:
+        if self._report is not None or self._start_failed:
             raise RuntimeError("this session is finished; start a new Session")
         if pose is None and frame is not None and self.estimator is not None:
             import cv2
@@ -407,10 +408,17 @@ class Session:
         from posecheck.runtime.protocols import SessionInfo
         from posecheck.runtime.session import start_sinks
 
-        self._started = True
         info = SessionInfo(exercise=self.spec.id, source=self.source, fps=float(self.fps or 0.0),
                            frame_size=self._frame_size or (0, 0), frame_count=0)
-        start_sinks(self.sinks, info, self.engine)  # the loop's own order and clean-up when a sink fails
+        try:
+            start_sinks(self.sinks, info, self.engine)  # the loop's own order and clean-up when a sink fails
+        except BaseException:
+            # start_sinks has finished the sinks it started and the engine: the session is over, and no sink is
+            # called again (not a finished one, not one that never started).
+            self.sinks = ()
+            self._start_failed = True
+            raise
+        self._started = True
 
     def finish(self) -> Report:
         """Ends the session (a hold still running ends here) and finishes the sinks; returns the `Report`.
