@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from conftest import TRACES, requires_shared_videos, shared_clip, trace_path
 from posecheck.bench import rates
-from posecheck.bench.end_to_end import FirstFrames, TimedEngine
+from posecheck.bench.end_to_end import ClockSink, FirstFrames, TimedEngine
 from posecheck.bench.engine import bench_engine, traces_for_exercise
 from posecheck.bench.frames import check_preload, preload_frames, write_video
 from posecheck.bench.rates import RateClock
@@ -84,7 +84,10 @@ def test_timed_engine_times_each_frame_once_even_when_a_hold_runs_to_the_end():
     spec = load_spec_by_id("plank")
     trace = Trace.load(trace_path("plank_01"))
     engine = TimedEngine(Engine(spec), warmup=3)
-    result = run_session(TraceFrameSource(trace), ReplayEstimator(trace), engine, exercise="plank")
+    # As in the benchmark, whose loop always has sinks (the annotated video and the stopwatch): the loop reads
+    # the state for them after each update.
+    result = run_session(TraceFrameSource(trace), ReplayEstimator(trace), engine, [ClockSink(warmup=3)],
+                         exercise="plank")
     assert result.summary.holds[-1].end == pytest.approx(trace.timestamps[-1]), "the clip ends while the plank is held"
     assert len(engine.seconds) == result.frames - 3
     assert all(s > 0 for s in engine.seconds)

@@ -513,7 +513,9 @@ def frames_with_rgb(source: Iterable[tuple[float, np.ndarray | None]], prefetch:
         to_rgb: whether the estimator needs RGB frames; False (trace replay) yields rgb=None.
         times: where the prefetch thread records "decode" and "convert" durations, or None.
     """
-    if prefetch > 0 and not reads_ahead(source):
+    # A source that reads ahead itself would only queue stale frames; one without pictures (a trace replayed
+    # without a canvas) has nothing to decode, and a thread would only add two queue hand-offs a frame.
+    if prefetch > 0 and not reads_ahead(source) and getattr(source, "has_pictures", True):
         # Iterating (not closing) the wrapper: its thread stops with the iteration, the source stays open.
         yield from PrefetchSource(source, prefetch, to_rgb=to_rgb, times=times)
         return

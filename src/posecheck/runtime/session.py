@@ -192,9 +192,10 @@ def _loop(frames_in: Generator[Prefetched, None, None], estimator: Estimator,
         for t, frame, frame_rgb in frames_in:
             pose = estimator.estimate(frame_rgb, t)
             events = engine.update(t, pose)
-            state = engine.state
-            for sink in sinks:
-                sink.on_frame(frame, pose, state, events)
+            if sinks:  # the state snapshot is for the sinks: an analysis with none (eval, a cluster task) skips it
+                state = engine.state
+                for sink in sinks:
+                    sink.on_frame(frame, pose, state, events)
             if frames == 0:
                 first_t = t
             last_t = t

@@ -47,6 +47,11 @@ class TraceFrameSource:
             frame = np.full(shape, BLANK_CANVAS_BGR, dtype=np.uint8) if self.blank_frames else None
             yield float(t), frame
 
+    @property
+    def has_pictures(self) -> bool:
+        """Whether it yields pictures at all: without, there is nothing to decode or convert ahead of the loop."""
+        return self.blank_frames
+
     def close(self) -> None:
         """Nothing to release (kept for the FrameSource protocol)."""
 
